@@ -10,6 +10,8 @@
 // - DEFAULT_SUBSET (global or per selector) implies defaultSubset != null;
 // - route names are distinct, at most one route without a name;
 // - exactly one of cluster / host is set;
+// - no mapping header is an internal header (none starts with headerPrefix or
+//   equals a sessionHeader): tables.ts reads mapped headers without checking;
 // - catalog != null in catalog mode (null in metadata mode: ignored with a warning).
 
 export const MAX_KEYS_PER_SERVICE: i32 = 64;

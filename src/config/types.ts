@@ -21,8 +21,11 @@ export interface SubsetSelector {
   fallbackPolicy?: FallbackPolicy;
 }
 
+export type LbPolicy = "RANDOM" | "ROUND_ROBIN" | "LEAST_REQUEST";
+
 export interface DynamicSubset {
   subsetSelectors: SubsetSelector[];
+  lbPolicy?: LbPolicy; // accepted and validated by the filter, used only by the renderers
   defaultSubset?: Labels;
   fallbackPolicy?: FallbackPolicy;
 }

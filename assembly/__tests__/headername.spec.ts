@@ -1,0 +1,22 @@
+import { keyHeaderName } from "../filter/headername";
+
+describe("keyHeaderName", () => {
+  it("encodes the SPEC §5 examples", () => {
+    expect(keyHeaderName("x-dynamic-subset-", "version")).toBe("x-dynamic-subset-version");
+    expect(keyHeaderName("x-dynamic-subset-", "%ip%")).toBe("x-dynamic-subset-%25ip%25");
+    expect(keyHeaderName("x-dynamic-subset-", "app.kubernetes.io/version")).toBe(
+      "x-dynamic-subset-app.kubernetes.io%2fversion",
+    );
+    expect(keyHeaderName("x-dynamic-subset-", "Version")).toBe("x-dynamic-subset-%56ersion");
+  });
+
+  it("keeps [a-z0-9._-] and encodes every other UTF-8 byte in lower-case hex", () => {
+    expect(keyHeaderName("p-", "a_b.c-9")).toBe("p-a_b.c-9");
+    expect(keyHeaderName("p-", "a b:Z")).toBe("p-a%20b%3a%5a");
+    expect(keyHeaderName("p-", "é")).toBe("p-%c3%a9");
+  });
+
+  it("gives distinct names to keys that differ only in case", () => {
+    expect(keyHeaderName("p-", "stage")).not.toBe(keyHeaderName("p-", "Stage"));
+  });
+});

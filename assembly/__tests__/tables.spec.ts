@@ -1,0 +1,232 @@
+import {
+  CatalogSubset,
+  FallbackPolicy,
+  HeaderMapping,
+  Label,
+  Mode,
+  PluginConfig,
+  RouteConfig,
+  ServiceConfig,
+  SubsetSelector,
+} from "../filter/model";
+import { ByteKeyIndex, compileTables, istioHostStart, Tables, utf8 } from "../filter/tables";
+import { PREFIX, seedCatalog, seedConfig, seedService, text } from "./routing.fixtures";
+
+function stripNames(tables: Tables): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < tables.strip.length; i++) names.push(text(tables.strip[i]));
+  return names;
+}
+
+function serviceFor(tables: Tables, clusterName: string): i32 {
+  const bytes = utf8(clusterName);
+  return tables.findService(changetype<usize>(bytes), bytes.byteLength);
+}
+
+function service(cluster: string | null, host: string | null, keys: string[]): ServiceConfig {
+  return new ServiceConfig(
+    cluster,
+    host,
+    [new SubsetSelector(keys, FallbackPolicy.Unset)],
+    null,
+    FallbackPolicy.NoFallback,
+    [],
+    null,
+  );
+}
+
+describe("ByteKeyIndex", () => {
+  it("finds every key it was given, by raw bytes, first insertion winning", () => {
+    const index = new ByteKeyIndex(2);
+    for (let i = 0; i < 1000; i++) expect(index.add(utf8("key-" + i.toString()))).toBe(i);
+    expect(index.add(utf8("key-17"))).toBe(17);
+    expect(index.size).toBe(1000);
+    for (let i = 0; i < 1000; i++) expect(index.findBuffer(utf8("key-" + i.toString()))).toBe(i);
+    expect(index.findBuffer(utf8("key-1000"))).toBe(-1);
+    expect(index.findBuffer(utf8(""))).toBe(-1);
+    const prefix = utf8("key-123");
+    expect(index.find(changetype<usize>(prefix), 6)).toBe(12);
+  });
+});
+
+describe("compileTables: internal headers", () => {
+  it("strips the seed's per-key headers, the subset header and the session header", () => {
+    const names = stripNames(compileTables(seedConfig(Mode.Metadata)));
+    expect(names).toStrictEqual([
+      "x-dynamic-subset-subset",
+      "x-dynamic-subset-host",
+      "x-dynamic-subset-stage",
+      "x-dynamic-subset-version",
+      "x-dynamic-subset-%25ip%25",
+    ]);
+  });
+
+  it("with the empty configuration strips the subset and session headers of the default prefix", () => {
+    expect(stripNames(compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [])))).toStrictEqual(["x-dynamic-subset-subset", "x-dynamic-subset-host"]);
+  });
+
+  it("covers every service, every mapped and default-subset key, a custom prefix and session header, once each", () => {
+    const first = service("a", null, ["stage"]);
+    first.routes = [new RouteConfig(null, [new HeaderMapping("x-zone", "zone", null)])];
+    first.defaultSubset = [new Label("stage", "prod"), new Label("tier", "gold")];
+    const second = seedService(Mode.Catalog);
+    second.catalog!.sessionHeader = "x-pin";
+    const tables = compileTables(new PluginConfig(Mode.Catalog, "x-ds-", false, [first, second, service("c", null, ["stage"])]));
+    expect(stripNames(tables)).toStrictEqual([
+      "x-ds-subset",
+      "x-ds-host",
+      "x-ds-stage",
+      "x-ds-zone",
+      "x-ds-tier",
+      "x-pin",
+      "x-ds-version",
+      "x-ds-%25ip%25",
+    ]);
+  });
+
+  it("reads each mapped header once per request, however many mappings name it", () => {
+    const svc = service("a", null, ["stage"]);
+    svc.routes = [
+      new RouteConfig(null, [
+        new HeaderMapping("x-stage", "stage", null),
+        new HeaderMapping("x-version", "version", null),
+        new HeaderMapping("x-stage", "stage", "prod"),
+      ]),
+    ];
+    const route = compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [svc])).services[0].unnamedRoute!;
+    expect(route.headers.length).toBe(2);
+    expect(text(route.headers[0])).toBe("x-stage");
+    expect(route.mappings[0].headerSlot).toBe(0);
+    expect(route.mappings[1].headerSlot).toBe(1);
+    expect(route.mappings[2].headerSlot).toBe(0);
+  });
+});
+
+describe("compileTables: services", () => {
+  it("finds a service by exact cluster name or by Istio outbound|<port>||<host>", () => {
+    const tables = compileTables(
+      new PluginConfig(Mode.Metadata, PREFIX, false, [
+        service("helloworld", null, ["stage"]),
+        service(null, "helloworld.default.svc.cluster.local", ["stage"]),
+      ]),
+    );
+    expect(serviceFor(tables, "helloworld")).toBe(0);
+    expect(serviceFor(tables, "outbound|8000||helloworld.default.svc.cluster.local")).toBe(1);
+    expect(serviceFor(tables, "outbound|80||helloworld.default.svc.cluster.local")).toBe(1);
+    expect(serviceFor(tables, "outbound|8000|v1|helloworld.default.svc.cluster.local")).toBe(-1);
+    expect(serviceFor(tables, "inbound|8000||helloworld.default.svc.cluster.local")).toBe(-1);
+    expect(serviceFor(tables, "outbound||helloworld.default.svc.cluster.local")).toBe(-1);
+    expect(serviceFor(tables, "outbound|8000||")).toBe(-1);
+    expect(serviceFor(tables, "Helloworld")).toBe(-1);
+    expect(serviceFor(tables, "")).toBe(-1);
+  });
+
+  it("gives the first matching entry in configuration order across both forms", () => {
+    const name = "outbound|80||h.ns.svc.cluster.local";
+    const hostFirst = compileTables(
+      new PluginConfig(Mode.Metadata, PREFIX, false, [
+        service(null, "h.ns.svc.cluster.local", ["a"]),
+        service(name, null, ["b"]),
+      ]),
+    );
+    expect(serviceFor(hostFirst, name)).toBe(0);
+    const clusterFirst = compileTables(
+      new PluginConfig(Mode.Metadata, PREFIX, false, [
+        service("other", null, ["a"]),
+        service(name, null, ["b"]),
+        service(null, "h.ns.svc.cluster.local", ["c"]),
+        service(name, null, ["d"]),
+      ]),
+    );
+    expect(serviceFor(clusterFirst, name)).toBe(1);
+  });
+
+  it("parses the Istio cluster form strictly", () => {
+    const ok = utf8("outbound|9080||reviews");
+    expect(istioHostStart(changetype<usize>(ok), ok.byteLength)).toBe(15);
+    const noHost = utf8("outbound|9080||");
+    expect(istioHostStart(changetype<usize>(noHost), noHost.byteLength)).toBe(-1);
+    const letters = utf8("outbound|http||reviews");
+    expect(istioHostStart(changetype<usize>(letters), letters.byteLength)).toBe(-1);
+  });
+
+  it("indexes named routes, keeps the first unnamed route, and reads the route name only when needed", () => {
+    const svc = seedService(Mode.Metadata);
+    svc.routes.push(new RouteConfig(null, [new HeaderMapping("x-any", "stage", null)]));
+    const table = compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [svc])).services[0];
+    expect(table.needsRouteName).toBe(true);
+    const pin = utf8("pin");
+    expect(table.routesByName.find(changetype<usize>(pin), 3)).toBe(1);
+    expect(text(table.routes[1].headers[0])).toBe("x-ip");
+    expect(text(table.unnamedRoute!.headers[0])).toBe("x-any");
+
+    const unnamedOnly = service("a", null, ["stage"]);
+    unnamedOnly.routes = [new RouteConfig(null, [new HeaderMapping("x-stage", "stage", null)])];
+    expect(compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [unnamedOnly])).services[0].needsRouteName).toBe(false);
+  });
+});
+
+describe("compileTables: selectors and catalog", () => {
+  it("sorts selector keys in byte order and applies the global policy when a selector has none", () => {
+    const svc = service("a", null, ["version", "Zone", "%ip%", "stage"]);
+    svc.fallbackPolicy = FallbackPolicy.AnyEndpoint;
+    svc.selectors.push(new SubsetSelector(["stage"], FallbackPolicy.NoFallback));
+    const table = compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [svc])).services[0];
+    const selector = table.selectors[0];
+    const names: string[] = [];
+    for (let i = 0; i < selector.keys.length; i++) names.push(text(table.keys[selector.keys[i]].name));
+    expect(names).toStrictEqual(["%ip%", "Zone", "stage", "version"]);
+    expect(selector.mask).toBe(0b1111);
+    expect(selector.policy).toBe(FallbackPolicy.AnyEndpoint);
+    expect(table.selectors[1].policy).toBe(FallbackPolicy.NoFallback);
+    expect(text(table.keys[1].header)).toBe("x-dynamic-subset-%5aone");
+  });
+
+  it("maps each catalog subset to its selector by exact key set, and %ip% selectors to endpoints", () => {
+    const svc = seedService(Mode.Catalog);
+    svc.selectors.push(new SubsetSelector(["stage"], FallbackPolicy.Unset));
+    svc.selectors.push(new SubsetSelector(["%ip%", "stage"], FallbackPolicy.Unset));
+    svc.catalog!.subsets.push(new CatalogSubset("dev", [new Label("stage", "dev")]));
+    const table = compileTables(new PluginConfig(Mode.Catalog, PREFIX, false, [svc])).services[0];
+    expect(table.selectors[0].targets.length).toBe(5);
+    expect(text(table.selectors[0].targets[0].value)).toBe("dev-v1.9f3c1a7e52d04b68");
+    expect(text(table.selectors[0].targets[0].decision)).toBe("subset:stage=dev,version=v1");
+    expect(table.selectors[0].targets[0].isEndpoint).toBe(false);
+    const ip = table.selectors[1];
+    expect(ip.targets.length).toBe(6);
+    expect(text(ip.targets[5].header)).toBe("x-dynamic-subset-host");
+    expect(text(ip.targets[5].value)).toBe("MTkyLjE2OC4wLjY6ODAwMA=="); // base64("192.168.0.6:8000")
+    expect(text(ip.targets[5].decision)).toBe("subset:%ip%=192.168.0.6");
+    expect(ip.targets[5].isEndpoint).toBe(true);
+    expect(table.selectors[2].targets.length).toBe(1);
+    expect(text(table.selectors[2].targets[0].decision)).toBe("subset:stage=dev");
+    expect(text(table.selectors[3].targets[5].decision)).toBe("subset:%ip%=192.168.0.6,stage=prod");
+  });
+
+  it("resolves the default subset in the catalog, or an endpoint when it names %ip%, or none", () => {
+    const seed = compileTables(seedConfig(Mode.Catalog)).services[0].defaultTarget!;
+    expect(text(seed.value)).toBe("prod-v3.9f3c1a7e52d04b68");
+    expect(text(seed.decision)).toBe("fallback:DEFAULT_SUBSET");
+
+    const pinned = seedService(Mode.Catalog);
+    pinned.defaultSubset = [new Label("%ip%", "192.168.0.104"), new Label("stage", "prod")];
+    const endpoint = compileTables(new PluginConfig(Mode.Catalog, PREFIX, false, [pinned])).services[0].defaultTarget!;
+    expect(endpoint.isEndpoint).toBe(true);
+    expect(text(endpoint.value)).toBe("MTkyLjE2OC4wLjEwNDo4MDAw"); // base64("192.168.0.104:8000")
+
+    const missing = seedService(Mode.Catalog);
+    missing.defaultSubset = [new Label("stage", "prod"), new Label("version", "v9")];
+    expect(compileTables(new PluginConfig(Mode.Catalog, PREFIX, false, [missing])).services[0].defaultTarget).toBeNull();
+    // Metadata mode has no catalog: Envoy's subset load balancer owns the default subset.
+    expect(compileTables(seedConfig(Mode.Metadata)).services[0].defaultTarget).toBeNull();
+  });
+
+  it("sizes per-request scratch for the largest route and selector", () => {
+    const tables = compileTables(seedConfig(Mode.Catalog));
+    expect(tables.maxRouteHeaders).toBe(2);
+    expect(tables.maxServiceKeys).toBe(3);
+    expect(tables.routeCount).toBe(2);
+    expect(tables.selectorCount).toBe(2);
+    expect(seedCatalog().subsets.length).toBe(5);
+  });
+});

@@ -1,0 +1,1058 @@
+// Plugin configuration (SPEC §3): JSON bytes -> validated PluginConfig, or every problem found.
+//
+// Never traps on any input (reference/abi.md §7.2): the JSON parser returns errors as values and the
+// validator only reads what it has checked. Linear in the input size.
+//
+// Problem lines (the plugin logs each as `dynamic_subset: <line>`):
+//   - malformed JSON, exactly one line:
+//       configuration: invalid JSON at byte <0-based offset>: <reason>
+//   - otherwise one line per problem, all of them collected:
+//       <json path>: <what is wrong>
+//     The path is JavaScript-like: `services[0].routes[1].headerToDynamicSubsetKey[0].header`; a member
+//     name that is not an identifier is bracketed and quoted: `defaultSubset["app.kubernetes.io/version"]`.
+//     The whole document is `configuration`. Values echoed in messages are JSON-quoted and cut at 64
+//     characters. After MAX_REPORTED_PROBLEMS lines, one more says how many were left out.
+//   - warnings use the same format and never reject the configuration.
+//
+// Decisions beyond SPEC §3/§4 (an operator would want these caught):
+//   errors:   two selectors with the same key set (the later can never be chosen); a mapped header that
+//             starts with headerPrefix (reserved for the filter's own headers) or equals a catalog
+//             sessionHeader (removed from every request); sessionHeader equal to the subset header;
+//             empty defaultSubset / catalog subset labels; two catalog subsets with the same labels;
+//             two catalog endpoints with the same address; %ip% as a catalog label (pinning uses
+//             catalog.endpoints); JSON null where a value is expected.
+//   warnings: a mapping key that no selector of its service uses (it cannot affect the decision);
+//             a catalog in metadata mode (validated, then ignored).
+//   accepted: a route with an empty headerToDynamicSubsetKey list (that route gets no mapping);
+//             `host` may start with "*." (Istio wildcard ServiceEntry hosts); lbPolicy (renderers only).
+
+import { JsonDocument, JsonKind, JsonRef, NONE, parseJson } from "./json";
+import { isIpLiteral, isLabelValue } from "./labels";
+import {
+  Catalog,
+  CatalogEndpoint,
+  CatalogSubset,
+  ConfigResult,
+  FallbackPolicy,
+  HeaderMapping,
+  IP_KEY,
+  Label,
+  MAX_KEYS_PER_SERVICE,
+  Mode,
+  PluginConfig,
+  RouteConfig,
+  ServiceConfig,
+  SubsetSelector,
+} from "./model";
+
+export const DEFAULT_HEADER_PREFIX = "x-dynamic-subset-";
+export const MAX_REPORTED_PROBLEMS: i32 = 100;
+const MAX_ECHO: i32 = 64;
+
+export function parseConfig(bytes: ArrayBuffer): ConfigResult {
+  if (bytes.byteLength == 0) {
+    return new ConfigResult(new PluginConfig(Mode.Metadata, DEFAULT_HEADER_PREFIX, false, []), [], []);
+  }
+  const parsed = parseJson(bytes);
+  const doc = parsed.document;
+  if (doc == null) {
+    const line = "configuration: invalid JSON at byte " + parsed.offset.toString() + ": " + (parsed.error as string);
+    return new ConfigResult(null, [line], []);
+  }
+  const validator = new Validator(doc, changetype<usize>(bytes));
+  const config = validator.root(doc.root);
+  const errors = validator.report(validator.errors, validator.errorsLeftOut);
+  const warnings = validator.report(validator.warnings, validator.warningsLeftOut);
+  return new ConfigResult(errors.length == 0 ? config : null, errors, warnings);
+}
+
+// ---- predicates on configuration strings -------------------------------------------------------
+
+function utf8Satisfies(s: string, test: (ptr: usize, len: i32) => bool): bool {
+  const bytes = String.UTF8.encode(s);
+  return test(changetype<usize>(bytes), bytes.byteLength);
+}
+
+/** A non-empty Kubernetes label value (SPEC §4 step 2). */
+export function isConfigLabelValue(s: string): bool {
+  return s.length > 0 && utf8Satisfies(s, isLabelValue);
+}
+
+/** An IPv4 or IPv6 literal, as `%ip%` values must be. */
+export function isConfigIp(s: string): bool {
+  return utf8Satisfies(s, isIpLiteral);
+}
+
+function isLowerAlnum(c: i32): bool {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+}
+
+/** RFC 1123 label as Kubernetes checks it: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters. */
+export function isDns1123Label(s: string): bool {
+  return isDnsLabelAt(s, 0, s.length);
+}
+
+function isDnsLabelAt(s: string, start: i32, end: i32): bool {
+  const n = end - start;
+  if (n < 1 || n > 63) return false;
+  if (!isLowerAlnum(s.charCodeAt(start)) || !isLowerAlnum(s.charCodeAt(end - 1))) return false;
+  for (let i = start + 1; i < end - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (!isLowerAlnum(c) && c != 0x2d) return false;
+  }
+  return true;
+}
+
+/** RFC 1123 subdomain (lower-case DNS name): dot-separated labels, at most 253 characters. */
+export function isDns1123Subdomain(s: string): bool {
+  const n = s.length;
+  if (n < 1 || n > 253) return false;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i == n || s.charCodeAt(i) == 0x2e) {
+      if (!isDnsLabelAt(s, start, i)) return false;
+      start = i + 1;
+    }
+  }
+  return true;
+}
+
+/** Kubernetes qualified name: optional DNS-1123 subdomain prefix and "/", then a name of 1-63 characters. */
+export function isLabelKey(s: string): bool {
+  const slash = s.indexOf("/");
+  if (slash < 0) return isConfigLabelValue(s);
+  if (!isDns1123Subdomain(s.substring(0, slash))) return false;
+  return isConfigLabelValue(s.substring(slash + 1));
+}
+
+function isTokenChar(c: i32): bool {
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) return true;
+  switch (c) {
+    // RFC 9110 tchar punctuation: ! # $ % & ' * + - . ^ _ ` | ~
+    case 0x21: case 0x23: case 0x24: case 0x25: case 0x26: case 0x27: case 0x2a: case 0x2b:
+    case 0x2d: case 0x2e: case 0x5e: case 0x5f: case 0x60: case 0x7c: case 0x7e:
+      return true;
+  }
+  return false;
+}
+
+/** RFC 9110 token (a header field name). */
+export function isHeaderToken(s: string): bool {
+  if (s.length == 0) return false;
+  for (let i = 0; i < s.length; i++) if (!isTokenChar(s.charCodeAt(i))) return false;
+  return true;
+}
+
+function hasUpperCase(s: string): bool {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return true;
+  }
+  return false;
+}
+
+/** catalog.routeToken: 16-64 lower-case hex digits. */
+export function isRouteToken(s: string): bool {
+  if (s.length < 16 || s.length > 64) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
+/** Decimal port 1-65535 without sign or leading zero; -1 otherwise. */
+function parsePort(s: string): i32 {
+  const n = s.length;
+  if (n < 1 || n > 5 || s.charCodeAt(0) == 0x30) return -1;
+  let port = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+    port = port * 10 + (c - 0x30);
+  }
+  return port <= 65535 ? port : -1;
+}
+
+/** The IP of "ipv4:port" or "[ipv6]:port"; null if the address is not of that form. */
+export function endpointIp(address: string): string | null {
+  let ip: string;
+  let port: string;
+  if (address.startsWith("[")) {
+    const close = address.indexOf("]:");
+    if (close < 0) return null;
+    ip = address.substring(1, close);
+    port = address.substring(close + 2);
+    if (ip.indexOf(":") < 0) return null; // brackets are for IPv6 only
+  } else {
+    const colon = address.lastIndexOf(":");
+    if (colon < 0) return null;
+    ip = address.substring(0, colon);
+    port = address.substring(colon + 1);
+    if (ip.indexOf(":") >= 0) return null; // IPv6 needs brackets
+  }
+  if (!isConfigIp(ip) || parsePort(port) < 0) return null;
+  return ip;
+}
+
+// ---- message helpers ---------------------------------------------------------------------------
+
+const HEX = "0123456789abcdef";
+
+/** JSON-quoted, cut at MAX_ECHO characters: safe to put in a log line. */
+export function quote(s: string): string {
+  let out = '"';
+  const n = s.length;
+  for (let i = 0; i < n && i < MAX_ECHO; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x22) out += '\\"';
+    else if (c == 0x5c) out += "\\\\";
+    else if (c < 0x20 || c == 0x7f) out += "\\u00" + HEX.charAt(c >> 4) + HEX.charAt(c & 15);
+    else out += String.fromCharCode(c);
+  }
+  out += '"';
+  return n > MAX_ECHO ? out + "..." : out;
+}
+
+function isIdentifier(s: string): bool {
+  if (s.length == 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const letter = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c == 0x5f;
+    if (!letter && !(i > 0 && c >= 0x30 && c <= 0x39)) return false;
+  }
+  return true;
+}
+
+const LABEL_KEY_RULE =
+  "Kubernetes qualified name: optional DNS subdomain and '/', then 1-63 characters of [-A-Za-z0-9_.], alphanumeric at both ends";
+const LABEL_VALUE_RULE = "1-63 characters of [-A-Za-z0-9_.], alphanumeric at both ends";
+const FALLBACK_POLICIES: string[] = ["NO_FALLBACK", "ANY_ENDPOINT", "DEFAULT_SUBSET"];
+const LB_POLICIES: string[] = ["RANDOM", "ROUND_ROBIN", "LEAST_REQUEST"];
+const MODES: string[] = ["metadata", "catalog"];
+
+// known members per object, for the unknown-field check and its hint
+const ROOT_FIELDS: string[] = ["mode", "headerPrefix", "responseHeader", "services"];
+const SERVICE_FIELDS: string[] = ["cluster", "host", "dynamicSubset", "routes", "catalog"];
+const DYNAMIC_SUBSET_FIELDS: string[] = ["subsetSelectors", "defaultSubset", "fallbackPolicy", "lbPolicy"];
+const SELECTOR_FIELDS: string[] = ["keys", "fallbackPolicy"];
+const ROUTE_FIELDS: string[] = ["name", "headerToDynamicSubsetKey"];
+const MAPPING_FIELDS: string[] = ["header", "key", "defaultValue"];
+const CATALOG_FIELDS: string[] = ["routeToken", "subsets", "endpoints", "sessionHeader"];
+const SUBSET_FIELDS: string[] = ["name", "labels"];
+const ENDPOINT_FIELDS: string[] = ["address", "labels"];
+
+function policyFromIndex(i: i32): FallbackPolicy {
+  return i == 0 ? FallbackPolicy.NoFallback : i == 1 ? FallbackPolicy.AnyEndpoint : FallbackPolicy.DefaultSubset;
+}
+
+/** Canonical text of a label set, independent of order: "k=v" lines sorted. */
+function labelSetText(labels: Label[]): string {
+  const parts = new Array<string>(labels.length);
+  for (let i = 0; i < labels.length; i++) unchecked((parts[i] = labels[i].key + "=" + labels[i].value));
+  parts.sort();
+  return parts.join("\n");
+}
+
+/** What dynamicSubset yields for its service. */
+class DynamicSubsetPart {
+  selectors: SubsetSelector[] = [];
+  defaultSubset: Label[] | null = null;
+  fallbackPolicy: FallbackPolicy = FallbackPolicy.NoFallback;
+  // every key of every valid selector
+  selectorKeys: Set<string> = new Set<string>();
+}
+
+// ---- the validator -----------------------------------------------------------------------------
+
+/**
+ * Walks the JSON tree once. The current JSON path is a stack of segments (a member name, or an index
+ * when the name is null), rendered only when a problem is reported: no allocation per node for paths.
+ * Each check method expects the path to point at the value it is given.
+ */
+class Validator {
+  errors: string[] = [];
+  warnings: string[] = [];
+  errorsLeftOut: i32 = 0;
+  warningsLeftOut: i32 = 0;
+  mode: Mode = Mode.Metadata;
+  modeKnown: bool = true;
+  headerPrefix: string = DEFAULT_HEADER_PREFIX;
+  // services[] index of each cluster / host seen so far
+  clusters: Map<string, i32> = new Map<string, i32>();
+  hosts: Map<string, i32> = new Map<string, i32>();
+  // label keys already found valid: a configuration repeats the same few keys many times
+  knownLabelKeys: Set<string> = new Set<string>();
+  pathNames: Array<string | null> = [];
+  pathIndices: i32[] = [];
+
+  /** `base`: the input bytes, which string values with a rawOffset point into. */
+  constructor(
+    public doc: JsonDocument,
+    public base: usize,
+  ) {}
+
+  // -- the path --
+
+  enter(name: string): void {
+    this.pathNames.push(name);
+    this.pathIndices.push(-1);
+  }
+
+  enterIndex(index: i32): void {
+    this.pathNames.push(null);
+    this.pathIndices.push(index);
+  }
+
+  leave(): void {
+    this.pathNames.pop();
+    this.pathIndices.pop();
+  }
+
+  path(): string {
+    let s = "";
+    for (let i = 0; i < this.pathNames.length; i++) {
+      const name = unchecked(this.pathNames[i]);
+      if (name == null) s += "[" + unchecked(this.pathIndices[i]).toString() + "]";
+      else if (!isIdentifier(name)) s += "[" + quote(name) + "]";
+      else s += s.length == 0 ? name : "." + name;
+    }
+    return s.length == 0 ? "configuration" : s;
+  }
+
+  // -- reporting --
+
+  error(message: string): void {
+    if (this.errors.length < MAX_REPORTED_PROBLEMS) this.errors.push(this.path() + ": " + message);
+    else this.errorsLeftOut++;
+  }
+
+  errorIn(name: string, message: string): void {
+    this.enter(name);
+    this.error(message);
+    this.leave();
+  }
+
+  warn(message: string): void {
+    if (this.warnings.length < MAX_REPORTED_PROBLEMS) this.warnings.push(this.path() + ": " + message);
+    else this.warningsLeftOut++;
+  }
+
+  problems(): i32 {
+    return this.errors.length + this.errorsLeftOut;
+  }
+
+  report(lines: string[], leftOut: i32): string[] {
+    if (leftOut > 0) lines.push("configuration: " + leftOut.toString() + " more problems not shown");
+    return lines;
+  }
+
+  typeError(expected: string, value: JsonRef): void {
+    this.error("must be " + expected + ", got " + this.doc.typeName(value));
+  }
+
+  // -- generic checks --
+
+  /** Reports a non-object, a repeated member name and unknown members; true for an object. */
+  object(value: JsonRef, known: string[]): bool {
+    if (!this.doc.isObject(value)) {
+      this.typeError("an object", value);
+      return false;
+    }
+    this.checkDuplicate(value);
+    for (let i = 0; i < this.doc.length(value); i++) {
+      const name = this.doc.key(value, i);
+      if (known.indexOf(name) < 0) this.errorIn(name, "unknown field (expected one of: " + known.join(", ") + ")");
+    }
+    return true;
+  }
+
+  checkDuplicate(value: JsonRef): void {
+    const repeated = this.doc.duplicateKey(value);
+    if (repeated != null) this.error("duplicate key " + quote(repeated));
+  }
+
+  /** The member `name` of an object (first occurrence), or NONE. Objects checked by object() are small. */
+  member(object: JsonRef, name: string): JsonRef {
+    const doc = this.doc;
+    const n = doc.length(object);
+    for (let i = 0; i < n; i++) if (doc.key(object, i) == name) return doc.item(object, i);
+    return NONE;
+  }
+
+  required(object: JsonRef, name: string): JsonRef {
+    const value = this.member(object, name);
+    if (value == NONE) this.errorIn(name, "is required");
+    return value;
+  }
+
+  string(value: JsonRef): bool {
+    if (!this.doc.isString(value)) this.typeError("a string", value);
+    return this.doc.isString(value);
+  }
+
+  nonEmptyString(value: JsonRef): bool {
+    if (!this.string(value)) return false;
+    if (this.doc.text(value).length == 0) this.error("must not be empty");
+    return this.doc.text(value).length > 0;
+  }
+
+  list(value: JsonRef): bool {
+    if (!this.doc.isArray(value)) this.typeError("a list", value);
+    return this.doc.isArray(value);
+  }
+
+  /** Index of the string value in `allowed`, or -1 after reporting. */
+  oneOf(value: JsonRef, allowed: string[]): i32 {
+    if (!this.string(value)) return -1;
+    const at = allowed.indexOf(this.doc.text(value));
+    if (at < 0) this.error("must be one of " + allowed.join(", ") + ", got " + quote(this.doc.text(value)));
+    return at;
+  }
+
+  /** Runs a byte predicate on a string value, straight on the input bytes when it has them. */
+  bytesSatisfy(value: JsonRef, test: (ptr: usize, len: i32) => bool): bool {
+    if (this.doc.rawOffset(value) >= 0) return test(this.base + <usize>this.doc.rawOffset(value), this.doc.text(value).length);
+    return utf8Satisfies(this.doc.text(value), test);
+  }
+
+  // -- root --
+
+  root(value: JsonRef): PluginConfig | null {
+    if (!this.object(value, ROOT_FIELDS)) return null;
+    const mode = this.member(value, "mode");
+    if (mode != NONE) {
+      this.enter("mode");
+      const index = this.oneOf(mode, MODES);
+      this.leave();
+      if (index == 1) this.mode = Mode.Catalog;
+      this.modeKnown = index >= 0;
+    }
+    const prefix = this.member(value, "headerPrefix");
+    if (prefix != NONE) {
+      this.enter("headerPrefix");
+      this.headerPrefixField(prefix);
+      this.leave();
+    }
+    let responseHeader = false;
+    const response = this.member(value, "responseHeader");
+    if (response != NONE) {
+      if (this.doc.isBool(response)) responseHeader = this.doc.kind(response) == JsonKind.True;
+      else {
+        this.enter("responseHeader");
+        this.typeError("a boolean", response);
+        this.leave();
+      }
+    }
+    const services: ServiceConfig[] = [];
+    const list = this.member(value, "services");
+    if (list != NONE) {
+      this.enter("services");
+      this.services(list, services);
+      this.leave();
+    }
+    return new PluginConfig(this.mode, this.headerPrefix, responseHeader, services);
+  }
+
+  headerPrefixField(value: JsonRef): void {
+    if (!this.nonEmptyString(value)) return;
+    const s = this.doc.text(value);
+    if (!isHeaderToken(s) || hasUpperCase(s)) this.error(quote(s) + " is not a lower-case header-name token");
+    else this.headerPrefix = s;
+  }
+
+  services(value: JsonRef, out: ServiceConfig[]): void {
+    if (!this.list(value)) return;
+    for (let i = 0; i < this.doc.length(value); i++) {
+      this.enterIndex(i);
+      const service = this.service(this.doc.item(value, i), i);
+      this.leave();
+      if (service != null) out.push(service);
+    }
+    if (this.problems() == 0) this.checkSessionHeaders(out);
+  }
+
+  /** A mapped header equal to some catalog's session header would be removed before it is read. */
+  checkSessionHeaders(services: ServiceConfig[]): void {
+    const owners = new Map<string, i32>();
+    for (let i = 0; i < services.length; i++) {
+      const catalog = unchecked(services[i]).catalog;
+      if (catalog != null && !owners.has(catalog.sessionHeader)) owners.set(catalog.sessionHeader, i);
+    }
+    if (owners.size == 0) return;
+    for (let i = 0; i < services.length; i++) {
+      const routes = unchecked(services[i]).routes;
+      for (let r = 0; r < routes.length; r++) {
+        const mappings = unchecked(routes[r]).mappings;
+        for (let m = 0; m < mappings.length; m++) {
+          const header = unchecked(mappings[m]).header;
+          if (!owners.has(header)) continue;
+          this.enterMapping(i, r, m);
+          this.errorIn(
+            "header",
+            quote(header) + " is the catalog.sessionHeader of services[" + owners.get(header).toString() +
+              "], which the filter removes from every request",
+          );
+          this.leaveMapping(i);
+        }
+      }
+    }
+  }
+
+  /** Path to services[service].routes[route].headerToDynamicSubsetKey[mapping] from `services`, or
+   *  (service -1) to routes[route]... from a service. */
+  enterMapping(service: i32, route: i32, mapping: i32): void {
+    if (service >= 0) this.enterIndex(service);
+    this.enter("routes");
+    this.enterIndex(route);
+    this.enter("headerToDynamicSubsetKey");
+    this.enterIndex(mapping);
+  }
+
+  leaveMapping(service: i32): void {
+    for (let i = service >= 0 ? 0 : 1; i < 5; i++) this.leave();
+  }
+
+  /** Reports `name` if an earlier entry of `list` (index in `seen`) had it; records it otherwise. */
+  distinct(seen: Map<string, i32>, name: string, index: i32, what: string, list: string): void {
+    if (seen.has(name)) {
+      const first = list + "[" + seen.get(name).toString() + "]";
+      this.error("duplicate " + what + " " + quote(name) + " (also in " + first + ")");
+    } else {
+      seen.set(name, index);
+    }
+  }
+
+  // -- services[i] --
+
+  service(value: JsonRef, index: i32): ServiceConfig | null {
+    const before = this.problems();
+    if (!this.object(value, SERVICE_FIELDS)) return null;
+    const clusterValue = this.member(value, "cluster");
+    const hostValue = this.member(value, "host");
+    if (clusterValue != NONE && hostValue != NONE) {
+      this.error("cluster and host are mutually exclusive; give exactly one");
+    } else if (clusterValue == NONE && hostValue == NONE) {
+      this.error("one of cluster, host is required");
+    }
+    let cluster: string | null = null;
+    if (clusterValue != NONE) {
+      this.enter("cluster");
+      if (this.nonEmptyString(clusterValue)) {
+        cluster = this.doc.text(clusterValue);
+        this.distinct(this.clusters, this.doc.text(clusterValue), index, "cluster", "services");
+      }
+      this.leave();
+    }
+    let host: string | null = null;
+    if (hostValue != NONE) {
+      this.enter("host");
+      if (this.host(hostValue)) {
+        host = this.doc.text(hostValue);
+        this.distinct(this.hosts, this.doc.text(hostValue), index, "host", "services");
+      }
+      this.leave();
+    }
+
+    let part: DynamicSubsetPart | null = null;
+    const dynamicSubset = this.required(value, "dynamicSubset");
+    if (dynamicSubset != NONE) {
+      this.enter("dynamicSubset");
+      part = this.dynamicSubset(dynamicSubset);
+      this.leave();
+    }
+    const routes: RouteConfig[] = [];
+    const routesValue = this.member(value, "routes");
+    if (routesValue != NONE) {
+      this.enter("routes");
+      this.routes(routesValue, routes);
+      this.leave();
+    }
+    if (part != null) this.checkKeys(part, routes);
+
+    let catalog: Catalog | null = null;
+    const catalogValue = this.member(value, "catalog");
+    if (catalogValue != NONE) {
+      this.enter("catalog");
+      catalog = this.catalog(catalogValue);
+      if (this.mode == Mode.Metadata) {
+        if (this.modeKnown) this.warn("ignored in metadata mode");
+        catalog = null;
+      }
+      this.leave();
+    } else if (this.mode == Mode.Catalog) {
+      this.errorIn("catalog", "is required in catalog mode");
+    }
+    if (part == null || this.problems() > before) return null;
+    return new ServiceConfig(cluster, host, part.selectors, part.defaultSubset, part.fallbackPolicy, routes, catalog);
+  }
+
+  host(value: JsonRef): bool {
+    if (!this.nonEmptyString(value)) return false;
+    const s = this.doc.text(value);
+    const name = s.startsWith("*.") ? s.substring(2) : s;
+    if (isDns1123Subdomain(name)) return true;
+    this.error(quote(s) + " is not a lower-case DNS name (RFC 1123 subdomain, optionally starting with \"*.\")");
+    return false;
+  }
+
+  /** Key budget per service, and mappings whose key no selector uses. */
+  checkKeys(part: DynamicSubsetPart, routes: RouteConfig[]): void {
+    let extraKeys: Set<string> | null = null;
+    for (let r = 0; r < routes.length; r++) {
+      const mappings = unchecked(routes[r]).mappings;
+      for (let m = 0; m < mappings.length; m++) {
+        const key = unchecked(mappings[m]).key;
+        if (part.selectorKeys.has(key)) continue;
+        if (extraKeys == null) extraKeys = new Set<string>();
+        extraKeys.add(key);
+        if (part.selectors.length == 0) continue;
+        this.enterMapping(-1, r, m);
+        this.enter("key");
+        this.warn(quote(key) + " is used by no subset selector of this service; the mapping has no effect");
+        this.leave();
+        this.leaveMapping(-1);
+      }
+    }
+    const total = part.selectorKeys.size + (extraKeys == null ? 0 : extraKeys.size);
+    if (total > MAX_KEYS_PER_SERVICE) {
+      this.error(
+        "uses " + total.toString() + " distinct keys across subsetSelectors and routes; at most " +
+          MAX_KEYS_PER_SERVICE.toString() + " are supported",
+      );
+    }
+  }
+
+  // -- dynamicSubset --
+
+  dynamicSubset(value: JsonRef): DynamicSubsetPart | null {
+    if (!this.object(value, DYNAMIC_SUBSET_FIELDS)) return null;
+    const part = new DynamicSubsetPart();
+    // DEFAULT_SUBSET was asked for: by the global policy (-1) or by these selectors
+    const wantsDefault = new Array<i32>();
+    const selectors = this.required(value, "subsetSelectors");
+    if (selectors != NONE) {
+      this.enter("subsetSelectors");
+      this.selectors(selectors, part, wantsDefault);
+      this.leave();
+    }
+    const defaultSubset = this.member(value, "defaultSubset");
+    if (defaultSubset != NONE) {
+      this.enter("defaultSubset");
+      part.defaultSubset = this.labelMap(defaultSubset, true);
+      if (part.defaultSubset != null && part.defaultSubset!.length == 0) this.error("must not be empty");
+      this.leave();
+    }
+    const policy = this.member(value, "fallbackPolicy");
+    if (policy != NONE) {
+      this.enter("fallbackPolicy");
+      const index = this.oneOf(policy, FALLBACK_POLICIES);
+      this.leave();
+      if (index >= 0) part.fallbackPolicy = policyFromIndex(index);
+      if (part.fallbackPolicy == FallbackPolicy.DefaultSubset) wantsDefault.push(-1);
+    }
+    const lbPolicy = this.member(value, "lbPolicy");
+    if (lbPolicy != NONE) {
+      this.enter("lbPolicy");
+      this.oneOf(lbPolicy, LB_POLICIES);
+      this.leave();
+    }
+    if (defaultSubset == NONE) {
+      for (let i = 0; i < wantsDefault.length; i++) {
+        const selector = unchecked(wantsDefault[i]);
+        if (selector >= 0) {
+          this.enter("subsetSelectors");
+          this.enterIndex(selector);
+        }
+        this.errorIn("fallbackPolicy", "DEFAULT_SUBSET requires dynamicSubset.defaultSubset");
+        if (selector >= 0) {
+          this.leave();
+          this.leave();
+        }
+      }
+    }
+    return part;
+  }
+
+  selectors(value: JsonRef, part: DynamicSubsetPart, wantsDefault: i32[]): void {
+    if (!this.list(value)) return;
+    if (this.doc.length(value) == 0) {
+      this.error("must be a non-empty list");
+      return;
+    }
+    const keySets = new Map<string, i32>();
+    for (let i = 0; i < this.doc.length(value); i++) {
+      this.enterIndex(i);
+      const selector = this.selector(this.doc.item(value, i), i, keySets, wantsDefault);
+      this.leave();
+      if (selector == null) continue;
+      for (let k = 0; k < selector.keys.length; k++) part.selectorKeys.add(unchecked(selector.keys[k]));
+      part.selectors.push(selector);
+    }
+  }
+
+  selector(value: JsonRef, index: i32, keySets: Map<string, i32>, wantsDefault: i32[]): SubsetSelector | null {
+    if (!this.object(value, SELECTOR_FIELDS)) return null;
+    let policy = FallbackPolicy.Unset;
+    let valid = true;
+    const policyValue = this.member(value, "fallbackPolicy");
+    if (policyValue != NONE) {
+      this.enter("fallbackPolicy");
+      const at = this.oneOf(policyValue, FALLBACK_POLICIES);
+      this.leave();
+      valid = at >= 0;
+      if (valid) policy = policyFromIndex(at);
+      if (policy == FallbackPolicy.DefaultSubset) wantsDefault.push(index);
+    }
+    const keysValue = this.required(value, "keys");
+    if (keysValue == NONE) return null;
+    this.enter("keys");
+    const keys = this.selectorKeys(keysValue, index, keySets);
+    this.leave();
+    return keys == null || !valid ? null : new SubsetSelector(keys, policy);
+  }
+
+  selectorKeys(value: JsonRef, index: i32, keySets: Map<string, i32>): string[] | null {
+    const rule = "must be a non-empty list of distinct strings";
+    if (!this.doc.isArray(value) || this.doc.length(value) == 0) {
+      this.error(this.doc.isArray(value) ? rule : rule + ", got " + this.doc.typeName(value));
+      return null;
+    }
+    if (this.doc.length(value) > MAX_KEYS_PER_SERVICE) {
+      this.error("has " + this.doc.length(value).toString() + " keys; at most " + MAX_KEYS_PER_SERVICE.toString() + " are supported");
+      return null;
+    }
+    const keys: string[] = [];
+    for (let i = 0; i < this.doc.length(value); i++) {
+      this.enterIndex(i);
+      if (this.labelKey(this.doc.item(value, i), true)) keys.push(this.doc.text(this.doc.item(value, i)));
+      this.leave();
+    }
+    if (keys.length < this.doc.length(value)) return null;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys.indexOf(unchecked(keys[i])) != i) {
+        this.error(rule + "; " + quote(unchecked(keys[i])) + " appears twice");
+        return null;
+      }
+    }
+    const sorted = keys.slice(0);
+    sorted.sort();
+    const text = sorted.join("\n");
+    if (keySets.has(text)) {
+      this.error("same key set as subsetSelectors[" + keySets.get(text).toString() + "]; it could never be chosen");
+      return null;
+    }
+    keySets.set(text, index);
+    return keys;
+  }
+
+  /** A subset key given as a JSON string: a Kubernetes label key, or %ip% where `ipAllowed`. */
+  labelKey(value: JsonRef, ipAllowed: bool): bool {
+    return this.nonEmptyString(value) && this.labelKeyText(this.doc.text(value), ipAllowed);
+  }
+
+  labelKeyText(key: string, ipAllowed: bool): bool {
+    if (key == IP_KEY) {
+      if (!ipAllowed) this.error("%ip% is not a label; pinned endpoints are listed in catalog.endpoints");
+      return ipAllowed;
+    }
+    if (key.length >= 2 && key.startsWith("%") && key.endsWith("%")) {
+      this.error("unknown built-in key " + quote(key) + " (the only built-in key is %ip%)");
+      return false;
+    }
+    if (this.knownLabelKeys.has(key)) return true;
+    if (isLabelKey(key)) {
+      this.knownLabelKeys.add(key);
+      return true;
+    }
+    this.error(quote(key) + " is not a valid label key (" + LABEL_KEY_RULE + ")");
+    return false;
+  }
+
+  /** A label value, or an IP literal when the key is %ip%. */
+  labelValue(value: JsonRef, key: string): bool {
+    if (!this.nonEmptyString(value)) return false;
+    if (key == IP_KEY) {
+      if (this.bytesSatisfy(value, isIpLiteral)) return true;
+      this.error(quote(this.doc.text(value)) + " is not an IP address (values of %ip% are IPv4 or IPv6 literals)");
+      return false;
+    }
+    if (this.bytesSatisfy(value, isLabelValue)) return true;
+    this.error(quote(this.doc.text(value)) + " is not a valid label value (" + LABEL_VALUE_RULE + ")");
+    return false;
+  }
+
+  /** A map of label key -> label value; %ip% allowed as a key where `ipAllowed`. Null when invalid. */
+  labelMap(value: JsonRef, ipAllowed: bool): Label[] | null {
+    if (!this.doc.isObject(value)) {
+      this.typeError("an object (label key -> value)", value);
+      return null;
+    }
+    this.checkDuplicate(value);
+    const labels: Label[] = [];
+    let valid = this.doc.duplicateKey(value) == null;
+    for (let i = 0; i < this.doc.length(value); i++) {
+      const key = this.doc.key(value, i);
+      this.enter(key);
+      if (key.length == 0) {
+        this.error("label key must not be empty");
+        valid = false;
+      } else if (!this.labelKeyText(key, ipAllowed) || !this.labelValue(this.doc.item(value, i), key)) {
+        valid = false;
+      } else {
+        labels.push(new Label(key, this.doc.text(this.doc.item(value, i))));
+      }
+      this.leave();
+    }
+    return valid ? labels : null;
+  }
+
+  // -- routes --
+
+  routes(value: JsonRef, out: RouteConfig[]): void {
+    if (!this.list(value)) return;
+    const names = new Map<string, i32>();
+    let unnamed = -1;
+    for (let i = 0; i < this.doc.length(value); i++) {
+      const item = this.doc.item(value, i);
+      this.enterIndex(i);
+      const route = this.route(item, i, names, unnamed);
+      this.leave();
+      if (route != null) out.push(route);
+      if (unnamed < 0 && this.doc.isObject(item) && this.member(item, "name") == NONE) unnamed = i;
+    }
+  }
+
+  route(value: JsonRef, index: i32, names: Map<string, i32>, unnamed: i32): RouteConfig | null {
+    if (!this.object(value, ROUTE_FIELDS)) return null;
+    let name: string | null = null;
+    let valid = true;
+    const nameValue = this.member(value, "name");
+    if (nameValue != NONE) {
+      this.enter("name");
+      valid = this.nonEmptyString(nameValue);
+      if (valid) {
+        name = this.doc.text(nameValue);
+        this.distinct(names, this.doc.text(nameValue), index, "route name", "routes");
+      }
+      this.leave();
+    } else if (unnamed >= 0) {
+      this.error("only one route may omit name (routes[" + unnamed.toString() + "] has none)");
+    }
+    const mappingsValue = this.required(value, "headerToDynamicSubsetKey");
+    if (mappingsValue == NONE) return null;
+    this.enter("headerToDynamicSubsetKey");
+    const mappings = this.mappings(mappingsValue);
+    this.leave();
+    return mappings == null || !valid ? null : new RouteConfig(name, mappings);
+  }
+
+  mappings(value: JsonRef): HeaderMapping[] | null {
+    if (!this.list(value)) return null;
+    const out: HeaderMapping[] = [];
+    for (let i = 0; i < this.doc.length(value); i++) {
+      this.enterIndex(i);
+      const mapping = this.mapping(this.doc.item(value, i));
+      this.leave();
+      if (mapping != null) out.push(mapping);
+    }
+    return out.length == this.doc.length(value) ? out : null;
+  }
+
+  mapping(value: JsonRef): HeaderMapping | null {
+    if (!this.object(value, MAPPING_FIELDS)) return null;
+    let header: string | null = null;
+    const headerValue = this.required(value, "header");
+    if (headerValue != NONE) {
+      this.enter("header");
+      header = this.mappedHeader(headerValue);
+      this.leave();
+    }
+    let key: string | null = null;
+    const keyValue = this.required(value, "key");
+    if (keyValue != NONE) {
+      this.enter("key");
+      if (this.labelKey(keyValue, true)) key = this.doc.text(keyValue);
+      this.leave();
+    }
+    let defaultValue: string | null = null;
+    let valid = true;
+    const defaultValueValue = this.member(value, "defaultValue");
+    if (defaultValueValue != NONE) {
+      // which rule applies depends on the key; with an invalid key, the label-value rule
+      this.enter("defaultValue");
+      valid = this.labelValue(defaultValueValue, key != null ? key : "");
+      this.leave();
+      defaultValue = this.doc.text(defaultValueValue);
+    }
+    if (header == null || key == null || !valid) return null;
+    return new HeaderMapping(header, key, defaultValue);
+  }
+
+  /** A request header to read: an ordinary header-name token outside the filter's prefix; lower-cased. */
+  mappedHeader(value: JsonRef): string | null {
+    if (!this.nonEmptyString(value)) return null;
+    const s = this.doc.text(value);
+    if (s.startsWith(":")) {
+      this.error(quote(s) + " is a pseudo-header; only ordinary request headers can be mapped");
+      return null;
+    }
+    const header = this.headerName(s);
+    if (header == null) return null;
+    if (header.startsWith(this.headerPrefix)) {
+      this.error(quote(s) + " starts with headerPrefix " + quote(this.headerPrefix) + ", which is reserved for the filter's own headers");
+      return null;
+    }
+    return header;
+  }
+
+  headerName(s: string): string | null {
+    if (!isHeaderToken(s)) {
+      this.error(quote(s) + " is not a valid header name (RFC 9110 token)");
+      return null;
+    }
+    return hasUpperCase(s) ? s.toLowerCase() : s;
+  }
+
+  // -- catalog --
+
+  catalog(value: JsonRef): Catalog | null {
+    if (!this.object(value, CATALOG_FIELDS)) return null;
+    const before = this.problems();
+    let routeToken: string | null = null;
+    const tokenValue = this.required(value, "routeToken");
+    if (tokenValue != NONE) {
+      this.enter("routeToken");
+      if (this.string(tokenValue)) {
+        if (isRouteToken(this.doc.text(tokenValue))) routeToken = this.doc.text(tokenValue);
+        else this.error(quote(this.doc.text(tokenValue)) + " is not a route token (16-64 lower-case hex digits)");
+      }
+      this.leave();
+    }
+    const subsets: CatalogSubset[] = [];
+    const subsetsValue = this.required(value, "subsets");
+    if (subsetsValue != NONE) {
+      this.enter("subsets");
+      this.catalogSubsets(subsetsValue, subsets);
+      this.leave();
+    }
+    const endpoints: CatalogEndpoint[] = [];
+    const endpointsValue = this.member(value, "endpoints");
+    if (endpointsValue != NONE) {
+      this.enter("endpoints");
+      this.catalogEndpoints(endpointsValue, endpoints);
+      this.leave();
+    }
+    let sessionHeader: string | null = this.headerPrefix + "host";
+    const sessionValue = this.member(value, "sessionHeader");
+    if (sessionValue != NONE) {
+      this.enter("sessionHeader");
+      sessionHeader = this.sessionHeader(sessionValue);
+      this.leave();
+    }
+    if (this.problems() > before || routeToken == null || sessionHeader == null) return null;
+    return new Catalog(routeToken, subsets, endpoints, sessionHeader);
+  }
+
+  sessionHeader(value: JsonRef): string | null {
+    if (!this.nonEmptyString(value)) return null;
+    const header = this.headerName(this.doc.text(value));
+    if (header == null) return null;
+    if (header == this.headerPrefix + "subset") {
+      this.error(quote(this.doc.text(value)) + " is the filter's subset header; choose another name");
+      return null;
+    }
+    return header;
+  }
+
+  catalogSubsets(value: JsonRef, out: CatalogSubset[]): void {
+    if (!this.list(value)) return;
+    const names = new Map<string, i32>();
+    const labelSets = new Map<string, i32>();
+    for (let i = 0; i < this.doc.length(value); i++) {
+      this.enterIndex(i);
+      const subset = this.catalogSubset(this.doc.item(value, i), i, names, labelSets);
+      this.leave();
+      if (subset != null) out.push(subset);
+    }
+  }
+
+  catalogSubset(value: JsonRef, index: i32, names: Map<string, i32>, labelSets: Map<string, i32>): CatalogSubset | null {
+    if (!this.object(value, SUBSET_FIELDS)) return null;
+    let name: string | null = null;
+    const nameValue = this.required(value, "name");
+    if (nameValue != NONE) {
+      this.enter("name");
+      if (this.string(nameValue)) {
+        if (!isDns1123Label(this.doc.text(nameValue))) {
+          this.error(quote(this.doc.text(nameValue)) + " is not a valid subset name (RFC 1123 label: 1-63 characters of [-a-z0-9], alphanumeric at both ends)");
+        } else {
+          name = this.doc.text(nameValue);
+          this.distinct(names, this.doc.text(nameValue), index, "subset name", "subsets");
+        }
+      }
+      this.leave();
+    }
+    let labels: Label[] | null = null;
+    const labelsValue = this.required(value, "labels");
+    if (labelsValue != NONE) {
+      this.enter("labels");
+      labels = this.labelMap(labelsValue, false);
+      if (labels != null) labels = this.distinctLabelSet(labels, index, labelSets);
+      this.leave();
+    }
+    return name == null || labels == null ? null : new CatalogSubset(name, labels);
+  }
+
+  distinctLabelSet(labels: Label[], index: i32, labelSets: Map<string, i32>): Label[] | null {
+    if (labels.length == 0) {
+      this.error("must not be empty");
+      return null;
+    }
+    const text = labelSetText(labels);
+    if (labelSets.has(text)) {
+      this.error("same labels as subsets[" + labelSets.get(text).toString() + "]");
+      return null;
+    }
+    labelSets.set(text, index);
+    return labels;
+  }
+
+  catalogEndpoints(value: JsonRef, out: CatalogEndpoint[]): void {
+    if (!this.list(value)) return;
+    const addresses = new Map<string, i32>();
+    for (let i = 0; i < this.doc.length(value); i++) {
+      this.enterIndex(i);
+      const endpoint = this.catalogEndpoint(this.doc.item(value, i), i, addresses);
+      this.leave();
+      if (endpoint != null) out.push(endpoint);
+    }
+  }
+
+  catalogEndpoint(value: JsonRef, index: i32, addresses: Map<string, i32>): CatalogEndpoint | null {
+    if (!this.object(value, ENDPOINT_FIELDS)) return null;
+    let ip: string | null = null;
+    const addressValue = this.required(value, "address");
+    if (addressValue != NONE) {
+      this.enter("address");
+      if (this.string(addressValue)) {
+        ip = endpointIp(this.doc.text(addressValue));
+        if (ip == null) {
+          this.error(quote(this.doc.text(addressValue)) + " is not an endpoint address (ipv4:port or [ipv6]:port, port 1-65535)");
+        } else {
+          this.distinct(addresses, this.doc.text(addressValue), index, "address", "endpoints");
+        }
+      }
+      this.leave();
+    }
+    let labels: Label[] | null = null;
+    const labelsValue = this.required(value, "labels");
+    if (labelsValue != NONE) {
+      this.enter("labels");
+      labels = this.labelMap(labelsValue, false);
+      this.leave();
+    }
+    if (addressValue == NONE || ip == null || labels == null) return null;
+    return new CatalogEndpoint(this.doc.text(addressValue), ip, labels);
+  }
+}

@@ -1,0 +1,315 @@
+// The routing decision of SPEC §4, as a pure computation over the compiled
+// tables and the request's mapped header values. No host calls here: the
+// caller reads the headers into `Decider.setHeader`, calls `decide`, then
+// carries out what the outputs say (header writes, clear_route_cache, 503,
+// filter state, counters).
+//
+// One Decider per root context, built with its tables; it owns fixed-size
+// scratch sized at configuration time, so a request allocates nothing and
+// never copies a request value (outputs are the caller's buffers or the
+// tables' constants).
+//
+// Outcomes (one counter per request, SPEC §7):
+// - no selector applies            -> NoSelector, in both modes, whatever global fallback
+//                                     follows (catalog mode records it in the decision string:
+//                                     "fallback:<policy>"); so both modes count the same outcome
+// - the chosen selector has an unmatchable value -> Unmatchable (over the fallback it leads to)
+// - metadata mode, selector with valid values    -> Subset (Envoy's subset LB decides the rest:
+//                                     its own lb_subsets_* stats count fallbacks)
+// - catalog mode: found -> Subset; miss -> FallbackAny / FallbackDefault / NoFallback
+//   (a DEFAULT_SUBSET fallback whose subset is not in the catalog is a 503: NoFallback)
+
+import { isIpLiteral, isLabelValue } from "./labels";
+import { FallbackPolicy, Mode } from "./model";
+import { INVALID_VALUE, RouteTable, SelectorTable, ServiceTable, Tables, Target, utf8 } from "./tables";
+
+/** Longer header values are rejected at once (Envoy's header_to_metadata limit, SPEC §4 step 2). */
+export const MAX_VALUE_BYTES: i32 = 8192;
+
+export const enum Outcome {
+  Subset = 0,
+  FallbackAny = 1,
+  FallbackDefault = 2,
+  NoFallback = 3,
+  NoSelector = 4,
+  Unmatchable = 5,
+}
+export const OUTCOME_COUNT: i32 = 6;
+
+/** Counter-name suffixes, indexed by Outcome. */
+export const OUTCOME_NAMES: string[] = [
+  "subset",
+  "fallback_any",
+  "fallback_default",
+  "no_fallback",
+  "no_selector",
+  "unmatchable",
+];
+
+const enum KeyState {
+  Unset = 0,
+  Valid = 1,
+  Unmatchable = 2,
+}
+
+const INVALID_BYTES = utf8(INVALID_VALUE);
+const NONE_DECISION = utf8("none");
+const ANY_ENDPOINT_DECISION = utf8("fallback:ANY_ENDPOINT");
+const NO_FALLBACK_DECISION = utf8("fallback:NO_FALLBACK");
+const SUBSET_PREFIX = "subset:";
+
+export class Decider {
+  // Inputs: one value per RouteTable.headers slot (null = absent).
+  private headers: StaticArray<ArrayBuffer | null>;
+  // Resolved keys of the current request, indexed like ServiceTable.keys.
+  private keyValue: StaticArray<ArrayBuffer | null>;
+  private keyState: StaticArray<u8>;
+  // Tables.strip entries written by the current decision: stripStamp[i] == stamp.
+  private stripStamp: StaticArray<u32>;
+  private stamp: u32 = 0;
+  private tuple: ArrayBuffer;
+  private decisionBuffer: ArrayBuffer;
+  // A buffer the decision points into (keeps it alive), and its length.
+  private decisionSource: ArrayBuffer = NONE_DECISION;
+
+  // Outputs of decide().
+  outcome: Outcome = Outcome.NoSelector;
+  selector: SelectorTable | null = null;
+  /** Headers to write with replace: index into Tables.strip, value. */
+  writeCount: i32 = 0;
+  writeStrip: StaticArray<i32>;
+  writeValue: StaticArray<ArrayBuffer>;
+  /** Catalog mode: the subset header was written, so the route must be matched again. */
+  clearRouteCache: bool = false;
+  /** Catalog mode: answer 503 "no healthy upstream" locally. */
+  localReply: bool = false;
+  decisionLen: i32 = 0;
+
+  constructor(public tables: Tables) {
+    const headers = max(tables.maxRouteHeaders, 1);
+    const keys = max(tables.maxServiceKeys, 1);
+    this.headers = new StaticArray<ArrayBuffer | null>(headers);
+    this.keyValue = new StaticArray<ArrayBuffer | null>(keys);
+    this.keyState = new StaticArray<u8>(keys);
+    this.stripStamp = new StaticArray<u32>(tables.strip.length);
+    this.writeStrip = new StaticArray<i32>(keys);
+    this.tuple = new ArrayBuffer(max(tables.maxTupleBytes, 1));
+    this.decisionBuffer = new ArrayBuffer(tables.maxDecisionBytes);
+    const writeValue = new StaticArray<ArrayBuffer>(keys);
+    for (let i = 0; i < keys; i++) writeValue[i] = INVALID_BYTES;
+    this.writeValue = writeValue;
+  }
+
+  /** The decision string (SPEC §7): valid until the next decide(). */
+  get decisionPtr(): usize {
+    return changetype<usize>(this.decisionSource);
+  }
+
+  /** Sets the value of RouteTable.headers[slot] for the next decide(); null or empty = absent. */
+  setHeader(slot: i32, value: ArrayBuffer | null): void {
+    if (slot >= 0 && slot < this.headers.length) unchecked((this.headers[slot] = value));
+  }
+
+  /** Clears the header inputs (call before the setHeader calls of a request). */
+  clearHeaders(): void {
+    for (let i = 0; i < this.headers.length; i++) unchecked((this.headers[i] = null));
+  }
+
+  /** Whether Tables.strip[index] is written by the current decision (so needs no separate remove). */
+  isWritten(index: i32): bool {
+    return index >= 0 && index < this.stripStamp.length && unchecked(this.stripStamp[index]) == this.stamp;
+  }
+
+  /** Decides the request for `service` on `route` (null: no mapping) from the headers set. */
+  decide(service: ServiceTable, route: RouteTable | null): void {
+    this.stamp++;
+    this.writeCount = 0;
+    this.clearRouteCache = false;
+    this.localReply = false;
+    this.resolveKeys(service, route);
+    const selector = this.chooseSelector(service);
+    this.selector = selector;
+    const catalog = this.tables.mode == Mode.Catalog;
+    if (selector == null) {
+      if (catalog) {
+        this.fallBack(service, service.globalPolicy);
+      } else {
+        this.setDecision(NONE_DECISION, NONE_DECISION.byteLength);
+      }
+      this.outcome = Outcome.NoSelector;
+      return;
+    }
+    const unmatchable = this.hasUnmatchable(selector);
+    if (!catalog) {
+      this.writeKeys(service, selector);
+      this.outcome = unmatchable ? Outcome.Unmatchable : Outcome.Subset;
+      return;
+    }
+    const target = unmatchable ? -1 : this.lookUp(selector);
+    if (target >= 0) {
+      this.route(unchecked(selector.targets[target]));
+      this.outcome = Outcome.Subset;
+      return;
+    }
+    this.fallBack(service, selector.policy);
+    if (unmatchable) this.outcome = Outcome.Unmatchable;
+  }
+
+  /**
+   * SPEC §4 step 1+2: for each mapping in order, the header value if present and
+   * non-empty, else its defaultValue, else nothing (which leaves an earlier value
+   * of the key in place). Values are validated here; one over 8 KiB is
+   * unmatchable without being looked at.
+   */
+  private resolveKeys(service: ServiceTable, route: RouteTable | null): void {
+    memory.fill(changetype<usize>(this.keyState), <u8>KeyState.Unset, <usize>service.keys.length);
+    if (route == null) return;
+    const mappings = route.mappings;
+    for (let i = 0; i < mappings.length; i++) {
+      const mapping = unchecked(mappings[i]);
+      const key = mapping.key;
+      const slot = mapping.headerSlot;
+      let value: ArrayBuffer | null = slot >= 0 && slot < this.headers.length ? unchecked(this.headers[slot]) : null;
+      let state = KeyState.Valid;
+      if (value != null && value.byteLength > 0) {
+        const len = value.byteLength;
+        if (len > MAX_VALUE_BYTES || !isValidValue(unchecked(service.keys[key]).isIp, changetype<usize>(value), len)) {
+          state = KeyState.Unmatchable;
+        }
+      } else {
+        value = mapping.defaultValue;
+        if (value == null) continue; // unset: does not clear an earlier value
+      }
+      unchecked((this.keyState[key] = <u8>state));
+      unchecked((this.keyValue[key] = value));
+    }
+  }
+
+  /**
+   * SPEC §4 step 3: the selector with the most keys that are all resolved, ties
+   * to configuration order. An exact key-set match is always such a selector, so
+   * this one rule covers both cases (and is Envoy's allow_redundant_keys rule).
+   */
+  private chooseSelector(service: ServiceTable): SelectorTable | null {
+    let present: u64 = 0;
+    for (let k = 0; k < service.keys.length; k++) {
+      if (unchecked(this.keyState[k]) != KeyState.Unset) present |= (<u64>1) << k;
+    }
+    let best: SelectorTable | null = null;
+    let bestCount = 0;
+    const selectors = service.selectors;
+    for (let i = 0; i < selectors.length; i++) {
+      const selector = unchecked(selectors[i]);
+      if ((selector.mask & ~present) != 0) continue;
+      if (selector.keys.length > bestCount) {
+        best = selector;
+        bestCount = selector.keys.length;
+      }
+    }
+    return best;
+  }
+
+  private hasUnmatchable(selector: SelectorTable): bool {
+    const keys = selector.keys;
+    for (let i = 0; i < keys.length; i++) {
+      if (unchecked(this.keyState[unchecked(keys[i])]) == KeyState.Unmatchable) return true;
+    }
+    return false;
+  }
+
+  /** Metadata mode: one header per selector key, "~invalid~" for an unmatchable value. */
+  private writeKeys(service: ServiceTable, selector: SelectorTable): void {
+    const keys = selector.keys;
+    const out = changetype<usize>(this.decisionBuffer);
+    let pos = appendString(out, 0, SUBSET_PREFIX);
+    for (let i = 0; i < keys.length; i++) {
+      const k = unchecked(keys[i]);
+      const key = unchecked(service.keys[k]);
+      const value = unchecked(this.keyState[k]) == KeyState.Valid ? this.resolved(k) : INVALID_BYTES;
+      this.write(i, key.stripIndex, value);
+      if (i > 0) pos = appendByte(out, pos, 0x2c); // ','
+      pos = appendBytes(out, pos, key.name);
+      pos = appendByte(out, pos, 0x3d); // '='
+      pos = appendBytes(out, pos, value);
+    }
+    this.writeCount = keys.length;
+    this.setDecision(this.decisionBuffer, pos);
+  }
+
+  /** The value of a key that is set (never null then; the fallback only keeps the type checker content). */
+  private resolved(key: i32): ArrayBuffer {
+    const value = unchecked(this.keyValue[key]);
+    return value != null ? value : INVALID_BYTES;
+  }
+
+  private write(i: i32, stripIndex: i32, value: ArrayBuffer): void {
+    unchecked((this.writeStrip[i] = stripIndex));
+    unchecked((this.writeValue[i] = value));
+    if (stripIndex >= 0 && stripIndex < this.stripStamp.length) unchecked((this.stripStamp[stripIndex] = this.stamp));
+  }
+
+  /** Catalog lookup of the selector's value tuple; index into selector.targets or -1. */
+  private lookUp(selector: SelectorTable): i32 {
+    const keys = selector.keys;
+    const out = changetype<usize>(this.tuple);
+    let pos = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const k = unchecked(keys[i]);
+      if (i > 0) pos = appendByte(out, pos, 0);
+      pos = appendBytes(out, pos, this.resolved(k));
+    }
+    return selector.tuples.find(out, pos);
+  }
+
+  /** SPEC §4 step 4, catalog mode, on a miss (or with no selector: the global policy). */
+  private fallBack(service: ServiceTable, policy: FallbackPolicy): void {
+    if (policy == FallbackPolicy.AnyEndpoint) {
+      this.setDecision(ANY_ENDPOINT_DECISION, ANY_ENDPOINT_DECISION.byteLength);
+      this.outcome = Outcome.FallbackAny;
+      return;
+    }
+    const defaultTarget = service.defaultTarget;
+    if (policy == FallbackPolicy.DefaultSubset && defaultTarget != null) {
+      this.route(defaultTarget);
+      this.outcome = Outcome.FallbackDefault;
+      return;
+    }
+    this.localReply = true;
+    this.setDecision(NO_FALLBACK_DECISION, NO_FALLBACK_DECISION.byteLength);
+    this.outcome = Outcome.NoFallback;
+  }
+
+  private route(target: Target): void {
+    this.write(0, target.stripIndex, target.value);
+    this.writeCount = 1;
+    this.clearRouteCache = !target.isEndpoint;
+    this.setDecision(target.decision, target.decision.byteLength);
+  }
+
+  private setDecision(source: ArrayBuffer, len: i32): void {
+    this.decisionSource = source;
+    this.decisionLen = len;
+  }
+}
+
+function isValidValue(isIp: bool, ptr: usize, len: i32): bool {
+  return isIp ? isIpLiteral(ptr, len) : isLabelValue(ptr, len);
+}
+
+// Appends into scratch sized at configuration time for the largest selector
+// (values written here are valid label values, IPs or "~invalid~").
+
+function appendBytes(out: usize, pos: i32, bytes: ArrayBuffer): i32 {
+  memory.copy(out + <usize>pos, changetype<usize>(bytes), <usize>bytes.byteLength);
+  return pos + bytes.byteLength;
+}
+
+function appendByte(out: usize, pos: i32, byte: u8): i32 {
+  store<u8>(out + <usize>pos, byte);
+  return pos + 1;
+}
+
+function appendString(out: usize, pos: i32, ascii: string): i32 {
+  for (let i = 0; i < ascii.length; i++) store<u8>(out + <usize>(pos + i), <u8>ascii.charCodeAt(i));
+  return pos + ascii.length;
+}

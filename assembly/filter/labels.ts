@@ -1,0 +1,114 @@
+// Byte-level predicates on request values (SPEC §4 step 2). Values come straight
+// from the host: any bytes, any length. These functions only read `len` bytes at
+// `ptr`, never allocate, and stop as soon as the answer is known.
+
+/** Longest Kubernetes label value. */
+export const MAX_LABEL_VALUE: i32 = 63;
+/** Longest IPv6 literal ("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"). */
+export const MAX_IP_LITERAL: i32 = 45;
+
+function isAlnum(c: u32): bool {
+  return c - 0x30 < 10 || (c | 0x20) - 0x61 < 26;
+}
+
+function isDigit(c: u32): bool {
+  return c - 0x30 < 10;
+}
+
+function hexDigitValue(c: u32): i32 {
+  if (c - 0x30 < 10) return <i32>(c - 0x30);
+  const lower = c | 0x20;
+  if (lower - 0x61 < 6) return <i32>(lower - 0x61 + 10);
+  return -1;
+}
+
+/**
+ * A Kubernetes label value that can name a subset: 1..63 bytes,
+ * `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`.
+ */
+export function isLabelValue(ptr: usize, len: i32): bool {
+  if (len < 1 || len > MAX_LABEL_VALUE) return false;
+  if (!isAlnum(load<u8>(ptr)) || !isAlnum(load<u8>(ptr + <usize>(len - 1)))) return false;
+  for (let i = 1; i < len - 1; i++) {
+    const c = <u32>load<u8>(ptr + <usize>i);
+    if (!isAlnum(c) && c != 0x2d && c != 0x5f && c != 0x2e) return false;
+  }
+  return true;
+}
+
+/**
+ * Dotted-quad IPv4 at [start, end): four decimal octets 0..255. A leading zero
+ * ("010") is rejected: some parsers read it as octal, so it is ambiguous, and
+ * Kubernetes never reports it (same rule as Go's net/netip).
+ */
+function isIpv4(ptr: usize, start: i32, end: i32): bool {
+  let octets = 0;
+  let i = start;
+  while (true) {
+    const first = i;
+    let value = 0;
+    while (i < end && i - first < 4 && isDigit(load<u8>(ptr + <usize>i))) {
+      value = value * 10 + <i32>(load<u8>(ptr + <usize>i) - 0x30);
+      i++;
+    }
+    const digits = i - first;
+    if (digits == 0 || digits > 3 || value > 255) return false;
+    if (digits > 1 && load<u8>(ptr + <usize>first) == 0x30) return false;
+    octets++;
+    if (octets == 4) return i == end;
+    if (i >= end || load<u8>(ptr + <usize>i) != 0x2e) return false;
+    i++;
+  }
+}
+
+/**
+ * IPv6 text form (RFC 4291 §2.2): eight groups of 1..4 hex digits, one `::`
+ * standing for one or more zero groups, optionally ending in a dotted quad that
+ * counts as two groups. No zone id (`%eth0`), no brackets, no port.
+ */
+function isIpv6(ptr: usize, len: i32): bool {
+  let groups = 0;
+  let compressed = false;
+  let i = 0;
+  if (len >= 2 && load<u8>(ptr) == 0x3a) {
+    // A leading ':' is only valid as the start of "::".
+    if (load<u8>(ptr + 1) != 0x3a) return false;
+    compressed = true;
+    i = 2;
+    if (i == len) return true; // "::"
+  }
+  while (i < len) {
+    const groupStart = i;
+    while (i < len && i - groupStart < 5 && hexDigitValue(load<u8>(ptr + <usize>i)) >= 0) i++;
+    const digits = i - groupStart;
+    if (i < len && load<u8>(ptr + <usize>i) == 0x2e) {
+      // Embedded IPv4: must be the last thing, in place of the last two groups.
+      if (groups > 6 || !isIpv4(ptr, groupStart, len)) return false;
+      groups += 2;
+      break;
+    }
+    if (digits == 0 || digits > 4) return false;
+    groups++;
+    if (i == len) break;
+    if (load<u8>(ptr + <usize>i) != 0x3a) return false;
+    i++;
+    if (i < len && load<u8>(ptr + <usize>i) == 0x3a) {
+      if (compressed) return false; // a second "::"
+      compressed = true;
+      i++;
+      if (i == len) break; // trailing "::"
+    } else if (i == len) {
+      return false; // trailing single ':'
+    }
+  }
+  return compressed ? groups <= 7 : groups == 8;
+}
+
+/** An IPv4 or IPv6 literal as a `%ip%` value (SPEC §4 step 2). */
+export function isIpLiteral(ptr: usize, len: i32): bool {
+  if (len < 2 || len > MAX_IP_LITERAL) return false;
+  for (let i = 0; i < len; i++) {
+    if (load<u8>(ptr + <usize>i) == 0x3a) return isIpv6(ptr, len);
+  }
+  return isIpv4(ptr, 0, len);
+}

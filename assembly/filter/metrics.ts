@@ -1,0 +1,50 @@
+// Counters (SPEC §7). Names carry their label Istio-style, `<tag>=.=<value>;.;<name>`, so one
+// stats_tags rule turns the outcome into a Prometheus label (Envoy stores them as
+// "wasmcustom.<name>"):
+//
+//   dynamic_subset_requests_total                                   requests handled (a service matched)
+//   dynamic_subset_outcome=.=<outcome>;.;dynamic_subset_outcomes_total   one per handled request;
+//        <outcome>: subset | fallback_any | fallback_default | no_fallback | no_selector | unmatchable
+//   dynamic_subset_config_rejected_total                            plugin configurations rejected
+//
+//   stats_config:
+//     stats_tags:
+//     - tag_name: dynamic_subset_outcome
+//       regex: "(dynamic_subset_outcome=\\.=(.*?);\\.;)"
+//
+// Prometheus then shows dynamic_subset_outcomes_total{dynamic_subset_outcome="no_fallback"}. Under
+// Istio the same rule comes from `extraStatTags: [dynamic_subset_outcome]` (proxy config). Every
+// root context of the VM updates the same counters.
+
+import { defineCounter, incrementMetric } from "../abi/hostcalls";
+import { OUTCOME_COUNT, OUTCOME_NAMES, Outcome } from "./decision";
+
+export const REQUESTS_METRIC = "dynamic_subset_requests_total";
+export const CONFIG_REJECTED_METRIC = "dynamic_subset_config_rejected_total";
+
+export function outcomeMetricName(outcome: Outcome): string {
+  return "dynamic_subset_outcome=.=" + OUTCOME_NAMES[outcome] + ";.;dynamic_subset_outcomes_total";
+}
+
+/** The counter ids of one root context (ids are per VM; define them at configure, never in _initialize). */
+export class Metrics {
+  private requests: u32;
+  private configRejected: u32;
+  private outcomes: StaticArray<u32> = new StaticArray<u32>(OUTCOME_COUNT);
+
+  constructor() {
+    this.requests = defineCounter(REQUESTS_METRIC);
+    this.configRejected = defineCounter(CONFIG_REJECTED_METRIC);
+    for (let i = 0; i < OUTCOME_COUNT; i++) this.outcomes[i] = defineCounter(outcomeMetricName(<Outcome>i));
+  }
+
+  /** Two metric updates per handled request (SPEC §10). */
+  countRequest(outcome: Outcome): void {
+    incrementMetric(this.requests);
+    if (<i32>outcome >= 0 && <i32>outcome < OUTCOME_COUNT) incrementMetric(unchecked(this.outcomes[outcome]));
+  }
+
+  countRejectedConfiguration(): void {
+    incrementMetric(this.configRejected);
+  }
+}

@@ -1,0 +1,255 @@
+// The dynamic_subset root context (one per plugin configuration) and its HTTP streams.
+//
+// Configuration: on_configure parses and validates the whole configuration, compiles it into
+// tables and swaps them in at once; a rejected configuration logs one error line per problem,
+// counts itself and leaves the previous tables in force.
+//
+// Request headers (SPEC §10 budget, host calls in order):
+//   get_property xds.cluster_name                      1
+//   get_property xds.route_name                        0-1 (only if the service has a named route)
+//   get_header, one per distinct mapped header         = mapped headers read
+//   replace or remove, one per internal header         = internal headers written or removed
+//   set_property "dynamic_subset"                      1
+//   increment_metric requests + outcome                2
+//   send_local_response (503) or clear_route_cache     0-1
+// An unconfigured cluster costs the first and the internal-header calls only. Logging only
+// at debug, only when Envoy's level (read at configure) asks for it, and only of the decision
+// string, which never contains a raw request value (unmatchable values show as ~invalid~).
+//
+// Order: the internal headers are removed (or overwritten) after the mapped headers are read;
+// that is the same as removing them first because configuration validation guarantees no
+// mapped header is an internal one.
+//
+// clear_route_cache is called when the subset header was written (catalog mode): the route must
+// be matched again. Writing only the session header (%ip%) keeps the base route, and Envoy's
+// stateful session picks the host, so no call then. NotFound/Unimplemented mean an Envoy older
+// than 1.33, which re-matches routes after a wasm header change by itself: logged once at debug,
+// and the root stops calling it.
+
+import { HttpContext, RootContext } from "../abi/context";
+import { BufferType, FilterHeadersStatus, LogLevel, MapType, WasmResult } from "../abi/enums";
+import {
+  callForeignFunction,
+  EMPTY_BYTES,
+  getBufferBytes,
+  getHeader,
+  getProperty,
+  log,
+  logLevel,
+  removeHeader,
+  replaceHeader,
+  sendLocalResponse,
+} from "../abi/hostcalls";
+import { proxy_set_property } from "../abi/imports";
+import { HeaderPair, propertyPath, serializePairs } from "../abi/pairs";
+import { DEFAULT_HEADER_PREFIX, parseConfig } from "./config";
+import { Decider, OUTCOME_NAMES } from "./decision";
+import { Metrics } from "./metrics";
+import { Mode, PluginConfig } from "./model";
+import { compileTables, RouteTable, ServiceTable, Tables, utf8 } from "./tables";
+
+export const ROOT_ID = "dynamic_subset";
+const LOG_PREFIX = "dynamic_subset: ";
+
+const CLUSTER_NAME_PATH = propertyPath(["xds", "cluster_name"]);
+const ROUTE_NAME_PATH = propertyPath(["xds", "route_name"]);
+const FILTER_STATE_PATH = propertyPath(["dynamic_subset"]); // Envoy stores it as wasm.dynamic_subset
+const CLEAR_ROUTE_CACHE = utf8("clear_route_cache");
+const DECISION_HEADER = utf8("x-dynamic-subset");
+const NO_HEALTHY_UPSTREAM = utf8("no healthy upstream");
+const NO_FALLBACK_DETAILS = utf8("dynamic_subset_no_fallback");
+
+function emptyConfiguration(): PluginConfig {
+  return new PluginConfig(Mode.Metadata, DEFAULT_HEADER_PREFIX, false, []);
+}
+
+export class DynamicSubsetRoot extends RootContext {
+  /** The compiled configuration in force (with its scratch); replaced whole by on_configure. */
+  decider: Decider = new Decider(compileTables(emptyConfiguration()));
+  /** Envoy's log level asks for debug lines (read at configure, not per request). */
+  debug: bool = false;
+  private metrics: Metrics | null = null;
+  private clearRouteCacheAvailable: bool = true;
+
+  onConfigure(pluginConfigurationSize: u32): bool {
+    this.debug = logLevel() <= LogLevel.Debug;
+    const metrics = this.definedMetrics();
+    const bytes = getBufferBytes(BufferType.PluginConfiguration, 0, pluginConfigurationSize);
+    if (bytes == null && pluginConfigurationSize > 0) {
+      log(LogLevel.Error, LOG_PREFIX + "configuration: the host did not hand over the plugin configuration");
+      metrics.countRejectedConfiguration();
+      return false;
+    }
+    const result = parseConfig(bytes != null ? bytes : EMPTY_BYTES);
+    for (let i = 0; i < result.warnings.length; i++) log(LogLevel.Warn, LOG_PREFIX + result.warnings[i]);
+    const config = result.config;
+    if (config == null || result.errors.length > 0) {
+      for (let i = 0; i < result.errors.length; i++) log(LogLevel.Error, LOG_PREFIX + result.errors[i]);
+      metrics.countRejectedConfiguration();
+      return false;
+    }
+    const tables = compileTables(config);
+    this.decider = new Decider(tables);
+    log(LogLevel.Info, LOG_PREFIX + summary(tables));
+    return true;
+  }
+
+  newHttpContext(contextId: u32): HttpContext {
+    return new DynamicSubsetStream(contextId, this);
+  }
+
+  definedMetrics(): Metrics {
+    let metrics = this.metrics;
+    if (metrics == null) {
+      metrics = new Metrics();
+      this.metrics = metrics;
+    }
+    return metrics;
+  }
+
+  clearRouteCache(): void {
+    if (!this.clearRouteCacheAvailable) return;
+    const result = callForeignFunction(CLEAR_ROUTE_CACHE, EMPTY_BYTES);
+    if (result == WasmResult.NotFound || result == WasmResult.Unimplemented) {
+      this.clearRouteCacheAvailable = false;
+      if (this.debug) {
+        log(LogLevel.Debug, LOG_PREFIX + "clear_route_cache is not available (Envoy < 1.33 re-matches routes itself)");
+      }
+    }
+  }
+}
+
+function summary(tables: Tables): string {
+  return (
+    "configured: mode " +
+    (tables.mode == Mode.Catalog ? "catalog" : "metadata") +
+    ", " +
+    tables.services.length.toString() +
+    " services, " +
+    tables.routeCount.toString() +
+    " routes, " +
+    tables.selectorCount.toString() +
+    " selectors, " +
+    tables.strip.length.toString() +
+    " internal headers"
+  );
+}
+
+export class DynamicSubsetStream extends HttpContext {
+  /** responseHeader: the decision to add to the response. */
+  private decision: ArrayBuffer | null = null;
+  /** The filter answered 503 itself; that reply already carries the decision header. */
+  private repliedLocally: bool = false;
+  /** Catalog %ip%: the session header Envoy may add to the response, removed there. */
+  private sessionHeader: ArrayBuffer | null = null;
+
+  constructor(contextId: u32, readonly plugin: DynamicSubsetRoot) {
+    super(contextId, plugin);
+  }
+
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    const plugin = this.plugin;
+    const decider = plugin.decider; // one snapshot for the whole request
+    const tables = decider.tables;
+    const service = findService(tables);
+    if (service == null) {
+      stripInternalHeaders(tables, null);
+      return FilterHeadersStatus.Continue;
+    }
+    const route = findRoute(service);
+    decider.clearHeaders();
+    if (route != null) {
+      const headers = route.headers;
+      for (let slot = 0; slot < headers.length; slot++) {
+        decider.setHeader(slot, getHeader(MapType.HttpRequestHeaders, unchecked(headers[slot])));
+      }
+    }
+    decider.decide(service, route);
+    stripInternalHeaders(tables, decider);
+    if (decider.clearRouteCache) plugin.clearRouteCache();
+    proxy_set_property(
+      changetype<usize>(FILTER_STATE_PATH),
+      FILTER_STATE_PATH.byteLength,
+      decider.decisionPtr,
+      decider.decisionLen,
+    );
+    plugin.definedMetrics().countRequest(decider.outcome);
+    if (plugin.debug) logDecision(decider);
+    this.sessionHeader = service.responseSessionHeader;
+    if (tables.responseHeader) this.decision = copyDecision(decider);
+    if (decider.localReply) {
+      this.sendNoHealthyUpstream();
+      return FilterHeadersStatus.StopIteration;
+    }
+    return FilterHeadersStatus.Continue;
+  }
+
+  onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    const sessionHeader = this.sessionHeader;
+    if (sessionHeader != null) removeHeader(MapType.HttpResponseHeaders, sessionHeader);
+    const decision = this.decision;
+    if (decision != null && !this.repliedLocally) {
+      replaceHeader(MapType.HttpResponseHeaders, DECISION_HEADER, decision);
+    }
+    return FilterHeadersStatus.Continue;
+  }
+
+  private sendNoHealthyUpstream(): void {
+    const decision = this.decision;
+    const headers =
+      decision != null ? serializePairs([new HeaderPair(DECISION_HEADER, decision)]) : EMPTY_BYTES;
+    sendLocalResponse(503, NO_FALLBACK_DETAILS, NO_HEALTHY_UPSTREAM, headers);
+    this.repliedLocally = true;
+  }
+}
+
+/** The configured service of the request's cluster, or null (pass through). */
+function findService(tables: Tables): ServiceTable | null {
+  const cluster = getProperty(CLUSTER_NAME_PATH);
+  if (cluster == null) return null;
+  const index = tables.findService(changetype<usize>(cluster), cluster.byteLength);
+  if (index < 0 || index >= tables.services.length) return null;
+  return unchecked(tables.services[index]);
+}
+
+/** The route entry named by xds.route_name, else the unnamed entry, else null (no mapping). */
+function findRoute(service: ServiceTable): RouteTable | null {
+  if (service.needsRouteName) {
+    const name = getProperty(ROUTE_NAME_PATH);
+    if (name != null) {
+      const index = service.routesByName.find(changetype<usize>(name), name.byteLength);
+      if (index >= 0 && index < service.routes.length) return unchecked(service.routes[index]);
+    }
+  }
+  return service.unnamedRoute;
+}
+
+/**
+ * SPEC §6: every internal header is removed, except the ones the decision writes, which are
+ * replaced instead (replace = remove all copies, then add: one host call either way).
+ */
+function stripInternalHeaders(tables: Tables, decider: Decider | null): void {
+  const strip = tables.strip;
+  if (decider != null) {
+    for (let i = 0; i < decider.writeCount; i++) {
+      const index = unchecked(decider.writeStrip[i]);
+      if (index >= 0 && index < strip.length) {
+        replaceHeader(MapType.HttpRequestHeaders, unchecked(strip[index]), unchecked(decider.writeValue[i]));
+      }
+    }
+  }
+  for (let i = 0; i < strip.length; i++) {
+    if (decider == null || !decider.isWritten(i)) removeHeader(MapType.HttpRequestHeaders, unchecked(strip[i]));
+  }
+}
+
+function copyDecision(decider: Decider): ArrayBuffer {
+  const copy = new ArrayBuffer(decider.decisionLen);
+  memory.copy(changetype<usize>(copy), decider.decisionPtr, <usize>decider.decisionLen);
+  return copy;
+}
+
+function logDecision(decider: Decider): void {
+  const decision = String.UTF8.decodeUnsafe(decider.decisionPtr, <usize>decider.decisionLen);
+  log(LogLevel.Debug, LOG_PREFIX + "decision " + decision + " (" + OUTCOME_NAMES[decider.outcome] + ")");
+}

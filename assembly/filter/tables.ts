@@ -1,0 +1,514 @@
+// Compiles a validated PluginConfig (model.ts) once, in on_configure, into the
+// immutable lookup tables the hot path uses. Every constant a request needs
+// (header names, header values, decision strings) is encoded to UTF-8 here so a
+// request never encodes anything; every lookup on request bytes goes through a
+// ByteKeyIndex (hash over raw bytes), so a request never decodes anything.
+
+import { keyHeaderName } from "./headername";
+import { base64Encode } from "./base64";
+import { MAX_LABEL_VALUE } from "./labels";
+import {
+  Catalog,
+  FallbackPolicy,
+  IP_KEY,
+  Label,
+  Mode,
+  PluginConfig,
+  RouteConfig,
+  ServiceConfig,
+  SubsetSelector,
+} from "./model";
+
+/** Written in metadata mode instead of an unmatchable value: not a label value, so it matches nothing. */
+export const INVALID_VALUE = "~invalid~";
+/** Longest value a resolved key can carry into a header or decision string. */
+const MAX_WRITTEN_VALUE: i32 = MAX_LABEL_VALUE > INVALID_VALUE.length ? MAX_LABEL_VALUE : INVALID_VALUE.length;
+
+export function utf8(text: string): ArrayBuffer {
+  return String.UTF8.encode(text);
+}
+
+function bytesEqual(a: usize, aLen: i32, b: usize, bLen: i32): bool {
+  return aLen == bLen && memory.compare(a, b, <usize>aLen) == 0;
+}
+
+/** Byte-order comparison of two UTF-8 strings (SPEC §4: key order is byte order). */
+export function compareBytes(a: ArrayBuffer, b: ArrayBuffer): i32 {
+  const n = min(a.byteLength, b.byteLength);
+  const c = memory.compare(changetype<usize>(a), changetype<usize>(b), <usize>n);
+  return c != 0 ? c : a.byteLength - b.byteLength;
+}
+
+/**
+ * A set of byte strings, each mapped to its insertion index. Open addressing
+ * with FNV-1a; lookups take raw (ptr, len) so request bytes are never copied.
+ * Built at configuration time, read-only afterwards.
+ */
+export class ByteKeyIndex {
+  private keys: ArrayBuffer[] = [];
+  private slots: Int32Array; // insertion index + 1; 0 = empty
+  private mask: u32;
+
+  constructor(expectedKeys: i32) {
+    let capacity = 8;
+    while (capacity < expectedKeys * 2) capacity <<= 1;
+    this.slots = new Int32Array(capacity);
+    this.mask = <u32>(capacity - 1);
+  }
+
+  get size(): i32 {
+    return this.keys.length;
+  }
+
+  /** Index of the key, or -1. */
+  find(ptr: usize, len: i32): i32 {
+    let slot = hashBytes(ptr, len) & this.mask;
+    while (true) {
+      const entry = unchecked(this.slots[slot]);
+      if (entry == 0) return -1;
+      const key = unchecked(this.keys[entry - 1]);
+      if (bytesEqual(changetype<usize>(key), key.byteLength, ptr, len)) return entry - 1;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  findBuffer(key: ArrayBuffer): i32 {
+    return this.find(changetype<usize>(key), key.byteLength);
+  }
+
+  /** Adds the key unless present; returns its index (the first insertion wins). */
+  add(key: ArrayBuffer): i32 {
+    const existing = this.findBuffer(key);
+    if (existing >= 0) return existing;
+    if ((this.keys.length + 1) * 2 > this.slots.length) this.grow();
+    this.keys.push(key);
+    this.place(this.keys.length - 1);
+    return this.keys.length - 1;
+  }
+
+  private place(index: i32): void {
+    const key = this.keys[index];
+    let slot = hashBytes(changetype<usize>(key), key.byteLength) & this.mask;
+    while (this.slots[slot] != 0) slot = (slot + 1) & this.mask;
+    this.slots[slot] = index + 1;
+  }
+
+  private grow(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    this.mask = <u32>(this.slots.length - 1);
+    for (let i = 0; i < this.keys.length; i++) this.place(i);
+  }
+}
+
+function hashBytes(ptr: usize, len: i32): u32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i = 0; i < len; i++) {
+    h = (h ^ <u32>load<u8>(ptr + <usize>i)) * 0x01000193;
+  }
+  return h;
+}
+
+/** One distinct subset key of a service. */
+export class KeyTable {
+  constructor(
+    public name: ArrayBuffer, // UTF-8
+    public header: ArrayBuffer, // metadata-mode header name (SPEC §5)
+    public stripIndex: i32, // position of `header` in Tables.strip
+    public isIp: bool,
+  ) {}
+}
+
+export class MappingTable {
+  constructor(
+    public headerSlot: i32, // index into RouteTable.headers
+    public key: i32, // index into ServiceTable.keys
+    public defaultValue: ArrayBuffer | null,
+  ) {}
+}
+
+export class RouteTable {
+  constructor(
+    public headers: ArrayBuffer[], // distinct mapped header names, each read once per request
+    public mappings: MappingTable[], // configuration order
+  ) {}
+}
+
+/** Where a catalog-mode request goes: one header to write. */
+export class Target {
+  constructor(
+    public header: ArrayBuffer, // the subset header, or the session header for an endpoint
+    public stripIndex: i32,
+    public value: ArrayBuffer, // "<subset>.<routeToken>", or base64("<ip>:<port>")
+    public decision: ArrayBuffer, // filter-state value (SPEC §7)
+    public isEndpoint: bool, // true: no route change, so no clear_route_cache
+  ) {}
+}
+
+export class SelectorTable {
+  constructor(
+    public keys: StaticArray<i32>, // indexes into ServiceTable.keys, in byte order of the key names
+    public mask: u64,
+    public policy: FallbackPolicy, // effective: the selector's own, else the service's global one
+    public tuples: ByteKeyIndex, // catalog mode: value tuple (values in `keys` order, NUL-joined) -> targets[i]
+    public targets: Target[],
+  ) {}
+}
+
+export class ServiceTable {
+  constructor(
+    public keys: KeyTable[],
+    public selectors: SelectorTable[], // configuration order
+    public routesByName: ByteKeyIndex,
+    public routes: RouteTable[], // parallel to routesByName
+    public unnamedRoute: RouteTable | null,
+    public globalPolicy: FallbackPolicy,
+    public defaultTarget: Target | null, // catalog mode; null: the catalog has no default subset
+    // Catalog mode with %ip% pinning: Envoy's header-based stateful session puts the pod address
+    // into this response header whenever it differs from the request's; the filter removes it.
+    public responseSessionHeader: ArrayBuffer | null,
+  ) {}
+
+  /** xds.route_name matters only if some route has a name. */
+  get needsRouteName(): bool {
+    return this.routesByName.size > 0;
+  }
+}
+
+export class Tables {
+  services: ServiceTable[] = [];
+  clusters: ByteKeyIndex; // cluster name -> clusterService[i]
+  clusterService: i32[] = [];
+  hosts: ByteKeyIndex; // Istio host -> hostService[i]
+  hostService: i32[] = [];
+  /** Every internal header: removed (or replaced) on every request. */
+  strip: ArrayBuffer[] = [];
+  // Sizes of the per-request scratch (decision.ts) and the configuration summary.
+  maxRouteHeaders: i32 = 0;
+  maxServiceKeys: i32 = 0;
+  maxTupleBytes: i32 = 0;
+  maxDecisionBytes: i32 = 16;
+  routeCount: i32 = 0;
+  selectorCount: i32 = 0;
+
+  constructor(public mode: Mode, public responseHeader: bool, serviceCount: i32) {
+    this.clusters = new ByteKeyIndex(serviceCount);
+    this.hosts = new ByteKeyIndex(serviceCount);
+  }
+
+  addService(config: ServiceConfig, table: ServiceTable): void {
+    const index = this.services.length;
+    this.services.push(table);
+    const cluster = config.cluster;
+    const host = config.host;
+    if (cluster != null && this.clusters.add(utf8(cluster)) == this.clusterService.length) this.clusterService.push(index);
+    if (host != null && this.hosts.add(utf8(host)) == this.hostService.length) this.hostService.push(index);
+    this.maxServiceKeys = max(this.maxServiceKeys, table.keys.length);
+    this.routeCount += config.routes.length;
+    this.selectorCount += table.selectors.length;
+    for (let r = 0; r < table.routes.length; r++) {
+      this.maxRouteHeaders = max(this.maxRouteHeaders, table.routes[r].headers.length);
+    }
+    const unnamed = table.unnamedRoute;
+    if (unnamed) this.maxRouteHeaders = max(this.maxRouteHeaders, unnamed.headers.length);
+    for (let s = 0; s < table.selectors.length; s++) {
+      const keys = table.selectors[s].keys;
+      let decisionBytes = 7; // "subset:"
+      for (let k = 0; k < keys.length; k++) decisionBytes += table.keys[keys[k]].name.byteLength + MAX_WRITTEN_VALUE + 2;
+      this.maxDecisionBytes = max(this.maxDecisionBytes, decisionBytes);
+      this.maxTupleBytes = max(this.maxTupleBytes, keys.length * (MAX_LABEL_VALUE + 1));
+    }
+  }
+
+  /**
+   * The service for an xds.cluster_name: the first entry in configuration order
+   * whose `cluster` equals it or whose `host` matches its Istio form
+   * "outbound|<port>||<host>" (empty subset). -1: not configured.
+   */
+  findService(ptr: usize, len: i32): i32 {
+    let best = -1;
+    const exact = this.clusters.find(ptr, len);
+    if (exact >= 0) best = unchecked(this.clusterService[exact]);
+    const hostStart = istioHostStart(ptr, len);
+    if (hostStart > 0) {
+      const byHost = this.hosts.find(ptr + <usize>hostStart, len - hostStart);
+      if (byHost >= 0) {
+        const service = unchecked(this.hostService[byHost]);
+        if (best < 0 || service < best) best = service;
+      }
+    }
+    return best;
+  }
+}
+
+const OUTBOUND = "outbound|";
+
+/** Offset of <host> in "outbound|<digits>||<host>", else -1. */
+export function istioHostStart(ptr: usize, len: i32): i32 {
+  const prefixLen = OUTBOUND.length;
+  if (len <= prefixLen + 3) return -1;
+  for (let i = 0; i < prefixLen; i++) {
+    if (<u32>load<u8>(ptr + <usize>i) != <u32>OUTBOUND.charCodeAt(i)) return -1;
+  }
+  let i = prefixLen;
+  while (i < len && <u32>load<u8>(ptr + <usize>i) - 0x30 < 10) i++;
+  if (i == prefixLen || i + 2 >= len) return -1;
+  if (load<u8>(ptr + <usize>i) != 0x7c || load<u8>(ptr + <usize>(i + 1)) != 0x7c) return -1;
+  return i + 2;
+}
+
+// ---------------------------------------------------------------------------
+// Compilation
+
+/** Deduplicated list of internal header names. */
+class StripList {
+  names: ArrayBuffer[] = [];
+  private index: ByteKeyIndex = new ByteKeyIndex(16);
+
+  add(name: string): i32 {
+    const bytes = utf8(name);
+    const i = this.index.add(bytes);
+    if (i == this.names.length) this.names.push(bytes);
+    return i;
+  }
+}
+
+function effectivePolicy(own: FallbackPolicy, global: FallbackPolicy): FallbackPolicy {
+  return own != FallbackPolicy.Unset ? own : global;
+}
+
+/** The label value for `key`, or null. */
+function labelValue(labels: Label[], key: string): string | null {
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i].key == key) return labels[i].value;
+  }
+  return null;
+}
+
+class ServiceCompiler {
+  keyNames: string[] = [];
+  keys: KeyTable[] = [];
+
+  constructor(
+    private config: ServiceConfig,
+    private headerPrefix: string,
+    private strip: StripList,
+  ) {}
+
+  keyIndex(name: string): i32 {
+    for (let i = 0; i < this.keyNames.length; i++) {
+      if (this.keyNames[i] == name) return i;
+    }
+    const header = keyHeaderName(this.headerPrefix, name);
+    this.keyNames.push(name);
+    this.keys.push(new KeyTable(utf8(name), utf8(header), this.strip.add(header), name == IP_KEY));
+    return this.keyNames.length - 1;
+  }
+
+  /** Registers every key the service names, so a client can spoof none of their headers. */
+  private collectKeys(): void {
+    const selectors = this.config.selectors;
+    for (let i = 0; i < selectors.length; i++) {
+      for (let k = 0; k < selectors[i].keys.length; k++) this.keyIndex(selectors[i].keys[k]);
+    }
+    const routes = this.config.routes;
+    for (let i = 0; i < routes.length; i++) {
+      for (let m = 0; m < routes[i].mappings.length; m++) this.keyIndex(routes[i].mappings[m].key);
+    }
+    const defaultSubset = this.config.defaultSubset;
+    if (defaultSubset) {
+      for (let i = 0; i < defaultSubset.length; i++) this.keyIndex(defaultSubset[i].key);
+    }
+  }
+
+  route(config: RouteConfig): RouteTable {
+    const headers: ArrayBuffer[] = [];
+    const headerIndex = new ByteKeyIndex(config.mappings.length);
+    const mappings: MappingTable[] = [];
+    for (let i = 0; i < config.mappings.length; i++) {
+      const mapping = config.mappings[i];
+      const name = utf8(mapping.header);
+      const slot = headerIndex.add(name);
+      if (slot == headers.length) headers.push(name);
+      const defaultValue = mapping.defaultValue;
+      mappings.push(
+        new MappingTable(slot, this.keyIndex(mapping.key), defaultValue != null ? utf8(defaultValue) : null),
+      );
+    }
+    return new RouteTable(headers, mappings);
+  }
+
+  selector(config: SubsetSelector, catalog: Catalog | null): SelectorTable {
+    const keys = new StaticArray<i32>(config.keys.length);
+    let mask: u64 = 0;
+    for (let i = 0; i < config.keys.length; i++) {
+      const k = this.keyIndex(config.keys[i]);
+      keys[i] = k;
+      mask |= (<u64>1) << k;
+    }
+    // Insertion sort by key bytes: a handful of keys.
+    for (let i = 1; i < keys.length; i++) {
+      const k = keys[i];
+      let j = i - 1;
+      while (j >= 0 && compareBytes(this.keys[keys[j]].name, this.keys[k].name) > 0) {
+        keys[j + 1] = keys[j];
+        j--;
+      }
+      keys[j + 1] = k;
+    }
+    const policy = effectivePolicy(config.fallbackPolicy, this.config.fallbackPolicy);
+    const targets: Target[] = [];
+    const tuples = new ByteKeyIndex(catalog ? catalog.subsets.length + catalog.endpoints.length : 0);
+    if (catalog) this.catalogTargets(keys, catalog, tuples, targets);
+    return new SelectorTable(keys, mask, policy, tuples, targets);
+  }
+
+  private hasIpKey(keys: StaticArray<i32>): bool {
+    for (let i = 0; i < keys.length; i++) {
+      if (this.keys[keys[i]].isIp) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The tuple -> target map of one selector: catalog subsets whose label keys are
+   * exactly the selector's keys, or, for a selector with %ip%, catalog endpoints
+   * with that IP that carry every other key. The first entry for a tuple wins.
+   */
+  private catalogTargets(keys: StaticArray<i32>, catalog: Catalog, tuples: ByteKeyIndex, targets: Target[]): void {
+    const values = new Array<string>(keys.length);
+    if (this.hasIpKey(keys)) {
+      for (let e = 0; e < catalog.endpoints.length; e++) {
+        const endpoint = catalog.endpoints[e];
+        if (!this.tupleOf(keys, endpoint.labels, endpoint.ip, values)) continue;
+        if (tuples.add(joinTuple(values)) == targets.length) {
+          targets.push(this.endpointTarget(catalog, endpoint.address, this.subsetDecision(keys, values)));
+        }
+      }
+      return;
+    }
+    for (let s = 0; s < catalog.subsets.length; s++) {
+      const subset = catalog.subsets[s];
+      if (subset.labels.length != keys.length || !this.tupleOf(keys, subset.labels, null, values)) continue;
+      if (tuples.add(joinTuple(values)) == targets.length) {
+        targets.push(this.subsetTarget(catalog, subset.name, this.subsetDecision(keys, values)));
+      }
+    }
+  }
+
+  /** Fills `values` with the labels' values for `keys` (ip for %ip% if given); false if one is missing. */
+  private tupleOf(keys: StaticArray<i32>, labels: Label[], ip: string | null, values: string[]): bool {
+    for (let i = 0; i < keys.length; i++) {
+      const name = this.keyNames[keys[i]];
+      const value = this.keys[keys[i]].isIp && ip != null ? ip : labelValue(labels, name);
+      if (value == null) return false;
+      values[i] = value;
+    }
+    return true;
+  }
+
+  private subsetDecision(keys: StaticArray<i32>, values: string[]): ArrayBuffer {
+    let text = "subset:";
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0) text += ",";
+      text += this.keyNames[keys[i]] + "=" + values[i];
+    }
+    return utf8(text);
+  }
+
+  private subsetTarget(catalog: Catalog, subsetName: string, decision: ArrayBuffer): Target {
+    const header = this.headerPrefix + "subset";
+    const value = subsetName + "." + catalog.routeToken;
+    return new Target(utf8(header), this.strip.add(header), utf8(value), decision, false);
+  }
+
+  private endpointTarget(catalog: Catalog, address: string, decision: ArrayBuffer): Target {
+    const header = catalog.sessionHeader;
+    return new Target(utf8(header), this.strip.add(header), utf8(base64Encode(address)), decision, true);
+  }
+
+  compile(mode: Mode): ServiceTable {
+    this.collectKeys();
+    const config = this.config;
+    const catalog = mode == Mode.Catalog ? config.catalog : null;
+    const selectors: SelectorTable[] = [];
+    for (let i = 0; i < config.selectors.length; i++) selectors.push(this.selector(config.selectors[i], catalog));
+    const routesByName = new ByteKeyIndex(config.routes.length);
+    const routes: RouteTable[] = [];
+    let unnamedRoute: RouteTable | null = null;
+    for (let i = 0; i < config.routes.length; i++) {
+      const route = config.routes[i];
+      const name = route.name;
+      if (name == null) {
+        if (unnamedRoute == null) unnamedRoute = this.route(route);
+      } else if (routesByName.add(utf8(name)) == routes.length) {
+        routes.push(this.route(route));
+      }
+    }
+    const defaultTarget = catalog ? this.defaultTarget(catalog) : null;
+    let pins = defaultTarget != null && defaultTarget.isEndpoint;
+    for (let i = 0; i < selectors.length; i++) pins = pins || this.hasIpKey(selectors[i].keys);
+    const sessionHeader = catalog != null && pins ? utf8(catalog.sessionHeader) : null;
+    return new ServiceTable(
+      this.keys, selectors, routesByName, routes, unnamedRoute, config.fallbackPolicy, defaultTarget, sessionHeader,
+    );
+  }
+
+  /**
+   * The DEFAULT_SUBSET target: the catalog subset whose labels equal
+   * defaultSubset, or, when defaultSubset names %ip%, the endpoint with that IP
+   * carrying the other labels. null: the catalog has none (such a fallback is a 503).
+   */
+  defaultTarget(catalog: Catalog): Target | null {
+    const wanted = this.config.defaultSubset;
+    if (wanted == null) return null;
+    const decision = utf8("fallback:DEFAULT_SUBSET");
+    const ip = labelValue(wanted, IP_KEY);
+    if (ip != null) {
+      for (let e = 0; e < catalog.endpoints.length; e++) {
+        const endpoint = catalog.endpoints[e];
+        if (endpoint.ip == ip && carriesLabels(endpoint.labels, wanted, true)) {
+          return this.endpointTarget(catalog, endpoint.address, decision);
+        }
+      }
+      return null;
+    }
+    for (let s = 0; s < catalog.subsets.length; s++) {
+      const subset = catalog.subsets[s];
+      if (subset.labels.length == wanted.length && carriesLabels(subset.labels, wanted, false)) {
+        return this.subsetTarget(catalog, subset.name, decision);
+      }
+    }
+    return null;
+  }
+}
+
+/** Every label of `wanted` (except %ip% when skipIp) is in `labels` with the same value. */
+function carriesLabels(labels: Label[], wanted: Label[], skipIp: bool): bool {
+  for (let i = 0; i < wanted.length; i++) {
+    if (skipIp && wanted[i].key == IP_KEY) continue;
+    const value = labelValue(labels, wanted[i].key);
+    if (value == null || value != wanted[i].value) return false;
+  }
+  return true;
+}
+
+/** The lookup form of a value tuple: values joined by NUL (no label value or IP contains one). */
+function joinTuple(values: string[]): ArrayBuffer {
+  return utf8(values.join("\0"));
+}
+
+/** Compiles a validated configuration (one without services is a no-op that still strips). */
+export function compileTables(config: PluginConfig): Tables {
+  const tables = new Tables(config.mode, config.responseHeader, config.services.length);
+  const strip = new StripList();
+  strip.add(config.headerPrefix + "subset");
+  strip.add(config.headerPrefix + "host");
+  for (let i = 0; i < config.services.length; i++) {
+    const service = config.services[i];
+    const catalog = service.catalog;
+    if (catalog) strip.add(catalog.sessionHeader); // internal in both modes (SPEC §6)
+    tables.addService(service, new ServiceCompiler(service, config.headerPrefix, strip).compile(config.mode));
+  }
+  tables.strip = strip.names;
+  return tables;
+}

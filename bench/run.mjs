@@ -1,0 +1,328 @@
+#!/usr/bin/env node
+// The benchmark (SPEC §10): `npm run bench` (or `npm run bench -- --quick` for a short run).
+//
+// Builds the three modules when their sources are newer, then for each scenario of scenarios.mjs measures, side
+// by side for the filter, the no-op floor and the C reference:
+//   - ns per full stream in the emulator (context create, request headers, response headers, log, done, delete),
+//     median of repeated batches after warm-up, the modules interleaved in every repetition (shared, noisy
+//     machine: only ratios measured in the same run are compared);
+//   - the same under the replay host (replay.mjs), which answers host calls from a tape: the module's own time
+//     plus one wasm->JS crossing per host call, from which the guest-only time is estimated;
+//   - host calls, guest allocations (count, bytes) per stream, and the decision (filter state);
+//   - linear-memory pages after warm-up and after up to 10^6 streams.
+// Then: configuration parse time for 1,000 services x 10 routes (< 50 ms) and module sizes (<= 48 KiB at -O3).
+import { execSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { ProxyWasmHost } from '../test/emulator/index.mjs';
+import { SCENARIOS, RESPONSE_HEADERS, largeConfig } from './scenarios.mjs';
+import { replayHost, crossingNs } from './replay.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const QUICK = process.argv.includes('--quick');
+const PLAN = QUICK
+  ? { warm: 3000, batch: 5000, reps: 5, replayBatch: 20000, memStreams: 1e5, memBudgetMs: 2000, parseRuns: 3 }
+  : { warm: 30000, batch: 30000, reps: 9, replayBatch: 100000, memStreams: 1e6, memBudgetMs: 12000, parseRuns: 7 };
+const FILTER_STATE_KEY = 'wasm.dynamic_subset'; // Envoy stores proxy_set_property paths as wasm.<path>
+const SIZE_BAR = 48 * 1024;
+const PARSE_BAR_MS = 50;
+const RATIO_GOAL = 1.25;
+
+const MODULES = [
+  {
+    id: 'filter',
+    file: 'build/dynamic_subset.wasm',
+    sources: ['assembly', 'asconfig.json'],
+    build: 'npx asc assembly/index.ts --target release',
+  },
+  {
+    id: 'noop',
+    file: 'build/noop.wasm',
+    sources: ['assembly/abi', 'bench/noop', 'asconfig.json'],
+    build: 'npx asc bench/noop/index.ts --target noop',
+  },
+  { id: 'C', file: 'build/bench/reference_c.wasm', sources: ['bench/c'], build: 'sh bench/c/build.sh' },
+];
+const CROSSING_WASM = 'build/bench/crossing.wasm';
+
+// ------------------------------------------------------------------ building
+
+function newestMtime(path) {
+  const full = join(ROOT, path);
+  if (!existsSync(full)) return 0;
+  const st = statSync(full);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(full)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+function buildIfNeeded(module) {
+  const out = join(ROOT, module.file);
+  const stale = !existsSync(out) || module.sources.some((s) => newestMtime(s) > statSync(out).mtimeMs);
+  if (module.id === 'C' && !existsSync(join(ROOT, CROSSING_WASM))) return build(module);
+  if (stale) build(module);
+}
+
+function build(module) {
+  console.error(`building ${module.file}: ${module.build}`);
+  execSync(module.build, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+// ------------------------------------------------------------------ measuring
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function stream(host, scenario) {
+  const s = host.newStream({ properties: scenario.properties });
+  s.requestHeaders(scenario.headers, { endOfStream: true });
+  s.responseHeaders(RESPONSE_HEADERS, { endOfStream: true });
+  s.complete();
+  return s;
+}
+
+function streams(host, scenario, n) {
+  for (let i = 0; i < n; i++) stream(host, scenario);
+}
+
+function timeNs(fn, n) {
+  const start = process.hrtime.bigint();
+  fn(n);
+  return Number(process.hrtime.bigint() - start) / n;
+}
+
+/** Median ns per stream of each runner, interleaved: every repetition runs each once, in rotating order. */
+function interleaved(runners, batch, reps) {
+  const samples = runners.map(() => []);
+  for (let r = 0; r < reps; r++) {
+    for (let k = 0; k < runners.length; k++) {
+      const i = (r + k) % runners.length;
+      samples[i].push(timeNs(runners[i], batch));
+    }
+  }
+  return samples.map(median);
+}
+
+async function loadHost(module, config) {
+  const host = await ProxyWasmHost.load(join(ROOT, module.file), {
+    pluginConfig: JSON.stringify(config),
+    logLevel: 'info',
+  });
+  host.start();
+  if (host.failed) throw new Error(`${module.file}: failed at start`);
+  return host;
+}
+
+/** Pages after warm-up and after up to PLAN.memStreams streams (stopping at the time budget). */
+function memoryRun(host, scenario) {
+  const before = host.memoryPages();
+  const deadline = Date.now() + PLAN.memBudgetMs;
+  let done = 0;
+  while (done < PLAN.memStreams && Date.now() < deadline) {
+    const n = Math.min(10000, PLAN.memStreams - done);
+    streams(host, scenario, n);
+    done += n;
+  }
+  return { before, after: host.memoryPages(), streams: done };
+}
+
+async function measureScenario(scenario, crossing) {
+  const hosts = [];
+  for (const m of MODULES) hosts.push(await loadHost(m, scenario.config));
+  const probes = hosts.map((h) => stream(h, scenario));
+  const runners = hosts.map((h) => (n) => streams(h, scenario, n));
+  for (const run of runners) run(PLAN.warm);
+  const ns = interleaved(runners, PLAN.batch, PLAN.reps);
+
+  const replays = [];
+  for (const m of MODULES) replays.push(await replayHost(join(ROOT, m.file), scenario, RESPONSE_HEADERS));
+  for (const r of replays) r.run(PLAN.replayBatch / 5);
+  const replayNs = interleaved(
+    replays.map((r) => (n) => r.run(n)),
+    PLAN.replayBatch,
+    PLAN.reps,
+  );
+
+  const memory = hosts.map((h) => memoryRun(h, scenario));
+  const rows = MODULES.map((m, i) => ({
+    module: m.id,
+    ns: ns[i],
+    replayNs: replayNs[i],
+    guestNs: replayNs[i] - replays[i].calls * crossing,
+    calls: probes[i].hostCalls.total,
+    byName: probes[i].hostCalls.byName,
+    allocCount: probes[i].allocations.count,
+    allocBytes: probes[i].allocations.bytes,
+    decision: probes[i].filterState.get(FILTER_STATE_KEY),
+    failed: hosts[i].failed,
+    memory: memory[i],
+  }));
+  return { scenario, rows, warnings: checkParity(rows) };
+}
+
+/** The C reference must make the same host calls and reach the same decision as the filter. */
+function checkParity(rows) {
+  const filter = rows.find((r) => r.module === 'filter');
+  const c = rows.find((r) => r.module === 'C');
+  const warnings = [];
+  if (filter.calls !== c.calls) {
+    const names = new Set([...Object.keys(filter.byName), ...Object.keys(c.byName)]);
+    const diff = [...names]
+      .filter((n) => (filter.byName[n] ?? 0) !== (c.byName[n] ?? 0))
+      .map((n) => `${n} ${filter.byName[n] ?? 0} vs ${c.byName[n] ?? 0}`);
+    warnings.push(`host calls differ: filter ${filter.calls}, C ${c.calls} (${diff.join('; ')})`);
+  }
+  if (filter.decision !== c.decision) warnings.push(`decisions differ: filter ${filter.decision}, C ${c.decision}`);
+  for (const r of rows) if (r.failed) warnings.push(`${r.module}: the VM failed`);
+  for (const r of rows)
+    if (r.memory.after !== r.memory.before)
+      warnings.push(`${r.module}: memory grew ${r.memory.before} -> ${r.memory.after} pages after warm-up`);
+  return warnings;
+}
+
+/** Median on_configure time of the filter for the large configuration, in ms. */
+async function parseTime() {
+  const config = largeConfig();
+  const json = JSON.stringify(config);
+  const filter = MODULES[0];
+  const times = [];
+  for (let i = 0; i < PLAN.parseRuns; i++) {
+    const host = await ProxyWasmHost.load(join(ROOT, filter.file), { pluginConfig: json, logLevel: 'info' });
+    const start = process.hrtime.bigint();
+    host.start();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (host.failed) throw new Error('the large configuration failed the VM');
+  }
+  // start() = _initialize + root create + on_vm_start + on_configure; the rest is measured with an empty config
+  const base = [];
+  for (let i = 0; i < PLAN.parseRuns; i++) {
+    const host = await ProxyWasmHost.load(join(ROOT, filter.file), { pluginConfig: '', logLevel: 'info' });
+    const start = process.hrtime.bigint();
+    host.start();
+    base.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return { ms: median(times) - median(base), bytes: json.length, services: config.services.length };
+}
+
+function sizes() {
+  return MODULES.map((m) => {
+    const bytes = readFileSync(join(ROOT, m.file));
+    return { module: m.id, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  });
+}
+
+// ------------------------------------------------------------------ printing
+
+const f0 = (x) => x.toFixed(0);
+const f2 = (x) => x.toFixed(2);
+
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function report(results, parse, size, crossing, elapsedS) {
+  const out = [];
+  const rows = [];
+  for (const { scenario, rows: rs } of results) {
+    const noop = rs.find((r) => r.module === 'noop');
+    const c = rs.find((r) => r.module === 'C');
+    for (const r of rs)
+      rows.push([
+        r.module === 'filter' ? `**${scenario.name}**` : '',
+        r.module,
+        f0(r.ns),
+        f2(r.ns / noop.ns),
+        f2(r.ns / c.ns),
+        r.module === 'noop' ? '' : f0(r.ns - noop.ns),
+        f0(r.replayNs),
+        f0(r.guestNs),
+        String(r.calls),
+        `${r.allocCount} / ${r.allocBytes} B`,
+        `${r.memory.before} → ${r.memory.after} (${(r.memory.streams / 1e6).toFixed(2)} M)`,
+      ]);
+  }
+  out.push(
+    table(
+      [
+        'scenario',
+        'module',
+        'ns/stream',
+        '× noop',
+        '× C',
+        'added over noop, ns',
+        'replay ns',
+        'guest ≈ ns',
+        'host calls',
+        'allocs/stream',
+        'pages warm → end (streams)',
+      ],
+      rows,
+    ),
+  );
+  out.push('');
+  out.push(
+    table(
+      ['scenario', 'filter ÷ C (emulator)', 'added: filter ÷ C', 'guest: filter ÷ C', `goal ≤ ${RATIO_GOAL}`, 'decision'],
+      results.map(({ scenario, rows: rs }) => {
+        const [filter, noop, c] = ['filter', 'noop', 'C'].map((id) => rs.find((r) => r.module === id));
+        const ratio = filter.ns / c.ns;
+        return [
+          scenario.name,
+          f2(ratio),
+          f2((filter.ns - noop.ns) / (c.ns - noop.ns)),
+          f2(filter.guestNs / c.guestNs),
+          ratio <= RATIO_GOAL ? 'met' : 'missed',
+          `\`${filter.decision}\``,
+        ];
+      }),
+    ),
+  );
+  out.push('');
+  out.push(
+    table(
+      ['module', 'raw bytes', 'gzip -9 bytes', 'bar'],
+      size.map((s) => [
+        s.module,
+        String(s.raw),
+        String(s.gzip),
+        s.module === 'filter' ? `≤ ${SIZE_BAR} raw: ${s.raw <= SIZE_BAR ? 'met' : 'MISSED'}` : '',
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `configuration parse (${parse.services} services × 10 routes, ${(parse.bytes / 1024).toFixed(0)} KiB JSON, ` +
+      `on_configure in the emulator, median of ${PLAN.parseRuns}): ${parse.ms.toFixed(1)} ms ` +
+      `(bar < ${PARSE_BAR_MS} ms: ${parse.ms < PARSE_BAR_MS ? 'met' : 'MISSED'})`,
+  );
+  out.push(`replay host: one host-call crossing ≈ ${crossing.toFixed(1)} ns (crossing.wasm), subtracted in "guest ≈"`);
+  const warnings = results.flatMap(({ scenario, warnings: w }) => w.map((x) => `${scenario.name}: ${x}`));
+  for (const w of warnings) out.push(`WARNING ${w}`);
+  out.push(
+    `node ${process.version}, ${PLAN.reps} repetitions × ${PLAN.batch} streams (emulator), ` +
+      `× ${PLAN.replayBatch} (replay)${QUICK ? ', --quick' : ''}; ${elapsedS.toFixed(0)} s`,
+  );
+  return { text: out.join('\n'), warnings };
+}
+
+// ------------------------------------------------------------------ main
+
+async function main() {
+  const started = Date.now();
+  for (const m of MODULES) buildIfNeeded(m);
+  const crossing = crossingNs(join(ROOT, CROSSING_WASM));
+  const results = [];
+  for (const scenario of SCENARIOS) {
+    console.error(`scenario: ${scenario.name}`);
+    results.push(await measureScenario(scenario, crossing));
+  }
+  console.error('configuration parse time');
+  const parse = await parseTime();
+  const { text } = report(results, parse, sizes(), crossing, (Date.now() - started) / 1000);
+  console.log(text);
+}
+
+await main();

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Renders envoy/envoy.yaml from the seed's ASM YAML (test/fixtures/seed/): one listener per step of the seed.
+# Usage: envoy/render.sh [OUT]   (default envoy/envoy.yaml; needs `npm run build:cli`)
+# test/render/envoy-example.test.mjs runs this script and fails if envoy/envoy.yaml differs from its output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+S=test/fixtures/seed
+node dist/cli/main.js render --target envoy --output bootstrap --response-header \
+  --endpoints $S/endpoints-local.yaml \
+  --variant step2 -f $S/step2-dr.yaml -f $S/step2-vs.yaml \
+  --variant step3-no-fallback -f $S/step3-no-fallback-dr.yaml -f $S/step2-vs.yaml \
+  --variant step3-any-endpoint -f $S/step3-any-endpoint-dr.yaml -f $S/step2-vs.yaml \
+  --variant step3-default-subset -f $S/step3-default-subset-dr.yaml -f $S/step2-vs.yaml \
+  --variant step4-ip -f $S/step4-ip-dr-vs.yaml \
+  -o "${1:-envoy/envoy.yaml}"

@@ -1,0 +1,221 @@
+// ASM-style input: DestinationRule + VirtualService YAML (the shape in the seed), parsed and validated.
+//
+// Exported API (shared by the envoy and istio targets; keep it small and stable):
+//
+//   parseAsm(sources: {file, text}[]): AsmInput
+//       Parses every YAML document of every source (multi-document YAML, `kind: List` expanded) and returns
+//       the DestinationRules and VirtualServices in input order. Other kinds are skipped with a warning.
+//       Throws AsmInputError listing *every* problem found, one line each:
+//       `<file>#<document index> <path>: <problem>`, e.g.
+//       `dr.yaml#0 spec.trafficPolicy.loadBalancer.dynamicSubset.subsetSelectors[0].keys: must be a non-empty list of distinct strings`.
+//   readAsmFiles(paths: string[]): AsmInput        parseAsm over files read from disk ("-" = stdin).
+//   AsmInputError (.problems: string[])            the error thrown for bad input.
+//   types AsmInput, AsmDestinationRule, AsmVirtualService, AsmHttpRoute.
+//
+// Label semantics: keys, label values, default values and header names are strings. YAML types an unquoted
+// `version: 1` as the number 1 (and `on` / `true` as booleans); such scalars are read back as the exact text
+// the user wrote ("1", "1.0", "true"), and a warning says so, because a label is always a string and the number
+// 1 would never equal the string "1" that header_to_metadata produces.
+//
+// What is checked (SPEC §3, §4): apiVersion networking.istio.io/{v1alpha3,v1beta1,v1}; metadata.name; DR
+// spec.host; dynamicSubset fields (unknown fields rejected); selector keys non-empty, distinct; built-in keys
+// other than %ip% rejected; fallbackPolicy / lbPolicy enums; DEFAULT_SUBSET needs defaultSubset; defaultSubset
+// and defaultValue are label values (IP literals for %ip%); mapped headers are header-name tokens; VS spec.hosts.
+// The rest of each Istio HTTPRoute is kept as written (`AsmHttpRoute.route`) for the targets to translate.
+
+import { readFileSync } from "node:fs";
+import type { DynamicSubset, FallbackPolicy, HeaderMapping, LbPolicy, Labels, SubsetSelector } from "../config/types.js";
+import { isHeaderToken } from "./syntax.js";
+import { child, DocReader, type Node, type Obj, yamlNodes } from "./reader.js";
+
+export { fqdn, isHeaderToken, isIpLiteral, isLabelValue } from "./syntax.js";
+
+export interface AsmSource {
+  file: string;
+  text: string;
+}
+
+export interface AsmDestinationRule {
+  ref: string; // "<file>#<index>", for messages
+  name: string;
+  namespace?: string;
+  host: string; // spec.host as written
+  dynamicSubset?: DynamicSubset; // absent: the DR has no dynamic subsets
+  document: Record<string, unknown>; // the whole document as parsed
+}
+
+export interface AsmHttpRoute {
+  name?: string;
+  headerToDynamicSubsetKey: HeaderMapping[]; // [] when absent
+  route: Record<string, unknown>; // the Istio HTTPRoute as written, without headerToDynamicSubsetKey
+}
+
+export interface AsmVirtualService {
+  ref: string;
+  name: string;
+  namespace?: string;
+  hosts: string[];
+  http: AsmHttpRoute[];
+  document: Record<string, unknown>;
+}
+
+export interface AsmInput {
+  destinationRules: AsmDestinationRule[];
+  virtualServices: AsmVirtualService[];
+  warnings: string[];
+}
+
+export class AsmInputError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "AsmInputError";
+  }
+}
+
+const API_VERSION = /^networking\.istio\.io\/(v1alpha3|v1beta1|v1)$/;
+const FALLBACK_POLICIES: readonly FallbackPolicy[] = ["NO_FALLBACK", "ANY_ENDPOINT", "DEFAULT_SUBSET"];
+const LB_POLICIES: readonly LbPolicy[] = ["RANDOM", "ROUND_ROBIN", "LEAST_REQUEST"];
+
+function readMetadata(r: DocReader, doc: Node): { name?: string; namespace?: string } {
+  const md = child(doc, "metadata");
+  if (!r.object(md)) return {};
+  return { name: r.plainString(child(md, "name")), namespace: r.optional(child(md, "namespace"), (n) => r.plainString(n)) };
+}
+
+const sameKeySet = (a: string[], b: string[]) => a.length === b.length && a.every((k) => b.includes(k));
+
+function readSelector(r: DocReader, n: Node): SubsetSelector | undefined {
+  if (!r.object(n, ["keys", "fallbackPolicy"])) return undefined;
+  const keysNode = child(n, "keys");
+  const items = Array.isArray(keysNode.v) && keysNode.v.length > 0 ? r.list(keysNode) : r.fail(keysNode, "must be a non-empty list of distinct strings");
+  const keys = items?.map((k) => r.key(k));
+  if (keys && new Set(keys).size !== keys.length) r.fail(keysNode, "must be a non-empty list of distinct strings");
+  const fallbackPolicy = r.optional(child(n, "fallbackPolicy"), (p) => r.oneOf(p, FALLBACK_POLICIES));
+  if (!keys || keys.some((k) => k === undefined)) return undefined;
+  return fallbackPolicy ? { keys: keys as string[], fallbackPolicy } : { keys: keys as string[] };
+}
+
+function readDefaultSubset(r: DocReader, n: Node): Labels | undefined {
+  const o = r.object(n);
+  if (!o) return undefined;
+  if (Object.keys(o).length === 0) return r.fail(n, "must name at least one label");
+  const labels: Labels = {};
+  for (const k of Object.keys(o)) {
+    const key = r.key({ v: k, raw: k, path: `${n.path}{key ${k}}` });
+    const value = r.valueFor(key, child(n, k));
+    if (key !== undefined && value !== undefined) labels[key] = value;
+  }
+  return labels;
+}
+
+function readDynamicSubset(r: DocReader, n: Node): DynamicSubset | undefined {
+  if (!r.object(n, ["subsetSelectors", "defaultSubset", "fallbackPolicy", "lbPolicy"])) return undefined;
+  const selNode = child(n, "subsetSelectors");
+  const selItems = Array.isArray(selNode.v) && selNode.v.length > 0 ? r.list(selNode) : r.fail(selNode, "must be a non-empty list of selectors");
+  const subsetSelectors = selItems?.map((s) => readSelector(r, s));
+  subsetSelectors?.forEach((s, i) => {
+    const j = s ? subsetSelectors.findIndex((t) => t !== undefined && sameKeySet(s.keys, t.keys)) : i;
+    if (j < i) r.fail(child(child(selNode, i), "keys"), `same key set as subsetSelectors[${j}]`);
+  });
+  const defaultSubset = r.optional(child(n, "defaultSubset"), (d) => readDefaultSubset(r, d));
+  const fallbackPolicy = r.optional(child(n, "fallbackPolicy"), (p) => r.oneOf(p, FALLBACK_POLICIES));
+  const lbPolicy = r.optional(child(n, "lbPolicy"), (p) => r.oneOf(p, LB_POLICIES));
+  const wantsDefault = fallbackPolicy === "DEFAULT_SUBSET" || subsetSelectors?.some((s) => s?.fallbackPolicy === "DEFAULT_SUBSET");
+  if (wantsDefault && child(n, "defaultSubset").v === undefined) r.fail(child(n, "defaultSubset"), "is required when a fallbackPolicy is DEFAULT_SUBSET");
+  if (!subsetSelectors || subsetSelectors.some((s) => s === undefined)) return undefined;
+  const ds: DynamicSubset = { subsetSelectors: subsetSelectors as SubsetSelector[] };
+  if (defaultSubset) ds.defaultSubset = defaultSubset;
+  if (fallbackPolicy) ds.fallbackPolicy = fallbackPolicy;
+  if (lbPolicy) ds.lbPolicy = lbPolicy;
+  return ds;
+}
+
+function readDestinationRule(r: DocReader, doc: Node): AsmDestinationRule | undefined {
+  const { name, namespace } = readMetadata(r, doc);
+  const spec = child(doc, "spec");
+  if (!r.object(spec)) return undefined;
+  const host = r.plainString(child(spec, "host"));
+  const dsNode = child(child(child(spec, "trafficPolicy"), "loadBalancer"), "dynamicSubset");
+  const dynamicSubset = r.optional(dsNode, (n) => readDynamicSubset(r, n));
+  if (name === undefined || host === undefined) return undefined;
+  return { ref: r.ref, name, namespace, host, dynamicSubset, document: doc.v as Obj };
+}
+
+function readMapping(r: DocReader, n: Node): HeaderMapping | undefined {
+  if (!r.object(n, ["header", "key", "defaultValue"])) return undefined;
+  const headerNode = child(n, "header");
+  const header = r.labelString(headerNode, "a header name");
+  if (header !== undefined && !isHeaderToken(header)) r.fail(headerNode, `"${header}" is not a header-name token (pseudo-headers such as :authority are not supported)`);
+  const key = r.key(child(n, "key"));
+  const defaultValue = r.optional(child(n, "defaultValue"), (d) => r.valueFor(key, d));
+  if (header === undefined || !isHeaderToken(header) || key === undefined) return undefined;
+  return defaultValue === undefined ? { header, key } : { header, key, defaultValue };
+}
+
+function readHttpRoute(r: DocReader, n: Node): AsmHttpRoute | undefined {
+  const o = r.object(n);
+  if (!o) return undefined;
+  const name = r.optional(child(n, "name"), (x) => r.plainString(x));
+  const mapNode = child(n, "headerToDynamicSubsetKey");
+  const mappings = r.optional(mapNode, (m) => r.list(m))?.map((m) => readMapping(r, m));
+  if (mappings?.some((m) => m === undefined)) return undefined;
+  const { headerToDynamicSubsetKey: _asmOnly, ...route } = o;
+  const out: AsmHttpRoute = { headerToDynamicSubsetKey: (mappings ?? []) as HeaderMapping[], route };
+  if (name !== undefined) out.name = name;
+  return out;
+}
+
+function readVirtualService(r: DocReader, doc: Node): AsmVirtualService | undefined {
+  const { name, namespace } = readMetadata(r, doc);
+  const spec = child(doc, "spec");
+  if (!r.object(spec)) return undefined;
+  const hostsNode = child(spec, "hosts");
+  const hosts = (Array.isArray(hostsNode.v) && hostsNode.v.length > 0 ? r.list(hostsNode) : r.fail(hostsNode, "must be a non-empty list of host names"))?.map((h) => r.plainString(h));
+  const http = r.optional(child(spec, "http"), (h) => r.list(h))?.map((h) => readHttpRoute(r, h)) ?? [];
+  if (name === undefined || !hosts || hosts.some((h) => h === undefined) || http.some((h) => h === undefined)) return undefined;
+  return { ref: r.ref, name, namespace, hosts: hosts as string[], http: http as AsmHttpRoute[], document: doc.v as Obj };
+}
+
+function readDocument(r: DocReader, doc: Node, out: AsmInput): void {
+  if (doc.v === null || doc.v === undefined) return; // empty document (a trailing `---`)
+  if (!r.object(doc)) return;
+  const kind = (doc.v as Obj).kind;
+  if (kind === "List") {
+    for (const item of r.list(child(doc, "items")) ?? []) readDocument(new DocReader(`${r.ref}.${item.path}`, r.problems, r.warnings), { ...item, path: "" }, out);
+    return;
+  }
+  if (kind !== "DestinationRule" && kind !== "VirtualService") {
+    r.warnings.push(`${r.ref}: kind ${String(kind)} ignored (only DestinationRule and VirtualService are read)`);
+    return;
+  }
+  const apiVersion = (doc.v as Obj).apiVersion;
+  if (typeof apiVersion !== "string" || !API_VERSION.test(apiVersion)) {
+    r.fail("apiVersion", `must be networking.istio.io/v1, v1beta1 or v1alpha3 for a ${kind}`);
+    return;
+  }
+  if (kind === "DestinationRule") {
+    const dr = readDestinationRule(r, doc);
+    if (dr) out.destinationRules.push(dr);
+  } else {
+    const vs = readVirtualService(r, doc);
+    if (vs) out.virtualServices.push(vs);
+  }
+}
+
+export function parseAsm(sources: AsmSource[]): AsmInput {
+  const out: AsmInput = { destinationRules: [], virtualServices: [], warnings: [] };
+  const problems: string[] = [];
+  for (const { file, text } of sources) {
+    yamlNodes(text).forEach((doc, i) => {
+      const ref = `${file}#${i}`;
+      if ("errors" in doc) for (const e of doc.errors) problems.push(`${ref}: YAML error: ${e}`);
+      else readDocument(new DocReader(ref, problems, out.warnings), doc.node, out);
+    });
+  }
+  if (problems.length > 0) throw new AsmInputError(problems);
+  return out;
+}
+
+export function readAsmFiles(paths: string[]): AsmInput {
+  return parseAsm(paths.map((file) => ({ file, text: readFileSync(file === "-" ? 0 : file, "utf8") })));
+}

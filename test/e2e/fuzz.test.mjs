@@ -1,0 +1,406 @@
+// Seeded, bounded fuzzing of the compiled filter through the emulator (SPEC §3 "nothing in configuration
+// handling may trap", §6 "nothing a request carries can make the filter trap, allocate without bound ...").
+//
+// Default: a short run inside the test command. Longer: FUZZ_LONG=1 (x50) or FUZZ_ITERATIONS=<configurations>;
+// FUZZ_SEED=<n> replays a run (every failure message names its seed and iteration).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ProxyWasmHost } from '../emulator/index.mjs';
+
+const WASM = fileURLToPath(new URL('../../build/dynamic_subset.wasm', import.meta.url));
+const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : 0x5eed1e55;
+const CONFIGS = process.env.FUZZ_ITERATIONS
+  ? Number(process.env.FUZZ_ITERATIONS)
+  : process.env.FUZZ_LONG
+    ? 15000
+    : 300;
+const REQUESTS = CONFIGS * 4;
+const DECISION = /^(subset:.*|fallback:(ANY_ENDPOINT|DEFAULT_SUBSET|NO_FALLBACK)|none)$/;
+const PREFIX = 'x-dynamic-subset-';
+/** Spoofed values carry this marker: it is neither a label value nor an IP, so the filter never writes it. */
+const SPOOF = '~spoof~';
+const MAX_PAGES = 256; // 16 MiB: far above what the filter needs, far below "without bound"
+/** An error line names a JSON path (`services[0].routes[1].name`, `labels["a/b"]`, `configuration`) or a byte. */
+const PATH = String.raw`(?:[A-Za-z_$][\w$]*|\["(?:[^"\\]|\\.)*"\])(?:\.[A-Za-z_$][\w$]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*`;
+const ERROR_LINE = new RegExp(`^dynamic_subset: (?:configuration: invalid JSON at byte \\d+: |${PATH}: \\S)`);
+
+// ------------------------------------------------------------------ PRNG (mulberry32)
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function makeRandom(seed) {
+  const next = mulberry32(seed);
+  const int = (n) => Math.floor(next() * n);
+  return { next, int, pick: (xs) => xs[int(xs.length)], chance: (p) => next() < p };
+}
+
+// ------------------------------------------------------------------ valid configurations to mutate
+
+function seedService() {
+  return {
+    cluster: 'helloworld',
+    dynamicSubset: {
+      subsetSelectors: [{ keys: ['stage', 'version'], fallbackPolicy: 'DEFAULT_SUBSET' }, { keys: ['%ip%'] }],
+      defaultSubset: { stage: 'prod', version: 'v3' },
+      fallbackPolicy: 'NO_FALLBACK',
+    },
+    routes: [
+      {
+        name: 'default',
+        headerToDynamicSubsetKey: [
+          { header: 'x-version', key: 'version', defaultValue: 'v3' },
+          { header: 'x-stage', key: 'stage', defaultValue: 'prod' },
+        ],
+      },
+      { name: 'pin', headerToDynamicSubsetKey: [{ header: 'x-ip', key: '%ip%' }] },
+    ],
+  };
+}
+
+const CATALOG = {
+  routeToken: '9f3c1a7e52d04b68',
+  subsets: [
+    { name: 'dev-v1', labels: { stage: 'dev', version: 'v1' } },
+    { name: 'prod-v3', labels: { stage: 'prod', version: 'v3' } },
+  ],
+  endpoints: [
+    { address: '192.168.0.5:8000', labels: { stage: 'dev', version: 'v1' } },
+    { address: '192.168.0.6:8000', labels: { stage: 'prod', version: 'v3' } },
+  ],
+};
+
+const VALID_CONFIGS = [
+  { services: [seedService()] },
+  { mode: 'catalog', responseHeader: true, services: [{ ...seedService(), catalog: CATALOG }] },
+  {
+    mode: 'catalog',
+    services: [
+      {
+        ...seedService(),
+        cluster: undefined,
+        host: 'helloworld.default.svc.cluster.local',
+        dynamicSubset: { subsetSelectors: [{ keys: ['stage', 'version'] }], fallbackPolicy: 'ANY_ENDPOINT' },
+        catalog: { ...CATALOG, sessionHeader: 'x-dynamic-subset-pin' },
+      },
+    ],
+  },
+  {
+    headerPrefix: 'x-ds-',
+    services: [
+      {
+        cluster: 'helloworld',
+        dynamicSubset: { subsetSelectors: [{ keys: ['app.kubernetes.io/version'] }, { keys: ['Zone', 'tier'] }] },
+        routes: [
+          {
+            headerToDynamicSubsetKey: [
+              { header: 'X-App-Version', key: 'app.kubernetes.io/version' },
+              { header: 'x-zone', key: 'Zone', defaultValue: 'a' },
+              { header: 'x-tier', key: 'tier' },
+            ],
+          },
+        ],
+      },
+    ],
+  },
+  {},
+];
+
+// ------------------------------------------------------------------ configuration mutations
+
+/** Every [parent, key] inside a JSON value, so a mutation can pick one. */
+function slots(value, out = []) {
+  if (value && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      out.push([value, key]);
+      slots(value[key], out);
+    }
+  }
+  return out;
+}
+
+const clone = (x) => JSON.parse(JSON.stringify(x));
+
+function randomScalar(r) {
+  return r.pick([
+    0,
+    -1,
+    1e308,
+    3.5,
+    true,
+    false,
+    null,
+    '',
+    'NO_FALLBACK',
+    'catalog',
+    '%ip%',
+    'x-dynamic-subset-subset',
+    'Ünïcödé',
+    '\u0000',
+    'a'.repeat(r.int(300)),
+    [],
+    {},
+    [1, 'two'],
+    { keys: [] },
+  ]);
+}
+
+function hugeString(r) {
+  const unit = r.pick(['a', 'é', '\\u0041', '\\"', '漢', 'v1']);
+  return unit.repeat(r.int(200000) + 1000);
+}
+
+/** Mutations that work on the parsed configuration; each returns JSON text. */
+const TREE_MUTATIONS = {
+  deleteField(r, cfg) {
+    const all = slots(cfg);
+    if (all.length) {
+      const [parent, key] = r.pick(all);
+      if (Array.isArray(parent)) parent.splice(Number(key), 1);
+      else delete parent[key];
+    }
+    return JSON.stringify(cfg);
+  },
+  typeSwap(r, cfg) {
+    const all = slots(cfg);
+    if (all.length) {
+      const [parent, key] = r.pick(all);
+      parent[key] = randomScalar(r);
+    }
+    return JSON.stringify(cfg);
+  },
+  unknownField(r, cfg) {
+    const objects = slots(cfg).map(([p, k]) => p[k]).filter((v) => v && typeof v === 'object' && !Array.isArray(v));
+    r.pick([cfg, ...objects])[r.pick(['fallbackpolicy', 'extra', '__proto__x', 'Keys'])] = randomScalar(r);
+    return JSON.stringify(cfg);
+  },
+  duplicateField(r, cfg) {
+    // JSON.stringify cannot write a duplicate member: splice one in textually after the first '{'.
+    const text = JSON.stringify(cfg);
+    const objects = [...text.matchAll(/\{"([^"]+)":/g)];
+    if (!objects.length) return text;
+    const m = r.pick(objects);
+    return `${text.slice(0, m.index + 1)}"${m[1]}":${JSON.stringify(randomScalar(r))},${text.slice(m.index + 1)}`;
+  },
+  deepNesting(r, cfg) {
+    const depth = r.pick([31, 32, 33, 40, 100, 1000, 5000]);
+    const all = slots(cfg);
+    const open = r.chance(0.5) ? '['.repeat(depth) : '{"a":'.repeat(depth);
+    const close = open[0] === '[' ? ']'.repeat(depth) : '}'.repeat(depth);
+    if (!all.length) return `${open}1${close}`;
+    const [parent, key] = r.pick(all);
+    parent[key] = '\u0001NEST\u0001';
+    return JSON.stringify(cfg).replace('"\\u0001NEST\\u0001"', `${open}1${close}`);
+  },
+  hugeString(r, cfg) {
+    const strings = slots(cfg).filter(([p, k]) => typeof p[k] === 'string');
+    const text = JSON.stringify(cfg);
+    if (!strings.length) return text;
+    const [parent, key] = r.pick(strings);
+    parent[key] = '\u0001HUGE\u0001';
+    return JSON.stringify(cfg).replace('"\\u0001HUGE\\u0001"', `"${hugeString(r)}"`);
+  },
+};
+
+/** Mutations of the JSON text itself. */
+const TEXT_MUTATIONS = {
+  byteFlips(r, text) {
+    const bytes = Buffer.from(text, 'utf8');
+    for (let n = r.int(4) + 1; n > 0 && bytes.length; n--) bytes[r.int(bytes.length)] = r.int(256);
+    return bytes;
+  },
+  truncate(r, text) {
+    return text.slice(0, r.int(text.length + 1));
+  },
+  garbage(r) {
+    return Buffer.from(Array.from({ length: r.int(64) }, () => r.int(256)));
+  },
+};
+
+function mutateConfig(r) {
+  const base = clone(r.pick(VALID_CONFIGS));
+  const text = JSON.stringify(base);
+  const treeNames = Object.keys(TREE_MUTATIONS);
+  const textNames = Object.keys(TEXT_MUTATIONS);
+  const name = r.pick([...treeNames, ...textNames]);
+  const out = name in TREE_MUTATIONS ? TREE_MUTATIONS[name](r, base) : TEXT_MUTATIONS[name](r, text);
+  return { name, config: out };
+}
+
+// ------------------------------------------------------------------ random requests
+
+/** SPEC §5: the header name of a key, every byte outside [a-z0-9._-] written as %xx. */
+function keyHeader(prefix, key) {
+  return prefix + [...Buffer.from(key)].map((b) => (/[a-z0-9._-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`)).join('');
+}
+
+/** Every internal header a configuration can produce (SPEC §6): the ones a client must never get through. */
+function internalHeaders(config) {
+  const prefix = config.headerPrefix ?? PREFIX;
+  const names = new Set([`${prefix}subset`, `${prefix}host`]);
+  for (const service of config.services ?? []) {
+    const keys = [
+      ...service.dynamicSubset.subsetSelectors.flatMap((s) => s.keys),
+      ...(service.routes ?? []).flatMap((r) => r.headerToDynamicSubsetKey.map((m) => m.key)),
+      ...Object.keys(service.dynamicSubset.defaultSubset ?? {}),
+    ];
+    for (const key of keys) names.add(keyHeader(prefix, key));
+    if (service.catalog?.sessionHeader) names.add(service.catalog.sessionHeader);
+  }
+  return names;
+}
+
+const INTERNAL = ['stage', 'version', '%25ip%25', 'subset', 'host', 'pin', 'app.kubernetes.io%2fversion', '%5aone'];
+
+function randomCase(r, s) {
+  return [...s].map((c) => (r.chance(0.5) ? c.toUpperCase() : c)).join('');
+}
+
+function randomBytes(r, n) {
+  return Uint8Array.from({ length: n }, () => r.int(256));
+}
+
+function randomValue(r) {
+  switch (r.int(9)) {
+    case 0: return r.pick(['dev', 'prod', 'v1', 'v2', 'v3', '192.168.0.6', '192.168.0.5', '::1', 'fe80::1']);
+    case 1: return '';
+    case 2: return 'v'.repeat(r.pick([63, 64, 8192, 8193, 65536]));
+    case 3: return randomBytes(r, r.int(40));
+    case 4: return Uint8Array.from([0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80]); // invalid UTF-8
+    case 5: return randomBytes(r, r.pick([1024, 16384, 65536]));
+    case 6: return `${SPOOF}${r.int(100)}`;
+    case 7: return 'dev,prod';
+    default: return `${r.pick(['a', 'B', '0', '-'])}${'x'.repeat(r.int(70))}`;
+  }
+}
+
+function randomRequest(r) {
+  const headers = [
+    [':authority', 'helloworld:8000'],
+    [':path', '/'],
+    [':method', 'GET'],
+  ];
+  for (let n = r.int(24); n > 0; n--) {
+    switch (r.int(4)) {
+      case 0: // mapped
+        headers.push([randomCase(r, r.pick(['x-stage', 'x-version', 'x-ip', 'x-app-version', 'x-zone', 'x-tier'])), randomValue(r)]);
+        break;
+      case 1: // spoofed internal header
+        headers.push([randomCase(r, r.pick([PREFIX, 'x-ds-']) + r.pick(INTERNAL)), `${SPOOF}${r.int(1000)}`]);
+        break;
+      case 2: // repeated name
+        if (headers.length > 3) headers.push([headers[3 + r.int(headers.length - 3)][0], randomValue(r)]);
+        break;
+      default: // arbitrary
+        headers.push([`x-${r.int(1e6).toString(36)}`, randomValue(r)]);
+    }
+  }
+  const properties = {
+    'xds.cluster_name': r.pick(['helloworld', 'helloworld', 'other', 'outbound|8000||helloworld.default.svc.cluster.local', '']),
+    'xds.route_name': r.pick(['default', 'pin', 'unmapped', '']),
+  };
+  return { headers, properties };
+}
+
+// ------------------------------------------------------------------ driving the emulator
+
+async function loadHost(config) {
+  const host = await ProxyWasmHost.load(WASM, { pluginConfig: JSON.stringify(config), logLevel: 'info' });
+  host.start();
+  return host;
+}
+
+function send(host, request) {
+  const s = host.newStream({ properties: request.properties });
+  s.requestHeaders(request.headers, { endOfStream: true });
+  s.responseHeaders([[':status', '200']], { endOfStream: true });
+  s.complete();
+  return s;
+}
+
+/** A fixed request whose decision shows which configuration is in force. */
+const PROBE = {
+  headers: [
+    [':path', '/'],
+    ['x-stage', 'dev'],
+    ['x-version', 'v1'],
+  ],
+  properties: { 'xds.cluster_name': 'helloworld', 'xds.route_name': 'default' },
+};
+
+function decisionOf(stream) {
+  return stream.filterState.get('wasm.dynamic_subset'); // Envoy's filter-state key for proxy_set_property
+}
+
+const where = (i) => `(FUZZ_SEED=${SEED}, iteration ${i})`;
+
+const skip = existsSync(WASM) ? false : 'skipped: build/dynamic_subset.wasm is missing (npm run build:wasm)';
+
+test('fuzzed configurations never trap; rejected ones name a path or offset and change nothing', { skip }, async () => {
+  const r = makeRandom(SEED);
+  const host = await loadHost(VALID_CONFIGS[0]);
+  let expected = decisionOf(send(host, PROBE));
+  assert.equal(expected, 'subset:stage=dev,version=v1');
+  let accepted = 0;
+  for (let i = 0; i < CONFIGS; i++) {
+    const { name, config } = mutateConfig(r);
+    const logsBefore = host.logs.length;
+    const ok = host.configure(config);
+    assert.equal(typeof ok, 'boolean', `${name}: on_configure answered ${ok} ${where(i)}`);
+    assert.equal(host.failed, false, `${name}: the VM trapped on configuration ${where(i)}`);
+    const errors = host.logs.slice(logsBefore).filter((l) => l.level === 'error');
+    if (ok) {
+      accepted++;
+      assert.equal(errors.length, 0, `${name}: accepted with errors ${JSON.stringify(errors)} ${where(i)}`);
+      const decision = decisionOf(send(host, PROBE));
+      assert.ok(decision === undefined || DECISION.test(decision), `${name}: decision ${decision} ${where(i)}`);
+      expected = decision;
+    } else {
+      assert.ok(errors.length > 0, `${name}: rejected without an error line ${where(i)}`);
+      for (const e of errors) assert.match(e.message, ERROR_LINE, `${name}: error names no path or byte offset ${where(i)}`);
+      assert.equal(decisionOf(send(host, PROBE)), expected, `${name}: a rejected configuration changed routing ${where(i)}`);
+    }
+    if (r.chance(0.05)) {
+      // back to a known-good configuration now and then, so mutations keep starting from valid ones
+      assert.equal(host.configure(JSON.stringify(VALID_CONFIGS[0])), true);
+      expected = decisionOf(send(host, PROBE));
+    }
+    assert.ok(host.memoryPages() <= MAX_PAGES, `memory grew to ${host.memoryPages()} pages ${where(i)}`);
+  }
+  assert.ok(accepted < CONFIGS, 'every mutated configuration was accepted: the mutations are not biting');
+});
+
+test('fuzzed requests never trap, never leak a spoofed internal header, always decide validly', { skip }, async () => {
+  const r = makeRandom(SEED ^ 0x9e3779b9);
+  for (const config of VALID_CONFIGS) {
+    const host = await loadHost(config);
+    assert.equal(host.failed, false);
+    const catalog = config.mode === 'catalog';
+    const internal = internalHeaders(config);
+    let warmPages = 0;
+    for (let i = 0; i < REQUESTS / VALID_CONFIGS.length; i++) {
+      if (i === 50) warmPages = host.memoryPages();
+      const request = randomRequest(r);
+      const s = send(host, request);
+      assert.equal(host.failed, false, `the VM trapped on ${JSON.stringify(request).slice(0, 400)} ${where(i)}`);
+      const decision = decisionOf(s);
+      if (decision !== undefined) assert.match(decision, DECISION, where(i));
+      if (decision !== undefined && !catalog) assert.ok(!decision.startsWith('fallback:'), where(i));
+      for (const [name, value] of s.requestHeaderMap) {
+        if (internal.has(name))
+          assert.ok(!value.includes(SPOOF), `spoofed ${name}: ${value} survived ${where(i)}`);
+      }
+    }
+    assert.ok(host.memoryPages() <= Math.max(warmPages + 16, 64), `memory ${warmPages} -> ${host.memoryPages()} pages`);
+  }
+});
