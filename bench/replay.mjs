@@ -153,6 +153,7 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
   return {
     calls: perStream,
     filterState: state.filterState.dynamic_subset,
+    pages: () => exports.memory.buffer.byteLength / 65536,
     run(n) {
       for (let i = 0; i < n; i++) {
         cursor = 0;

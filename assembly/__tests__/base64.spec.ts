@@ -1,4 +1,8 @@
-import { base64Encode } from "../filter/base64";
+import { base64Encode as base64Bytes } from "../filter/base64";
+
+function base64Encode(text: string): string {
+  return String.UTF8.decode(base64Bytes(text));
+}
 
 describe("base64Encode", () => {
   it("encodes Envoy's header session-state example", () => {

@@ -1,4 +1,8 @@
-import { keyHeaderName } from "../filter/headername";
+import { keyHeaderName as keyHeaderBytes } from "../filter/headername";
+
+function keyHeaderName(prefix: string, key: string): string {
+  return String.UTF8.decode(keyHeaderBytes(prefix, key));
+}
 
 describe("keyHeaderName", () => {
   it("encodes the SPEC §5 examples", () => {

@@ -10,7 +10,7 @@ import {
   SubsetSelector,
 } from "../filter/model";
 import { ByteKeyIndex, compileTables, istioHostStart, Tables, utf8 } from "../filter/tables";
-import { PREFIX, seedCatalog, seedConfig, seedService, text } from "./routing.fixtures";
+import { PREFIX, seedConfig, seedService, text } from "./routing.fixtures";
 
 function stripNames(tables: Tables): string[] {
   const names: string[] = [];
@@ -84,21 +84,28 @@ describe("compileTables: internal headers", () => {
     ]);
   });
 
-  it("reads each mapped header once per request, however many mappings name it", () => {
-    const svc = service("a", null, ["stage"]);
+  it("reads each mapped header once per request, and none whose key no selector uses", () => {
+    const svc = service("a", null, ["stage", "version"]);
     svc.routes = [
       new RouteConfig(null, [
         new HeaderMapping("x-stage", "stage", null),
+        new HeaderMapping("x-zone", "zone", "eu"),
         new HeaderMapping("x-version", "version", null),
         new HeaderMapping("x-stage", "stage", "prod"),
       ]),
     ];
-    const route = compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [svc])).services[0].unnamedRoute!;
+    const table = compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [svc])).services[0];
+    const route = table.unnamedRoute!;
     expect(route.headers.length).toBe(2);
     expect(text(route.headers[0])).toBe("x-stage");
+    expect(text(route.headers[1])).toBe("x-version");
+    expect(route.mappings.length).toBe(3);
     expect(route.mappings[0].headerSlot).toBe(0);
     expect(route.mappings[1].headerSlot).toBe(1);
     expect(route.mappings[2].headerSlot).toBe(0);
+    expect(text(route.mappings[2].defaultValue!)).toBe("prod");
+    // Its header is still internal: a client cannot send it.
+    expect(text(table.keys[2].name)).toBe("zone");
   });
 });
 
@@ -171,7 +178,8 @@ describe("compileTables: selectors and catalog", () => {
     const svc = service("a", null, ["version", "Zone", "%ip%", "stage"]);
     svc.fallbackPolicy = FallbackPolicy.AnyEndpoint;
     svc.selectors.push(new SubsetSelector(["stage"], FallbackPolicy.NoFallback));
-    const table = compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [svc])).services[0];
+    const tables = compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [svc]));
+    const table = tables.services[0];
     const selector = table.selectors[0];
     const names: string[] = [];
     for (let i = 0; i < selector.keys.length; i++) names.push(text(table.keys[selector.keys[i]].name));
@@ -179,7 +187,7 @@ describe("compileTables: selectors and catalog", () => {
     expect(selector.mask).toBe(0b1111);
     expect(selector.policy).toBe(FallbackPolicy.AnyEndpoint);
     expect(table.selectors[1].policy).toBe(FallbackPolicy.NoFallback);
-    expect(text(table.keys[1].header)).toBe("x-dynamic-subset-%5aone");
+    expect(text(tables.strip[table.keys[1].stripIndex])).toBe("x-dynamic-subset-%5aone");
   });
 
   it("maps each catalog subset to its selector by exact key set, and %ip% selectors to endpoints", () => {
@@ -187,14 +195,16 @@ describe("compileTables: selectors and catalog", () => {
     svc.selectors.push(new SubsetSelector(["stage"], FallbackPolicy.Unset));
     svc.selectors.push(new SubsetSelector(["%ip%", "stage"], FallbackPolicy.Unset));
     svc.catalog!.subsets.push(new CatalogSubset("dev", [new Label("stage", "dev")]));
-    const table = compileTables(new PluginConfig(Mode.Catalog, PREFIX, false, [svc])).services[0];
+    const tables = compileTables(new PluginConfig(Mode.Catalog, PREFIX, false, [svc]));
+    const table = tables.services[0];
     expect(table.selectors[0].targets.length).toBe(5);
     expect(text(table.selectors[0].targets[0].value)).toBe("dev-v1.9f3c1a7e52d04b68");
     expect(text(table.selectors[0].targets[0].decision)).toBe("subset:stage=dev,version=v1");
     expect(table.selectors[0].targets[0].isEndpoint).toBe(false);
     const ip = table.selectors[1];
     expect(ip.targets.length).toBe(6);
-    expect(text(ip.targets[5].header)).toBe("x-dynamic-subset-host");
+    expect(text(tables.strip[ip.targets[5].stripIndex])).toBe("x-dynamic-subset-host");
+    expect(text(tables.strip[table.selectors[0].targets[0].stripIndex])).toBe("x-dynamic-subset-subset");
     expect(text(ip.targets[5].value)).toBe("MTkyLjE2OC4wLjY6ODAwMA=="); // base64("192.168.0.6:8000")
     expect(text(ip.targets[5].decision)).toBe("subset:%ip%=192.168.0.6");
     expect(ip.targets[5].isEndpoint).toBe(true);
@@ -227,6 +237,7 @@ describe("compileTables: selectors and catalog", () => {
     expect(tables.maxServiceKeys).toBe(3);
     expect(tables.routeCount).toBe(2);
     expect(tables.selectorCount).toBe(2);
-    expect(seedCatalog().subsets.length).toBe(5);
+    // "subset:" + "stage=" + "version=" + two values of at most 63 bytes and a comma.
+    expect(tables.maxDecisionBytes).toBeGreaterThanOrEqual(7 + 6 + 8 + 63 * 2 + 1);
   });
 });

@@ -151,6 +151,16 @@ function hasUpperCase(s: string): bool {
   return false;
 }
 
+/** ASCII-only lower-casing (header names are ASCII): String#toLowerCase pulls in Unicode tables. */
+function asciiLowerCase(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+  }
+  return out;
+}
+
 /** catalog.routeToken: 16-64 lower-case hex digits. */
 export function isRouteToken(s: string): bool {
   if (s.length < 16 || s.length > 64) return false;
@@ -263,6 +273,12 @@ class DynamicSubsetPart {
   selectorKeys: Set<string> = new Set<string>();
 }
 
+// bits of Validator.passed
+const VALID_SUBSET_KEY: u8 = 1; // label key or %ip%
+const VALID_LABEL_VALUE: u8 = 2;
+const VALID_IP: u8 = 4;
+const VALID_LOWER_HEADER: u8 = 8; // a mapped header name that is already lower-case
+
 // ---- the validator -----------------------------------------------------------------------------
 
 /**
@@ -283,6 +299,9 @@ class Validator {
   hosts: Map<string, i32> = new Map<string, i32>();
   // label keys already found valid: a configuration repeats the same few keys many times
   knownLabelKeys: Set<string> = new Set<string>();
+  // per string value of the document, the checks it already passed (VALID_* bits). The parser shares
+  // one value among equal short strings, so each distinct header, key and label value is checked once.
+  passed: StaticArray<u8>;
   pathNames: Array<string | null> = [];
   pathIndices: i32[] = [];
 
@@ -290,7 +309,17 @@ class Validator {
   constructor(
     public doc: JsonDocument,
     public base: usize,
-  ) {}
+  ) {
+    this.passed = new StaticArray<u8>(doc.size);
+  }
+
+  hasPassed(value: JsonRef, check: u8): bool {
+    return (unchecked(this.passed[value]) & check) != 0;
+  }
+
+  markPassed(value: JsonRef, check: u8): void {
+    unchecked((this.passed[value] |= check));
+  }
 
   // -- the path --
 
@@ -748,7 +777,10 @@ class Validator {
 
   /** A subset key given as a JSON string: a Kubernetes label key, or %ip% where `ipAllowed`. */
   labelKey(value: JsonRef, ipAllowed: bool): bool {
-    return this.nonEmptyString(value) && this.labelKeyText(this.doc.text(value), ipAllowed);
+    if (this.hasPassed(value, VALID_SUBSET_KEY)) return ipAllowed || this.doc.text(value) != IP_KEY;
+    if (!this.nonEmptyString(value) || !this.labelKeyText(this.doc.text(value), ipAllowed)) return false;
+    this.markPassed(value, VALID_SUBSET_KEY);
+    return true;
   }
 
   labelKeyText(key: string, ipAllowed: bool): bool {
@@ -771,6 +803,14 @@ class Validator {
 
   /** A label value, or an IP literal when the key is %ip%. */
   labelValue(value: JsonRef, key: string): bool {
+    const check = key == IP_KEY ? VALID_IP : VALID_LABEL_VALUE;
+    if (this.hasPassed(value, check)) return true;
+    if (!this.labelValueUnchecked(value, key)) return false;
+    this.markPassed(value, check);
+    return true;
+  }
+
+  labelValueUnchecked(value: JsonRef, key: string): bool {
     if (!this.nonEmptyString(value)) return false;
     if (key == IP_KEY) {
       if (this.bytesSatisfy(value, isIpLiteral)) return true;
@@ -891,6 +931,8 @@ class Validator {
 
   /** A request header to read: an ordinary header-name token outside the filter's prefix; lower-cased. */
   mappedHeader(value: JsonRef): string | null {
+    // a header that passed before is a lower-case token outside the prefix: itself
+    if (this.hasPassed(value, VALID_LOWER_HEADER)) return this.doc.text(value);
     if (!this.nonEmptyString(value)) return null;
     const s = this.doc.text(value);
     if (s.startsWith(":")) {
@@ -903,6 +945,7 @@ class Validator {
       this.error(quote(s) + " starts with headerPrefix " + quote(this.headerPrefix) + ", which is reserved for the filter's own headers");
       return null;
     }
+    if (header == s) this.markPassed(value, VALID_LOWER_HEADER);
     return header;
   }
 
@@ -911,7 +954,7 @@ class Validator {
       this.error(quote(s) + " is not a valid header name (RFC 9110 token)");
       return null;
     }
-    return hasUpperCase(s) ? s.toLowerCase() : s;
+    return hasUpperCase(s) ? asciiLowerCase(s) : s;
   }
 
   // -- catalog --

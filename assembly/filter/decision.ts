@@ -120,9 +120,18 @@ export class Decider {
     return index >= 0 && index < this.stripStamp.length && unchecked(this.stripStamp[index]) == this.stamp;
   }
 
+  private nextStamp(): void {
+    this.stamp++;
+    if (this.stamp == 0) {
+      // Wrapped: stale marks could equal the new stamp.
+      memory.fill(changetype<usize>(this.stripStamp), 0, <usize>this.stripStamp.length << 2);
+      this.stamp = 1;
+    }
+  }
+
   /** Decides the request for `service` on `route` (null: no mapping) from the headers set. */
   decide(service: ServiceTable, route: RouteTable | null): void {
-    this.stamp++;
+    this.nextStamp();
     this.writeCount = 0;
     this.clearRouteCache = false;
     this.localReply = false;
@@ -191,8 +200,11 @@ export class Decider {
    * this one rule covers both cases (and is Envoy's allow_redundant_keys rule).
    */
   private chooseSelector(service: ServiceTable): SelectorTable | null {
+    // Resolved keys are selector keys, which come first in ServiceTable.keys, at most 64 of
+    // them (config.ts enforces it).
     let present: u64 = 0;
-    for (let k = 0; k < service.keys.length; k++) {
+    const keyCount = min(service.keys.length, 64);
+    for (let k = 0; k < keyCount; k++) {
       if (unchecked(this.keyState[k]) != KeyState.Unset) present |= (<u64>1) << k;
     }
     let best: SelectorTable | null = null;
@@ -220,7 +232,7 @@ export class Decider {
   /** Metadata mode: one header per selector key, "~invalid~" for an unmatchable value. */
   private writeKeys(service: ServiceTable, selector: SelectorTable): void {
     const keys = selector.keys;
-    const out = changetype<usize>(this.decisionBuffer);
+    const out = this.decisionBuffer;
     let pos = appendString(out, 0, SUBSET_PREFIX);
     for (let i = 0; i < keys.length; i++) {
       const k = unchecked(keys[i]);
@@ -251,14 +263,14 @@ export class Decider {
   /** Catalog lookup of the selector's value tuple; index into selector.targets or -1. */
   private lookUp(selector: SelectorTable): i32 {
     const keys = selector.keys;
-    const out = changetype<usize>(this.tuple);
+    const out = this.tuple;
     let pos = 0;
     for (let i = 0; i < keys.length; i++) {
       const k = unchecked(keys[i]);
       if (i > 0) pos = appendByte(out, pos, 0);
       pos = appendBytes(out, pos, this.resolved(k));
     }
-    return selector.tuples.find(out, pos);
+    return selector.tuples.find(changetype<usize>(out), pos);
   }
 
   /** SPEC §4 step 4, catalog mode, on a miss (or with no selector: the global policy). */
@@ -296,20 +308,22 @@ function isValidValue(isIp: bool, ptr: usize, len: i32): bool {
   return isIp ? isIpLiteral(ptr, len) : isLabelValue(ptr, len);
 }
 
-// Appends into scratch sized at configuration time for the largest selector
-// (values written here are valid label values, IPs or "~invalid~").
+// Appends into scratch sized at configuration time for the largest selector (values written
+// here are valid label values, IPs or "~invalid~"); the bounds checks only guard that invariant.
 
-function appendBytes(out: usize, pos: i32, bytes: ArrayBuffer): i32 {
-  memory.copy(out + <usize>pos, changetype<usize>(bytes), <usize>bytes.byteLength);
-  return pos + bytes.byteLength;
+function appendBytes(out: ArrayBuffer, pos: i32, bytes: ArrayBuffer): i32 {
+  const len = min(bytes.byteLength, out.byteLength - pos);
+  if (len > 0) memory.copy(changetype<usize>(out) + <usize>pos, changetype<usize>(bytes), <usize>len);
+  return pos + max(len, 0);
 }
 
-function appendByte(out: usize, pos: i32, byte: u8): i32 {
-  store<u8>(out + <usize>pos, byte);
+function appendByte(out: ArrayBuffer, pos: i32, byte: u8): i32 {
+  if (pos >= out.byteLength) return pos;
+  store<u8>(changetype<usize>(out) + <usize>pos, byte);
   return pos + 1;
 }
 
-function appendString(out: usize, pos: i32, ascii: string): i32 {
-  for (let i = 0; i < ascii.length; i++) store<u8>(out + <usize>(pos + i), <u8>ascii.charCodeAt(i));
-  return pos + ascii.length;
+function appendString(out: ArrayBuffer, pos: i32, ascii: string): i32 {
+  for (let i = 0; i < ascii.length; i++) pos = appendByte(out, pos, <u8>ascii.charCodeAt(i));
+  return pos;
 }

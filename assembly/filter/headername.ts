@@ -1,7 +1,7 @@
 // Metadata-mode header name for a subset key (SPEC §5): headerPrefix + the key's
 // UTF-8 bytes with every byte outside [a-z0-9._-] written as %xx in lower-case
 // hex. The result is a valid lower-case header name for any key, and distinct
-// keys give distinct names. Configuration time only.
+// keys give distinct names. Configuration time only; returns the UTF-8 bytes.
 
 const HEX_DIGITS = "0123456789abcdef";
 
@@ -9,16 +9,25 @@ function isPlainHeaderByte(c: u32): bool {
   return c - 0x61 < 26 || c - 0x30 < 10 || c == 0x2e || c == 0x5f || c == 0x2d;
 }
 
-export function keyHeaderName(headerPrefix: string, key: string): string {
-  const bytes = Uint8Array.wrap(String.UTF8.encode(key));
-  let encoded = "";
-  for (let i = 0; i < bytes.length; i++) {
-    const c = <u32>bytes[i];
+export function keyHeaderName(headerPrefix: string, key: string): ArrayBuffer {
+  const prefix = String.UTF8.encode(headerPrefix);
+  const bytes = String.UTF8.encode(key);
+  const keyPtr = changetype<usize>(bytes);
+  let size = prefix.byteLength;
+  for (let i = 0; i < bytes.byteLength; i++) size += isPlainHeaderByte(load<u8>(keyPtr + <usize>i)) ? 1 : 3;
+  const out = new ArrayBuffer(size);
+  const outPtr = changetype<usize>(out);
+  memory.copy(outPtr, changetype<usize>(prefix), <usize>prefix.byteLength);
+  let pos = <usize>prefix.byteLength;
+  for (let i = 0; i < bytes.byteLength; i++) {
+    const c = <u32>load<u8>(keyPtr + <usize>i);
     if (isPlainHeaderByte(c)) {
-      encoded += String.fromCharCode(c);
+      store<u8>(outPtr + pos++, <u8>c);
     } else {
-      encoded += "%" + HEX_DIGITS.charAt(c >> 4) + HEX_DIGITS.charAt(c & 15);
+      store<u8>(outPtr + pos++, 0x25); // '%'
+      store<u8>(outPtr + pos++, <u8>HEX_DIGITS.charCodeAt(c >> 4));
+      store<u8>(outPtr + pos++, <u8>HEX_DIGITS.charCodeAt(c & 15));
     }
   }
-  return headerPrefix + encoded;
+  return out;
 }

@@ -41,7 +41,7 @@ import {
   sendLocalResponse,
 } from "../abi/hostcalls";
 import { proxy_set_property } from "../abi/imports";
-import { HeaderPair, propertyPath, serializePairs } from "../abi/pairs";
+import { HeaderPair, serializePairs } from "../abi/pairs";
 import { DEFAULT_HEADER_PREFIX, parseConfig } from "./config";
 import { Decider, OUTCOME_NAMES } from "./decision";
 import { Metrics } from "./metrics";
@@ -51,9 +51,10 @@ import { compileTables, RouteTable, ServiceTable, Tables, utf8 } from "./tables"
 export const ROOT_ID = "dynamic_subset";
 const LOG_PREFIX = "dynamic_subset: ";
 
-const CLUSTER_NAME_PATH = propertyPath(["xds", "cluster_name"]);
-const ROUTE_NAME_PATH = propertyPath(["xds", "route_name"]);
-const FILTER_STATE_PATH = propertyPath(["dynamic_subset"]); // Envoy stores it as wasm.dynamic_subset
+// Property paths: segments joined by NUL.
+const CLUSTER_NAME_PATH = utf8("xds\0cluster_name");
+const ROUTE_NAME_PATH = utf8("xds\0route_name");
+const FILTER_STATE_PATH = utf8("dynamic_subset"); // Envoy stores it as wasm.dynamic_subset
 const CLEAR_ROUTE_CACHE = utf8("clear_route_cache");
 const DECISION_HEADER = utf8("x-dynamic-subset");
 const NO_HEALTHY_UPSTREAM = utf8("no healthy upstream");
@@ -121,17 +122,16 @@ export class DynamicSubsetRoot extends RootContext {
 
 function summary(tables: Tables): string {
   return (
-    "configured: mode " +
+    "configured: mode=" +
     (tables.mode == Mode.Catalog ? "catalog" : "metadata") +
-    ", " +
+    " services=" +
     tables.services.length.toString() +
-    " services, " +
+    " routes=" +
     tables.routeCount.toString() +
-    " routes, " +
+    " selectors=" +
     tables.selectorCount.toString() +
-    " selectors, " +
-    tables.strip.length.toString() +
-    " internal headers"
+    " internal_headers=" +
+    tables.strip.length.toString()
   );
 }
 

@@ -112,8 +112,7 @@ function hashBytes(ptr: usize, len: i32): u32 {
 export class KeyTable {
   constructor(
     public name: ArrayBuffer, // UTF-8
-    public header: ArrayBuffer, // metadata-mode header name (SPEC §5)
-    public stripIndex: i32, // position of `header` in Tables.strip
+    public stripIndex: i32, // Tables.strip[stripIndex]: its metadata-mode header name (SPEC §5)
     public isIp: bool,
   ) {}
 }
@@ -136,8 +135,7 @@ export class RouteTable {
 /** Where a catalog-mode request goes: one header to write. */
 export class Target {
   constructor(
-    public header: ArrayBuffer, // the subset header, or the session header for an endpoint
-    public stripIndex: i32,
+    public stripIndex: i32, // Tables.strip[stripIndex]: the subset header, or the session header for an endpoint
     public value: ArrayBuffer, // "<subset>.<routeToken>", or base64("<ip>:<port>")
     public decision: ArrayBuffer, // filter-state value (SPEC §7)
     public isEndpoint: bool, // true: no route change, so no clear_route_cache
@@ -259,13 +257,56 @@ export function istioHostStart(ptr: usize, len: i32): i32 {
 // ---------------------------------------------------------------------------
 // Compilation
 
+/** Builds UTF-8 byte strings at configuration time: one allocation per finished result. */
+class ByteBuilder {
+  private buffer: ArrayBuffer = new ArrayBuffer(128);
+  private length: i32 = 0;
+
+  reset(): ByteBuilder {
+    this.length = 0;
+    return this;
+  }
+
+  private reserve(extra: i32): usize {
+    if (this.length + extra > this.buffer.byteLength) {
+      const bigger = new ArrayBuffer(max(this.buffer.byteLength * 2, this.length + extra));
+      memory.copy(changetype<usize>(bigger), changetype<usize>(this.buffer), <usize>this.length);
+      this.buffer = bigger;
+    }
+    return changetype<usize>(this.buffer) + <usize>this.length;
+  }
+
+  byte(value: u8): ByteBuilder {
+    store<u8>(this.reserve(1), value);
+    this.length++;
+    return this;
+  }
+
+  bytes(value: ArrayBuffer): ByteBuilder {
+    memory.copy(this.reserve(value.byteLength), changetype<usize>(value), <usize>value.byteLength);
+    this.length += value.byteLength;
+    return this;
+  }
+
+  string(text: string): ByteBuilder {
+    const size = String.UTF8.byteLength(text);
+    this.length += <i32>String.UTF8.encodeUnsafe(changetype<usize>(text), text.length, this.reserve(size));
+    return this;
+  }
+
+  finish(): ArrayBuffer {
+    const out = new ArrayBuffer(this.length);
+    memory.copy(changetype<usize>(out), changetype<usize>(this.buffer), <usize>this.length);
+    return out;
+  }
+}
+
 /** Deduplicated list of internal header names. */
 class StripList {
   names: ArrayBuffer[] = [];
   private index: ByteKeyIndex = new ByteKeyIndex(16);
 
-  add(name: string): i32 {
-    const bytes = utf8(name);
+  add(bytes: ArrayBuffer): i32 {
     const i = this.index.add(bytes);
     if (i == this.names.length) this.names.push(bytes);
     return i;
@@ -284,15 +325,28 @@ function labelValue(labels: Label[], key: string): string | null {
   return null;
 }
 
+const MAX_INTERNED = 16;
+
 class ServiceCompiler {
   keyNames: string[] = [];
   keys: KeyTable[] = [];
+  /** keys[0 .. selectorKeyCount) are the keys some selector uses. */
+  selectorKeyCount: i32 = 0;
+  private bytes: ByteBuilder = new ByteBuilder();
+  private internedText: string[] = [];
+  private internedBytes: ArrayBuffer[] = [];
+  private subsetHeader: i32; // Tables.strip indexes
+  private sessionHeader: i32;
 
   constructor(
     private config: ServiceConfig,
     private headerPrefix: string,
     private strip: StripList,
-  ) {}
+  ) {
+    this.subsetHeader = strip.add(utf8(headerPrefix + "subset"));
+    const catalog = config.catalog; // its session header is internal in both modes (SPEC §6)
+    this.sessionHeader = catalog != null ? strip.add(utf8(catalog.sessionHeader)) : -1;
+  }
 
   keyIndex(name: string): i32 {
     for (let i = 0; i < this.keyNames.length; i++) {
@@ -300,16 +354,20 @@ class ServiceCompiler {
     }
     const header = keyHeaderName(this.headerPrefix, name);
     this.keyNames.push(name);
-    this.keys.push(new KeyTable(utf8(name), utf8(header), this.strip.add(header), name == IP_KEY));
+    this.keys.push(new KeyTable(utf8(name), this.strip.add(header), name == IP_KEY));
     return this.keyNames.length - 1;
   }
 
-  /** Registers every key the service names, so a client can spoof none of their headers. */
+  /**
+   * Registers every key the service names, so a client can spoof none of their headers.
+   * Selector keys first: their indexes (< MAX_KEYS_PER_SERVICE) are the selector mask bits.
+   */
   private collectKeys(): void {
     const selectors = this.config.selectors;
     for (let i = 0; i < selectors.length; i++) {
       for (let k = 0; k < selectors[i].keys.length; k++) this.keyIndex(selectors[i].keys[k]);
     }
+    this.selectorKeyCount = this.keys.length;
     const routes = this.config.routes;
     for (let i = 0; i < routes.length; i++) {
       for (let m = 0; m < routes[i].mappings.length; m++) this.keyIndex(routes[i].mappings[m].key);
@@ -320,21 +378,45 @@ class ServiceCompiler {
     }
   }
 
+  /**
+   * A route's mappings, without those whose key no selector uses: such a key can never be part
+   * of the chosen selector (SPEC §4 step 3 reduces K to the selector's keys), so its header
+   * need not be read.
+   */
   route(config: RouteConfig): RouteTable {
     const headers: ArrayBuffer[] = [];
-    const headerIndex = new ByteKeyIndex(config.mappings.length);
     const mappings: MappingTable[] = [];
     for (let i = 0; i < config.mappings.length; i++) {
       const mapping = config.mappings[i];
-      const name = utf8(mapping.header);
-      const slot = headerIndex.add(name);
-      if (slot == headers.length) headers.push(name);
+      const key = this.keyIndex(mapping.key);
+      if (key >= this.selectorKeyCount) continue;
+      const name = this.interned(mapping.header);
+      let slot = headers.indexOf(name); // the same name is the same buffer, unless past MAX_INTERNED
+      if (slot < 0) {
+        slot = headers.length;
+        headers.push(name);
+      }
       const defaultValue = mapping.defaultValue;
-      mappings.push(
-        new MappingTable(slot, this.keyIndex(mapping.key), defaultValue != null ? utf8(defaultValue) : null),
-      );
+      mappings.push(new MappingTable(slot, key, defaultValue != null ? this.interned(defaultValue) : null));
     }
     return new RouteTable(headers, mappings);
+  }
+
+  /**
+   * One buffer per distinct header name or default value of the service (routes repeat them);
+   * a short linear list, so compilation stays linear whatever the configuration.
+   */
+  private interned(text: string): ArrayBuffer {
+    const texts = this.internedText;
+    for (let i = 0; i < texts.length; i++) {
+      if (texts[i] == text) return this.internedBytes[i];
+    }
+    const bytes = utf8(text);
+    if (texts.length < MAX_INTERNED) {
+      texts.push(text);
+      this.internedBytes.push(bytes);
+    }
+    return bytes;
   }
 
   selector(config: SubsetSelector, catalog: Catalog | null): SelectorTable {
@@ -380,8 +462,8 @@ class ServiceCompiler {
       for (let e = 0; e < catalog.endpoints.length; e++) {
         const endpoint = catalog.endpoints[e];
         if (!this.tupleOf(keys, endpoint.labels, endpoint.ip, values)) continue;
-        if (tuples.add(joinTuple(values)) == targets.length) {
-          targets.push(this.endpointTarget(catalog, endpoint.address, this.subsetDecision(keys, values)));
+        if (tuples.add(this.tupleKey(values)) == targets.length) {
+          targets.push(this.endpointTarget(endpoint.address, this.subsetDecision(keys, values)));
         }
       }
       return;
@@ -389,7 +471,7 @@ class ServiceCompiler {
     for (let s = 0; s < catalog.subsets.length; s++) {
       const subset = catalog.subsets[s];
       if (subset.labels.length != keys.length || !this.tupleOf(keys, subset.labels, null, values)) continue;
-      if (tuples.add(joinTuple(values)) == targets.length) {
+      if (tuples.add(this.tupleKey(values)) == targets.length) {
         targets.push(this.subsetTarget(catalog, subset.name, this.subsetDecision(keys, values)));
       }
     }
@@ -406,24 +488,33 @@ class ServiceCompiler {
     return true;
   }
 
+  /** "subset:k=v,..." in the selector's key order (byte order). */
   private subsetDecision(keys: StaticArray<i32>, values: string[]): ArrayBuffer {
-    let text = "subset:";
+    const out = this.bytes.reset().string("subset:");
     for (let i = 0; i < keys.length; i++) {
-      if (i > 0) text += ",";
-      text += this.keyNames[keys[i]] + "=" + values[i];
+      if (i > 0) out.byte(0x2c); // ','
+      out.bytes(this.keys[keys[i]].name).byte(0x3d).string(values[i]); // k=v
     }
-    return utf8(text);
+    return out.finish();
+  }
+
+  /** The lookup form of a value tuple: values joined by NUL (no label value or IP contains one). */
+  private tupleKey(values: string[]): ArrayBuffer {
+    const out = this.bytes.reset();
+    for (let i = 0; i < values.length; i++) {
+      if (i > 0) out.byte(0);
+      out.string(values[i]);
+    }
+    return out.finish();
   }
 
   private subsetTarget(catalog: Catalog, subsetName: string, decision: ArrayBuffer): Target {
-    const header = this.headerPrefix + "subset";
-    const value = subsetName + "." + catalog.routeToken;
-    return new Target(utf8(header), this.strip.add(header), utf8(value), decision, false);
+    const value = this.bytes.reset().string(subsetName).byte(0x2e).string(catalog.routeToken).finish();
+    return new Target(this.subsetHeader, value, decision, false);
   }
 
-  private endpointTarget(catalog: Catalog, address: string, decision: ArrayBuffer): Target {
-    const header = catalog.sessionHeader;
-    return new Target(utf8(header), this.strip.add(header), utf8(base64Encode(address)), decision, true);
+  private endpointTarget(address: string, decision: ArrayBuffer): Target {
+    return new Target(this.sessionHeader, base64Encode(address), decision, true);
   }
 
   compile(mode: Mode): ServiceTable {
@@ -447,7 +538,7 @@ class ServiceCompiler {
     const defaultTarget = catalog ? this.defaultTarget(catalog) : null;
     let pins = defaultTarget != null && defaultTarget.isEndpoint;
     for (let i = 0; i < selectors.length; i++) pins = pins || this.hasIpKey(selectors[i].keys);
-    const sessionHeader = catalog != null && pins ? utf8(catalog.sessionHeader) : null;
+    const sessionHeader = catalog != null && pins ? this.strip.names[this.sessionHeader] : null;
     return new ServiceTable(
       this.keys, selectors, routesByName, routes, unnamedRoute, config.fallbackPolicy, defaultTarget, sessionHeader,
     );
@@ -467,7 +558,7 @@ class ServiceCompiler {
       for (let e = 0; e < catalog.endpoints.length; e++) {
         const endpoint = catalog.endpoints[e];
         if (endpoint.ip == ip && carriesLabels(endpoint.labels, wanted, true)) {
-          return this.endpointTarget(catalog, endpoint.address, decision);
+          return this.endpointTarget(endpoint.address, decision);
         }
       }
       return null;
@@ -492,21 +583,14 @@ function carriesLabels(labels: Label[], wanted: Label[], skipIp: bool): bool {
   return true;
 }
 
-/** The lookup form of a value tuple: values joined by NUL (no label value or IP contains one). */
-function joinTuple(values: string[]): ArrayBuffer {
-  return utf8(values.join("\0"));
-}
-
 /** Compiles a validated configuration (one without services is a no-op that still strips). */
 export function compileTables(config: PluginConfig): Tables {
   const tables = new Tables(config.mode, config.responseHeader, config.services.length);
   const strip = new StripList();
-  strip.add(config.headerPrefix + "subset");
-  strip.add(config.headerPrefix + "host");
+  strip.add(utf8(config.headerPrefix + "subset"));
+  strip.add(utf8(config.headerPrefix + "host"));
   for (let i = 0; i < config.services.length; i++) {
     const service = config.services[i];
-    const catalog = service.catalog;
-    if (catalog) strip.add(catalog.sessionHeader); // internal in both modes (SPEC §6)
     tables.addService(service, new ServiceCompiler(service, config.headerPrefix, strip).compile(config.mode));
   }
   tables.strip = strip.names;

@@ -11,16 +11,18 @@
 //   readAsmFiles(paths: string[]): AsmInput        parseAsm over files read from disk ("-" = stdin).
 //   AsmInputError (.problems: string[])            the error thrown for bad input.
 //   types AsmInput, AsmDestinationRule, AsmVirtualService, AsmHttpRoute.
+//   fqdn(host, namespace), isLabelValue(s), isIpLiteral(s), isHeaderToken(s)   (from ./syntax.ts)
 //
 // Label semantics: keys, label values, default values and header names are strings. YAML types an unquoted
-// `version: 1` as the number 1 (and `on` / `true` as booleans); such scalars are read back as the exact text
+// `version: 1` as the number 1 (and `true` as a boolean); such scalars are read back as the exact text
 // the user wrote ("1", "1.0", "true"), and a warning says so, because a label is always a string and the number
 // 1 would never equal the string "1" that header_to_metadata produces.
 //
 // What is checked (SPEC §3, §4): apiVersion networking.istio.io/{v1alpha3,v1beta1,v1}; metadata.name; DR
-// spec.host; dynamicSubset fields (unknown fields rejected); selector keys non-empty, distinct; built-in keys
-// other than %ip% rejected; fallbackPolicy / lbPolicy enums; DEFAULT_SUBSET needs defaultSubset; defaultSubset
-// and defaultValue are label values (IP literals for %ip%); mapped headers are header-name tokens; VS spec.hosts.
+// spec.host; dynamicSubset fields (unknown fields rejected); selector keys non-empty and distinct, no two
+// selectors with one key set; built-in keys other than %ip% rejected; fallbackPolicy / lbPolicy enums;
+// DEFAULT_SUBSET needs defaultSubset; defaultSubset and defaultValue are label values (IP literals for %ip%);
+// mapped headers are header-name tokens; VS spec.hosts.
 // The rest of each Istio HTTPRoute is kept as written (`AsmHttpRoute.route`) for the targets to translate.
 
 import { readFileSync } from "node:fs";

@@ -98,7 +98,10 @@ function parseArgs(argv: string[]): Args {
       case "--port": a.port = int(take(), flag); break;
       case "--listen": a.listen = take(); break;
       case "--admin-port": a.adminPort = int(take(), flag); break;
-      case "--header-prefix": a.headerPrefix = take(); break;
+      case "--header-prefix":
+        a.headerPrefix = take();
+        if (!/^[a-z0-9!#$%&'*+\-.^_`|~]+$/.test(a.headerPrefix)) throw new UsageError(`--header-prefix: not a lower-case header-name token: ${a.headerPrefix}`);
+        break;
       case "--response-header": a.responseHeader = true; break;
       case "--variant": {
         const name = take();

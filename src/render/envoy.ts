@@ -253,12 +253,25 @@ interface RenderedVariant {
   clusters: Obj[];
 }
 
+/** One cluster per destination host, from the endpoints file; lb_subset_config where a DR has dynamicSubset. */
+function clustersFor(hosts: string[], input: AsmInput, endpoints: EndpointService[], clusterName: (host: string) => string, problems: string[]): Obj[] {
+  return hosts.flatMap((host) => {
+    const eps = endpoints.find((s) => fqdn(s.host, undefined) === host);
+    if (!eps) {
+      problems.push(`endpoints: no endpoints for ${host} (add an item with host: ${host})`);
+      return [];
+    }
+    const dr = input.destinationRules.find((d) => d.dynamicSubset && serviceHost(d) === host);
+    return [cluster(clusterName(host), eps, dr)];
+  });
+}
+
 function renderVariant(variant: EnvoyVariant, many: boolean, options: EnvoyRenderOptions, warnings: string[]): RenderedVariant {
   const name = variant.name ?? "dynamic_subset";
   const { input } = variant;
   const clusterName = (host: string) => (many ? `${name}|${host}` : host);
   const problems: string[] = [];
-  const { services, warnings: w } = pluginServices(input, (dr) => ({ cluster: clusterName(serviceHost(dr)) }));
+  const { services, warnings: w } = pluginServices(input, (dr) => ({ cluster: clusterName(serviceHost(dr)) }), options.headerPrefix);
   warnings.push(...input.warnings, ...w);
   const plugin: PluginConfig = { mode: "metadata" };
   if (options.headerPrefix) plugin.headerPrefix = options.headerPrefix;
@@ -271,15 +284,7 @@ function renderVariant(variant: EnvoyVariant, many: boolean, options: EnvoyRende
     routes: envoyRoutes(vs, clusterName, problems, warnings),
   }));
   const hosts = [...new Set(input.virtualServices.flatMap((vs) => vs.http.flatMap((r) => routeDestinations(vs, r))))];
-  const clusters = options.output === "plugin-config" ? [] : hosts.flatMap((host) => {
-    const eps = options.endpoints.find((s) => fqdn(s.host, undefined) === host || s.host === host);
-    if (!eps) {
-      problems.push(`endpoints: no endpoints for ${host} (add an item with host: ${host})`);
-      return [];
-    }
-    const dr = input.destinationRules.find((d) => d.dynamicSubset && serviceHost(d) === host);
-    return [cluster(clusterName(host), eps, dr)];
-  });
+  const clusters = options.output === "plugin-config" ? [] : clustersFor(hosts, input, options.endpoints, clusterName, problems);
   for (const dr of input.destinationRules) {
     if (dr.dynamicSubset && !hosts.includes(serviceHost(dr))) warnings.push(`${dr.ref} spec.host: no VirtualService route goes to ${serviceHost(dr)}; no cluster rendered for it`);
   }

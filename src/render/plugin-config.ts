@@ -3,11 +3,12 @@
 //
 // Exported API:
 //
-//   pluginServices(input: AsmInput, match: (dr) => ServiceMatch): { services: ServiceConfig[]; warnings: string[] }
+//   pluginServices(input: AsmInput, match: (dr) => ServiceMatch, headerPrefix?): { services: ServiceConfig[]; warnings: string[] }
 //       One services[] entry per DestinationRule that has a dynamicSubset, in input order. `match` says how the
 //       entry names its destination: {cluster: "<name>"} (envoy target) or {host: "<fqdn>"} (istio target).
 //       Throws AsmInputError (document + path + problem) on conflicts: two DestinationRules with dynamicSubset
-//       for one host, two http routes with one Envoy route name but different mappings, two unnamed routes.
+//       for one host, two http routes with one Envoy route name but different mappings, two unnamed routes, a
+//       mapped header inside `headerPrefix` (default x-dynamic-subset-), more than 64 distinct keys per service.
 //   serviceHost(dr): string                           the DR's host as a FQDN (short names read in its namespace)
 //   routeDestinations(vs, route): string[]            FQDNs of an http route's route[].destination.host
 //   envoyRouteName(route, match): string              the Envoy route name Istio gives one match of an http route
@@ -30,6 +31,9 @@
 import type { AsmDestinationRule, AsmHttpRoute, AsmInput, AsmVirtualService } from "../asm/index.js";
 import { AsmInputError, fqdn } from "../asm/index.js";
 import type { HeaderMapping, RouteConfig, ServiceConfig, SubsetSelector } from "../config/types.js";
+import { DEFAULT_HEADER_PREFIX } from "../config/types.js";
+
+const MAX_KEYS_PER_SERVICE = 64; // assembly/filter/model.ts
 
 export type ServiceMatch = { cluster: string } | { host: string };
 
@@ -78,13 +82,18 @@ interface RouteSource {
 }
 
 /** The routes[] of one service: one entry per Envoy route name that targets it and maps headers. */
-function serviceRoutes(host: string, virtualServices: AsmVirtualService[], problems: string[]): RouteConfig[] {
+function serviceRoutes(host: string, virtualServices: AsmVirtualService[], headerPrefix: string, problems: string[]): RouteConfig[] {
   const byName = new Map<string, RouteSource>();
   const unmapped = new Set<string>(); // named routes to this host without mappings
   for (const vs of virtualServices) {
     vs.http.forEach((route, i) => {
       if (!routeDestinations(vs, route).includes(host)) return;
       const where = `${vs.ref} spec.http[${i}]`;
+      route.headerToDynamicSubsetKey.forEach((m, j) => {
+        if (m.header.toLowerCase().startsWith(headerPrefix)) {
+          problems.push(`${where}.headerToDynamicSubsetKey[${j}].header: ${m.header} is an internal header of the filter (prefix ${headerPrefix}), which it strips from every request`);
+        }
+      });
       for (const name of envoyRouteNames(route)) {
         if (route.headerToDynamicSubsetKey.length === 0) {
           if (name !== "") unmapped.add(name);
@@ -113,7 +122,11 @@ function serviceRoutes(host: string, virtualServices: AsmVirtualService[], probl
   return routes;
 }
 
-export function pluginServices(input: AsmInput, match: (dr: AsmDestinationRule) => ServiceMatch): { services: ServiceConfig[]; warnings: string[] } {
+export function pluginServices(
+  input: AsmInput,
+  match: (dr: AsmDestinationRule) => ServiceMatch,
+  headerPrefix = DEFAULT_HEADER_PREFIX,
+): { services: ServiceConfig[]; warnings: string[] } {
   const problems: string[] = [];
   const warnings: string[] = [];
   const services: ServiceConfig[] = [];
@@ -129,8 +142,10 @@ export function pluginServices(input: AsmInput, match: (dr: AsmDestinationRule) 
     seenHost.set(host, dr.ref);
     const { subsetSelectors, ...rest } = dr.dynamicSubset;
     const service: ServiceConfig = { ...match(dr), dynamicSubset: { subsetSelectors: prefixSafeSelectors(subsetSelectors), ...rest } };
-    const routes = serviceRoutes(host, input.virtualServices, problems);
+    const routes = serviceRoutes(host, input.virtualServices, headerPrefix, problems);
     if (routes.length > 0) service.routes = routes;
+    const keys = new Set([...subsetSelectors.flatMap((sel) => sel.keys), ...routes.flatMap((r) => r.headerToDynamicSubsetKey.map((m) => m.key))]);
+    if (keys.size > MAX_KEYS_PER_SERVICE) problems.push(`${dr.ref} spec.host: ${host} uses ${keys.size} distinct keys; the filter allows at most ${MAX_KEYS_PER_SERVICE} per service`);
     services.push(service);
   }
   for (const vs of input.virtualServices) {

@@ -90,6 +90,30 @@ function configBytes(value) {
   return value === undefined || value === null ? '' : toByteString(value);
 }
 
+/** One plugin configuration added with host.addRoot(): its root context in every worker VM. */
+export class PluginRoot {
+  constructor(host, contexts) {
+    this.host = host;
+    this.contexts = contexts;
+  }
+
+  get id() {
+    return this.contexts[0].id;
+  }
+
+  /** on_configure with a new configuration on this root; true when every VM accepted it. */
+  configure(pluginConfig) {
+    const bytes = configBytes(pluginConfig);
+    let ok = true;
+    this.host.workers.forEach((vm, i) => { ok = vm.configure(bytes, this.contexts[i]) && ok; });
+    return ok;
+  }
+
+  newStream(options = {}) {
+    return this.host.newStream({ ...options, root: this });
+  }
+}
+
 export class ProxyWasmHost {
   /**
    * Validates and compiles a module like Envoy's loader; throws HostLoadError with Envoy's message.
@@ -241,11 +265,33 @@ export class ProxyWasmHost {
     return ok;
   }
 
-  /** A stream on the next worker (round robin) or on `worker`. Properties are per stream, over the host's. */
-  newStream({ properties, worker } = {}) {
+  /**
+   * A stream on the next worker (round robin) or on `worker`, for the host's plugin or for `root` (from addRoot).
+   * Properties are per stream, over the host's.
+   */
+  newStream({ properties, worker, root } = {}) {
     if (!this.configured) throw new Error(`no stream: the plugin did not start (${this.startError ?? 'start() not called'})`);
     const index = worker ?? this.nextWorker++ % this.workers.length;
-    return new HttpStream(this, this.workers[index], properties ?? null);
+    const vm = this.workers[index];
+    return new HttpStream(this, vm, properties ?? null, root ? root.contexts[index] : vm.root);
+  }
+
+  /**
+   * Another plugin configuration on the same VMs (Envoy: one more root context per VM, SPEC §3): root
+   * on_context_create, on_vm_start, on_configure. Returns a PluginRoot, or null when a VM refused it.
+   */
+  addRoot(pluginConfig, { rootId } = {}) {
+    if (!this.configured) throw new Error('addRoot() needs a started host');
+    const bytes = configBytes(pluginConfig);
+    const contexts = [];
+    for (const vm of this.workers) {
+      const primary = vm.root;
+      const ok = vm.startRoot(bytes, rootId) && vm.configure(bytes);
+      contexts.push(vm.root);
+      vm.root = primary;
+      if (!ok) return null;
+    }
+    return new PluginRoot(this, contexts);
   }
 
   /** proxy_on_tick on every root that set a tick period. */
@@ -316,12 +362,16 @@ export class ProxyWasmHost {
     return m;
   }
 
-  lookupProperty(path, stream) {
+  /** Property of `context` (a stream or a root context): stream's own, its root's plugin_root_id, the host's. */
+  lookupProperty(path, context) {
+    const stream = context?.stream ?? null;
+    const root = stream !== null ? stream.root : context;
     if (stream !== null && stream.properties !== null) {
       if (!(stream.properties instanceof Map)) stream.properties = propertyMap(stream.properties); // on first use
       const own = stream.properties.get(path);
       if (own !== undefined) return own;
     }
+    if (root?.rootId !== undefined && path === 'plugin_root_id') return toByteString(root.rootId);
     const shared = this.properties.get(path);
     if (shared !== undefined) return shared;
     if (stream === null || path.includes('\0') || PROPERTY_TOKENS.has(path)) return undefined;

@@ -3,6 +3,7 @@
 // Driven through fixtures/probe.ts, which logs every host answer.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ProxyWasmHost } from './index.mjs';
 import { compileFixture } from './fixtures/build.mjs';
 import { answer, callbacks, said, startProbe } from './fixtures/probe-host.mjs';
 
@@ -40,6 +41,17 @@ describe('plugin start and configuration buffers', () => {
     assert.ok(said(host).includes('plugin_config status=0 untouched'));
   });
 
+  it('does not start when on_vm_start returns false or on_configure traps', async () => {
+    const refused = await ProxyWasmHost.load(probe, { vmConfig: 'vm_start: return 0' });
+    assert.equal(refused.start(), false);
+    assert.equal(refused.startError, 'Failed to start thread-local Wasm');
+    assert.deepEqual(callbacks(refused), ['create 1 0', 'vm_start 1 18'], 'no on_configure after a failed start');
+    const trapped = await ProxyWasmHost.load(probe, { pluginConfig: 'configure: trap' });
+    assert.equal(trapped.start(), false);
+    assert.equal(trapped.startError, 'Failed to configure thread-local Wasm plugin');
+    assert.equal(trapped.failure, 'Function: proxy_on_configure failed: Uncaught RuntimeError: unreachable');
+  });
+
   it('returns on_configure\'s result and reconfigures the live root', async () => {
     const configs = ['configure: log 2 first', 'configure: return 0', 'configure: log 2 second'];
     const host = await startProbe(probe, {}, { pluginConfig: configs[0] });
@@ -47,6 +59,23 @@ describe('plugin start and configuration buffers', () => {
     assert.equal(host.configure(configs[2]), true);
     assert.deepEqual(callbacks(host).filter((c) => c.startsWith('configure')), configs.map((c) => `configure 1 ${c.length}`));
     assert.ok(said(host).includes('second'));
+  });
+});
+
+describe('several plugin configurations on one VM (addRoot)', () => {
+  it('gives each its own root context, configuration, plugin_root_id and streams; shutdown reaches every root', async () => {
+    const host = await startProbe(probe, { request_headers: 'prop plugin_root_id' }, { rootId: 'one' });
+    const second = host.addRoot('request_headers: prop plugin_root_id', { rootId: 'two' });
+    assert.equal(second.id, 2);
+    host.newStream().requestHeaders(HEADERS);
+    assert.equal(answer(host, 'prop plugin_root_id'), '0 ptr=nz len=3 val=one');
+    second.newStream().requestHeaders(HEADERS);
+    assert.equal(answer(host, 'prop plugin_root_id'), '0 ptr=nz len=3 val=two');
+    assert.deepEqual(callbacks(host).filter((c) => c.startsWith('create')), ['create 1 0', 'create 2 0', 'create 3 1', 'create 4 2']);
+    assert.equal(second.configure('configure: return 0'), false);
+    assert.equal(host.addRoot('configure: return 0'), null);
+    host.shutdown();
+    assert.deepEqual(callbacks(host).slice(-6), ['done 1', 'delete 1', 'done 2', 'delete 2', 'done 5', 'delete 5']);
   });
 });
 

@@ -150,7 +150,7 @@ describe('canary-then-clone start (abi.md §1.2.7, §7.4)', () => {
     const host = await ProxyWasmHost.load(probe, { pluginConfig: 'configure: return 0', canary: true });
     assert.equal(host.start(), false);
     assert.equal(host.startError, 'Failed to configure base Wasm plugin');
-    assert.deepEqual(callbacks(host).filter((c) => c.startsWith('configure')), ['configure 1 19']);
+    assert.deepEqual(callbacks(host).filter((c) => c.startsWith('configure')), ['configure 1 19'], 'only the canary configured');
     assert.equal(host.workers.length, 0);
   });
 });

@@ -69,9 +69,10 @@ function replaceWhitespace(s) {
 }
 
 export class HttpStream {
-  constructor(host, vm, properties) {
+  constructor(host, vm, properties, root) {
     this.host = host;
     this.vm = vm;
+    this.root = root; // the root context (plugin configuration) this stream belongs to
     this.id = vm.allocContextId();
     this.stream = this; // a stream is its own context
     this.record = new CallRecord(host.registry.size);
@@ -149,7 +150,7 @@ export class HttpStream {
     if (vm.failed || !fn) return;
     vm.enterContext(this);
     try {
-      vm.callGuest('proxy_on_context_create', fn, this.id, vm.root.id);
+      vm.callGuest('proxy_on_context_create', fn, this.id, this.root.id);
     } finally {
       vm.leaveContext();
     }

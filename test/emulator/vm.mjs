@@ -2,7 +2,7 @@
 // guest calls with Envoy's failure semantics, the context being served, metric ids, restricted callbacks.
 
 import { buildImports, RestrictedCallback } from './imports.mjs';
-import { readByteString, writeByteString } from './bytes.mjs';
+import { writeByteString } from './bytes.mjs';
 import { BufferType, LogLevel, MapType } from './constants.mjs';
 
 const METRIC_TYPE_NAMES = ['counter', 'gauge', 'histogram'];
@@ -42,7 +42,9 @@ export class WasmVm {
     this.tickPeriodMs = 0;
     this.rootRecord = new CallRecord(host.registry.size);
     this.record_ = this.rootRecord;
-    this.pendingDone = null;
+    this.roots = []; // root contexts, one per plugin configuration; `root` is the first (the host's plugin)
+    this.root = null;
+    this.pendingDone = new Set();
     this.instantiate();
   }
 
@@ -112,16 +114,17 @@ export class WasmVm {
     return result;
   }
 
-  /**
-   * A top-level VM call for `context` (DeferAfterCallActions semantics): calls the export, then resets the
-   * stop-iteration flag and runs the deferred actions (local replies) after the caller has read the result.
-   */
+  /** Starts a top-level VM call on behalf of `context`: host calls are attributed to it. */
   enterContext(context) {
     this.current = context;
     this.effective = null;
     this.record_ = context.record ?? this.rootRecord;
   }
 
+  /**
+   * Ends the top-level call (DeferAfterCallActions): resets the stop-iteration flag and runs the deferred actions
+   * (local replies, close_stream, proxy_done's on_delete) after the caller has converted the result.
+   */
   leaveContext() {
     this.current = null;
     this.effective = null;
@@ -210,10 +213,6 @@ export class WasmVm {
     return this.setWord(ptrPtr, pointer) && this.setWord(sizePtr, size);
   }
 
-  readBytes(ptr, size) {
-    return readByteString(this.u8, this.buf, ptr, size);
-  }
-
   // ---- what the current context can see ----------------------------------------------------------------------
 
   context() {
@@ -268,7 +267,7 @@ export class WasmVm {
   }
 
   property(path) {
-    return this.host.lookupProperty(path, this.contextStream());
+    return this.host.lookupProperty(path, this.context());
   }
 
   // ---- metrics: ids per VM (Wasm::nextCounterMetricId), values shared by name across VMs ---------------------
@@ -297,11 +296,11 @@ export class WasmVm {
     return true;
   }
 
-  /** proxy_done: Ok only for a root waiting after on_done returned false. */
+  /** proxy_done (WasmBase::done): Ok only when the caller's root waits after its on_done returned false. */
   done() {
-    const root = this.pendingDone;
-    if (root === null) return false;
-    this.pendingDone = null;
+    const context = this.context();
+    const root = context?.stream ? context.stream.root : context;
+    if (!this.pendingDone.delete(root)) return false;
     this.afterCall(() => this.callRoot('proxy_on_delete', root));
     return true;
   }
@@ -322,10 +321,14 @@ export class WasmVm {
     return result;
   }
 
-  /** Root context start (ContextBase::onStart): on_context_create(root, 0) then on_vm_start. */
-  startRoot(pluginConfig) {
-    const root = { id: this.allocContextId(), stream: null, record: this.rootRecord, root: true };
+  /**
+   * Root context start (ContextBase::onStart): on_context_create(root, 0) then on_vm_start. The new root becomes
+   * `this.root` (the one configure() and new streams use by default). `rootId` overrides plugin_root_id for it.
+   */
+  startRoot(pluginConfig, rootId = undefined) {
+    const root = { id: this.allocContextId(), stream: null, record: this.rootRecord, root: true, rootId };
     this.contexts.set(root.id, root);
+    this.roots.push(root);
     this.root = root;
     if (this.exports.proxy_on_context_create && !this.failed) {
       this.enterContext(root);
@@ -342,23 +345,25 @@ export class WasmVm {
   }
 
   /** ContextBase::onConfigure: the plugin configuration is readable only during this call. */
-  configure(pluginConfig) {
+  configure(pluginConfig, root = this.root) {
     if (this.failed) return false;
-    const result = this.callRoot('proxy_on_configure', this.root, pluginConfig.length, pluginConfig);
+    const result = this.callRoot('proxy_on_configure', root, pluginConfig.length, pluginConfig);
     return !this.failed && (result === undefined || result !== 0);
   }
 
-  /** WasmBase::startShutdown for our one root: on_done, then on_delete unless it asked to wait. */
+  /** WasmBase::startShutdown: per root, on_done, then on_delete unless it asked to wait for proxy_done. */
   shutdown() {
-    const root = this.root;
-    if (!root || this.failed) return;
-    const done = this.callRoot('proxy_on_done', root);
-    if (done === undefined || done !== 0) this.callRoot('proxy_on_delete', root);
-    else this.pendingDone = root;
+    for (const root of this.roots) {
+      if (this.failed) return;
+      const done = this.callRoot('proxy_on_done', root);
+      if (done === undefined || done !== 0) this.callRoot('proxy_on_delete', root);
+      else this.pendingDone.add(root);
+    }
   }
 
   tick() {
-    if (this.root && this.tickPeriodMs > 0) this.callRoot('proxy_on_tick', this.root);
+    if (this.tickPeriodMs === 0) return;
+    for (const root of this.roots) this.callRoot('proxy_on_tick', root);
   }
 
   memoryPages() {

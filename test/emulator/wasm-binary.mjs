@@ -4,6 +4,7 @@
 
 const VALTYPES = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'];
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 class Reader {
   constructor(bytes, pos = 0, end = bytes.length) {
@@ -29,7 +30,7 @@ class Reader {
   name() {
     const len = this.u32();
     if (this.pos + len > this.end) throw new Error('name past end of section');
-    const s = new TextDecoder('utf-8', { fatal: true }).decode(this.bytes.subarray(this.pos, this.pos + len));
+    const s = utf8.decode(this.bytes.subarray(this.pos, this.pos + len));
     this.pos += len;
     return s;
   }

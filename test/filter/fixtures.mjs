@@ -74,12 +74,12 @@ export async function startFilter(config, options = {}) {
   return host;
 }
 
-/** One request through the filter: returns the stream after on_request_headers. */
-export function send(host, { cluster = 'helloworld', route = 'default', headers = [] } = {}) {
+/** One request through the filter (the host's plugin, or `root` from host.addRoot): the stream after on_request_headers. */
+export function send(host, { cluster = 'helloworld', route = 'default', headers = [], root } = {}) {
   const properties = {};
   if (cluster !== null) properties['xds.cluster_name'] = cluster;
   if (route !== null) properties['xds.route_name'] = route;
-  const s = host.newStream({ properties });
+  const s = host.newStream({ properties, root });
   s.status = s.requestHeaders(headers);
   return s;
 }

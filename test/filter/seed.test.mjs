@@ -3,7 +3,7 @@
 // reply, clear_route_cache and the %ip% session header.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FilterHeadersStatus } from '../emulator/index.mjs';
+import { FilterHeadersStatus, WasmResult } from '../emulator/index.mjs';
 import {
   b64, decisionOf, internalHeaders, outcomeCounts, PREFIX, ROUTE_TOKEN, send, SESSION_HEADER, seedConfig,
   startFilter, SUBSET_HEADER,
@@ -129,17 +129,19 @@ describe('catalog mode, seed configuration', () => {
     assert.equal(decisionOf(s), 'fallback:NO_FALLBACK');
   });
 
-  it('tolerates an Envoy without clear_route_cache (< 1.33): asks once, then stops asking', async () => {
-    const host = await startFilter(seedConfig('catalog'), { foreignFunctions: { clear_route_cache: null }, logLevel: 'debug' });
-    const first = send(host, { headers: DEV_V1 });
-    const second = send(host, { headers: DEV_V1 });
-    assert.deepEqual(internalHeaders(second), [[SUBSET_HEADER, `dev-v1.${ROUTE_TOKEN}`]]);
-    assert.equal(first.hostCalls.byName.proxy_call_foreign_function, 1);
-    assert.equal(second.hostCalls.byName.proxy_call_foreign_function, undefined);
-    assert.equal(host.failed, false);
-    assert.equal(host.logsAt('debug').filter((l) => l.includes('clear_route_cache')).length, 1);
-    assert.deepEqual(host.logsAt('error'), []);
-  });
+  for (const [answer, clearRouteCache] of [['NotFound', null], ['Unimplemented', () => WasmResult.Unimplemented]]) {
+    it(`tolerates an Envoy without clear_route_cache (${answer}, < 1.33): asks once, then stops asking`, async () => {
+      const host = await startFilter(seedConfig('catalog'), { foreignFunctions: { clear_route_cache: clearRouteCache }, logLevel: 'debug' });
+      const first = send(host, { headers: DEV_V1 });
+      const second = send(host, { headers: DEV_V1 });
+      assert.deepEqual(internalHeaders(second), [[SUBSET_HEADER, `dev-v1.${ROUTE_TOKEN}`]]);
+      assert.equal(first.hostCalls.byName.proxy_call_foreign_function, 1);
+      assert.equal(second.hostCalls.byName.proxy_call_foreign_function, undefined);
+      assert.equal(host.failed, false);
+      assert.equal(host.logsAt('debug').filter((l) => l.includes('clear_route_cache')).length, 1);
+      assert.deepEqual(host.logsAt('error'), []);
+    });
+  }
 });
 
 describe('responseHeader: true', () => {

@@ -175,3 +175,15 @@ test("routes: one Envoy route name with two different mappings, or two Destinati
   ]);
   assert.throws(() => pluginServices(twice, byCluster), (e) => e.problems[0] === "b.yaml#0 spec.host: a DestinationRule with dynamicSubset for helloworld.default.svc.cluster.local is already given in a.yaml#0");
 });
+
+test("routes: a mapped header inside the filter's internal prefix is an error (the filter strips those headers)", () => {
+  const input = parseAsm([
+    { file: "dr.yaml", text: dr("{subsetSelectors: [{keys: [version]}]}") },
+    { file: "vs.yaml", text: vs([{ name: "r", headerToDynamicSubsetKey: [mapping("x-version", "version"), mapping("X-Dynamic-Subset-Version", "version")], route: to() }]) },
+  ]);
+  assert.throws(
+    () => pluginServices(input, byCluster),
+    (e) => e.problems[0] === "vs.yaml#0 spec.http[0].headerToDynamicSubsetKey[1].header: X-Dynamic-Subset-Version is an internal header of the filter (prefix x-dynamic-subset-), which it strips from every request",
+  );
+  assert.doesNotThrow(() => pluginServices(input, byCluster, "x-ds-"));
+});

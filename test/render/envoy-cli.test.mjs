@@ -45,6 +45,7 @@ test("usage errors exit 2 with one clear line", () => {
     [["render", "--target", "envoy", "--bogus", "1", "-f", `${SEED}/step2-dr.yaml`], "unknown option --bogus for target envoy"],
     [["render", "--target", "istio", "--endpoints", "e.yaml", "-f", "x"], "--endpoints is an option of target envoy"],
     [["render", "--target", "envoy", "-f"], "-f needs a value"],
+    [["render", "--target", "envoy", "--header-prefix", "X-Mine-", "-f", "x"], "--header-prefix: not a lower-case header-name token: X-Mine-"],
   ];
   for (const [args, message] of cases) {
     const r = cli(...args);

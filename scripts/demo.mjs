@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// The seed's walkthrough (ASM "dynamic subset routing", steps 2-4), replayed request by request.
+// With an Envoy binary (ENVOY_BIN or `envoy` on PATH): against real Envoy running envoy/envoy.yaml in front of echo
+// backends on 127.0.0.x. Without one: the compiled filter in the proxy-wasm emulator, with Envoy's
+// header_to_metadata and subset load balancer played by the models in test/models, on the seed's own pod IPs.
+// Run it with `npm run demo` (which builds first).
+
+import { findEnvoy, startLocalExample } from "../envoy/local-envoy.mjs";
+import { MetadataModeEnvoy } from "../test/e2e/metadata-envoy.mjs";
+import { NO_HEALTHY_UPSTREAM, WALKTHROUGH, curl, localIp, welcome } from "../test/fixtures/seed/walkthrough.mjs";
+
+const SEED = "test/fixtures/seed";
+const INPUTS = {
+  step2: ["step2-dr.yaml", "step2-vs.yaml"],
+  "step3-no-fallback": ["step3-no-fallback-dr.yaml", "step2-vs.yaml"],
+  "step3-any-endpoint": ["step3-any-endpoint-dr.yaml", "step2-vs.yaml"],
+  "step3-default-subset": ["step3-default-subset-dr.yaml", "step2-vs.yaml"],
+  "step4-ip": ["step4-ip-dr-vs.yaml"],
+};
+
+/** Emulated Envoy: a request's answer is one of the pods it can reach, taken in turn (round robin). */
+async function emulatedProxy() {
+  const proxies = new Map();
+  const turns = new Map();
+  return {
+    where: "the proxy-wasm emulator + Envoy models (no Envoy binary found; set ENVOY_BIN to use a real one)",
+    ip: (ip) => ip,
+    async request(variant, headers) {
+      if (!proxies.has(variant)) proxies.set(variant, await MetadataModeEnvoy.fromFiles(INPUTS[variant].map((f) => `${SEED}/${f}`), `${SEED}/endpoints.yaml`));
+      const got = proxies.get(variant).request(Object.entries(headers));
+      if (got.status !== 200) return { body: got.body, decision: got.decision };
+      const turn = turns.get(variant) ?? 0;
+      turns.set(variant, turn + 1);
+      return { body: welcome(got.hosts[turn % got.hosts.length]), decision: got.decision, reachable: got.hosts };
+    },
+    close: async () => {},
+  };
+}
+
+async function realProxy(envoyBin) {
+  const example = await startLocalExample(envoyBin);
+  return {
+    where: `real Envoy (${envoyBin}) with envoy/envoy.yaml; 127.0.0.x stands in for the pods' 192.168.0.x`,
+    ip: localIp,
+    request: async (variant, headers) => example.request(variant, Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, localIp(v)]))),
+    close: example.close,
+  };
+}
+
+const envoyBin = findEnvoy();
+const proxy = envoyBin ? await realProxy(envoyBin) : await emulatedProxy();
+let mismatches = 0;
+try {
+  console.log(`dynamic-subset: the seed's walkthrough through ${proxy.where}\n`);
+  for (const { variant, title, requests } of WALKTHROUGH) {
+    console.log(`## ${title}`);
+    for (const { headers, reach, printed, note } of requests) {
+      const got = await proxy.request(variant, headers);
+      const expected = reach === NO_HEALTHY_UPSTREAM ? [NO_HEALTHY_UPSTREAM] : reach.map((ip) => welcome(ip).replace(ip, proxy.ip(ip)));
+      const ok = expected.includes(got.body);
+      if (!ok) mismatches++;
+      console.log(`$ ${curl(Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, proxy.ip(v)])))}`);
+      console.log(got.body);
+      console.log(`  decision: ${got.decision ?? "-"}${got.reachable && got.reachable.length > 1 ? `; any of ${got.reachable.join(", ")} may answer` : ""}`);
+      if (note) console.log(`  note: ${note} (the seed prints: ${printed})`);
+      if (!ok) console.log(`  UNEXPECTED: the configuration allows only: ${expected.join(" | ")}`);
+    }
+    console.log("");
+  }
+} finally {
+  await proxy.close();
+}
+if (mismatches > 0) {
+  console.error(`${mismatches} answer(s) differ from what the configuration allows`);
+  process.exitCode = 1;
+}
