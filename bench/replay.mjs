@@ -152,6 +152,8 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
   const perStream = tape.length;
   return {
     calls: perStream,
+    /** The host calls of one stream, in order. */
+    sequence: tape.map((entry) => entry.name),
     filterState: state.filterState.dynamic_subset,
     pages: () => exports.memory.buffer.byteLength / 65536,
     run(n) {

@@ -160,6 +160,7 @@ async function measureScenario(scenario, crossing) {
     byName: probes[i].hostCalls.byName,
     allocCount: probes[i].allocations.count,
     allocBytes: probes[i].allocations.bytes,
+    sequence: replays[i].sequence,
     decision: probes[i].filterState.get(FILTER_STATE_KEY),
     failed: hosts[i].failed,
     memory: memory[i],
@@ -167,18 +168,18 @@ async function measureScenario(scenario, crossing) {
   return { scenario, rows, warnings: checkParity(rows) };
 }
 
-/** The C reference must make the same host calls and reach the same decision as the filter. */
+/** The C reference must make the same host calls, in the same order, and reach the same decision as the filter. */
 function checkParity(rows) {
   const filter = rows.find((r) => r.module === 'filter');
   const c = rows.find((r) => r.module === 'C');
   const warnings = [];
-  if (filter.calls !== c.calls) {
-    const names = new Set([...Object.keys(filter.byName), ...Object.keys(c.byName)]);
-    const diff = [...names]
-      .filter((n) => (filter.byName[n] ?? 0) !== (c.byName[n] ?? 0))
-      .map((n) => `${n} ${filter.byName[n] ?? 0} vs ${c.byName[n] ?? 0}`);
+  const names = new Set([...Object.keys(filter.byName), ...Object.keys(c.byName)]);
+  const diff = [...names]
+    .filter((n) => (filter.byName[n] ?? 0) !== (c.byName[n] ?? 0))
+    .map((n) => `${n} ${filter.byName[n] ?? 0} vs ${c.byName[n] ?? 0}`);
+  if (filter.calls !== c.calls || diff.length)
     warnings.push(`host calls differ: filter ${filter.calls}, C ${c.calls} (${diff.join('; ')})`);
-  }
+  else if (filter.sequence.join() !== c.sequence.join()) warnings.push('host calls differ in order');
   if (filter.decision !== c.decision) warnings.push(`decisions differ: filter ${filter.decision}, C ${c.decision}`);
   for (const r of rows) if (r.failed) warnings.push(`${r.module}: the VM failed`);
   for (const r of rows)
@@ -231,7 +232,7 @@ function table(header, rows) {
 function report(results, parse, size, crossing, elapsedS) {
   const out = [];
   const rows = [];
-  for (const { scenario, rows: rs } of results) {
+  for (const { scenario, rows: rs, warnings } of results) {
     const noop = rs.find((r) => r.module === 'noop');
     const c = rs.find((r) => r.module === 'C');
     for (const r of rs)
@@ -248,6 +249,7 @@ function report(results, parse, size, crossing, elapsedS) {
         `${r.allocCount} / ${r.allocBytes} B`,
         `${r.memory.before} → ${r.memory.after} (${(r.memory.streams / 1e6).toFixed(2)} M)`,
       ]);
+    for (const w of warnings) rows.push(['', `**WARNING** ${w}`, ...Array(9).fill('')]);
   }
   out.push(
     table(
@@ -304,13 +306,11 @@ function report(results, parse, size, crossing, elapsedS) {
       `(bar < ${PARSE_BAR_MS} ms: ${parse.ms < PARSE_BAR_MS ? 'met' : 'MISSED'})`,
   );
   out.push(`replay host: one host-call crossing ≈ ${crossing.toFixed(1)} ns (crossing.wasm), subtracted in "guest ≈"`);
-  const warnings = results.flatMap(({ scenario, warnings: w }) => w.map((x) => `${scenario.name}: ${x}`));
-  for (const w of warnings) out.push(`WARNING ${w}`);
   out.push(
     `node ${process.version}, ${PLAN.reps} repetitions × ${PLAN.batch} streams (emulator), ` +
       `× ${PLAN.replayBatch} (replay)${QUICK ? ', --quick' : ''}; ${elapsedS.toFixed(0)} s`,
   );
-  return { text: out.join('\n'), warnings };
+  return out.join('\n');
 }
 
 // ------------------------------------------------------------------ main
@@ -326,8 +326,8 @@ async function main() {
   }
   console.error('configuration parse time');
   const parse = await parseTime();
-  const { text } = report(results, parse, sizes(), crossing, (Date.now() - started) / 1000);
-  console.log(text);
+  console.log(report(results, parse, sizes(), crossing, (Date.now() - started) / 1000));
+  if (results.some((r) => r.warnings.length)) process.exitCode = 1; // parity, failure or memory growth
 }
 
 await main();

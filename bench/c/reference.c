@@ -164,7 +164,7 @@ static void map_put(Map *m, str k, int v) { // first entry wins
 
 enum { J_NULL, J_FALSE, J_TRUE, J_NUM, J_STR, J_ARR, J_OBJ };
 typedef struct J { u8 type; str s; str key; struct J *first, *next; u32 count; } J;
-typedef struct { const u8 *p, *end; bool bad; } Parser;
+typedef struct { const u8 *p, *end; } Parser;
 
 static void skip_ws(Parser *ps) {
   while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t')) ps->p++;
@@ -744,7 +744,7 @@ EXPORT(proxy_on_configure) u32 proxy_on_configure(u32 id, u32 size) {
   if (!len) {
     ok = build_root(&next, 0);
   } else {
-    Parser ps = {data, data + len, false};
+    Parser ps = {data, data + len};
     J *cfg = parse_value(&ps, 0);
     skip_ws(&ps);
     ok = cfg && ps.p == ps.end && build_root(&next, cfg);
