@@ -1,5 +1,7 @@
 // Benchmark scenarios (SPEC §10): one plugin configuration and one request each, identical for every module.
 
+import { specExampleService } from '../test/fixtures/seed/plugin-config.mjs';
+
 /** Headers a typical proxied request carries besides the mapped ones. */
 const BASE_HEADERS = [
   [':authority', 'helloworld:8000'],
@@ -15,26 +17,7 @@ const BASE_HEADERS = [
 const ROUTED = { 'xds.cluster_name': 'helloworld', 'xds.route_name': 'default' };
 
 /** The seed's helloworld service (stage/version with defaults, %ip% on route `pin`). */
-function seedService() {
-  return {
-    cluster: 'helloworld',
-    dynamicSubset: {
-      subsetSelectors: [{ keys: ['stage', 'version'], fallbackPolicy: 'DEFAULT_SUBSET' }, { keys: ['%ip%'] }],
-      defaultSubset: { stage: 'prod', version: 'v3' },
-      fallbackPolicy: 'NO_FALLBACK',
-    },
-    routes: [
-      {
-        name: 'default',
-        headerToDynamicSubsetKey: [
-          { header: 'x-version', key: 'version', defaultValue: 'v3' },
-          { header: 'x-stage', key: 'stage', defaultValue: 'prod' },
-        ],
-      },
-      { name: 'pin', headerToDynamicSubsetKey: [{ header: 'x-ip', key: '%ip%' }] },
-    ],
-  };
-}
+const seedService = () => specExampleService();
 
 const EIGHT_KEYS = ['stage', 'version', 'region', 'zone', 'tenant', 'track', 'build', 'shard'];
 

@@ -7,16 +7,7 @@
 
 import { findEnvoy, startLocalExample } from "../envoy/local-envoy.mjs";
 import { MetadataModeEnvoy } from "../test/e2e/metadata-envoy.mjs";
-import { NO_HEALTHY_UPSTREAM, WALKTHROUGH, curl, localIp, welcome } from "../test/fixtures/seed/walkthrough.mjs";
-
-const SEED = "test/fixtures/seed";
-const INPUTS = {
-  step2: ["step2-dr.yaml", "step2-vs.yaml"],
-  "step3-no-fallback": ["step3-no-fallback-dr.yaml", "step2-vs.yaml"],
-  "step3-any-endpoint": ["step3-any-endpoint-dr.yaml", "step2-vs.yaml"],
-  "step3-default-subset": ["step3-default-subset-dr.yaml", "step2-vs.yaml"],
-  "step4-ip": ["step4-ip-dr-vs.yaml"],
-};
+import { NO_HEALTHY_UPSTREAM, SEED_ENDPOINTS, WALKTHROUGH, curl, localIp, stepFiles, welcome } from "../test/fixtures/seed/walkthrough.mjs";
 
 /** Emulated Envoy: a request's answer is one of the pods it can reach, taken in turn (round robin). */
 async function emulatedProxy() {
@@ -26,7 +17,7 @@ async function emulatedProxy() {
     where: "the proxy-wasm emulator + Envoy models (no Envoy binary found; set ENVOY_BIN to use a real one)",
     ip: (ip) => ip,
     async request(variant, headers) {
-      if (!proxies.has(variant)) proxies.set(variant, await MetadataModeEnvoy.fromFiles(INPUTS[variant].map((f) => `${SEED}/${f}`), `${SEED}/endpoints.yaml`));
+      if (!proxies.has(variant)) proxies.set(variant, await MetadataModeEnvoy.fromFiles(stepFiles(variant), SEED_ENDPOINTS));
       const got = proxies.get(variant).request(Object.entries(headers));
       if (got.status !== 200) return { body: got.body, decision: got.decision };
       const turn = turns.get(variant) ?? 0;

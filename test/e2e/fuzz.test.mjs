@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ProxyWasmHost } from '../emulator/index.mjs';
+import { specExampleService } from '../fixtures/seed/plugin-config.mjs';
+import { random } from './prng.mjs';
 
 const WASM = fileURLToPath(new URL('../../build/dynamic_subset.wasm', import.meta.url));
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : 0x5eed1e55;
@@ -27,47 +29,9 @@ const MAX_PAGES = 256; // 16 MiB: far above what the filter needs, far below "wi
 const PATH = String.raw`(?:[A-Za-z_$][\w$]*|\["(?:[^"\\]|\\.)*"\])(?:\.[A-Za-z_$][\w$]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*`;
 const ERROR_LINE = new RegExp(`^dynamic_subset: (?:configuration: invalid JSON at byte \\d+: |${PATH}: \\S)`);
 
-// ------------------------------------------------------------------ PRNG (mulberry32)
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function makeRandom(seed) {
-  const next = mulberry32(seed);
-  const int = (n) => Math.floor(next() * n);
-  return { next, int, pick: (xs) => xs[int(xs.length)], chance: (p) => next() < p };
-}
-
 // ------------------------------------------------------------------ valid configurations to mutate
 
-function seedService() {
-  return {
-    cluster: 'helloworld',
-    dynamicSubset: {
-      subsetSelectors: [{ keys: ['stage', 'version'], fallbackPolicy: 'DEFAULT_SUBSET' }, { keys: ['%ip%'] }],
-      defaultSubset: { stage: 'prod', version: 'v3' },
-      fallbackPolicy: 'NO_FALLBACK',
-    },
-    routes: [
-      {
-        name: 'default',
-        headerToDynamicSubsetKey: [
-          { header: 'x-version', key: 'version', defaultValue: 'v3' },
-          { header: 'x-stage', key: 'stage', defaultValue: 'prod' },
-        ],
-      },
-      { name: 'pin', headerToDynamicSubsetKey: [{ header: 'x-ip', key: '%ip%' }] },
-    ],
-  };
-}
+const seedService = () => specExampleService();
 
 const CATALOG = {
   routeToken: '9f3c1a7e52d04b68',
@@ -356,7 +320,7 @@ const where = (i) => `(FUZZ_SEED=${SEED}, iteration ${i})`;
 const skip = existsSync(WASM) ? false : 'skipped: build/dynamic_subset.wasm is missing (npm run build:wasm)';
 
 test('fuzzed configurations never trap; rejected ones name a path or offset and change nothing', { skip }, async () => {
-  const r = makeRandom(SEED);
+  const r = random(SEED);
   const host = await loadHost(VALID_CONFIGS[0]);
   let expected = decisionOf(send(host, PROBE));
   assert.equal(expected, 'subset:stage=dev,version=v1');
@@ -394,7 +358,7 @@ test('fuzzed configurations never trap; rejected ones name a path or offset and 
 });
 
 test('fuzzed requests never trap, never leak a spoofed internal header, always decide validly', { skip }, async () => {
-  const r = makeRandom(SEED ^ 0x9e3779b9);
+  const r = random(SEED ^ 0x9e3779b9);
   for (const config of VALID_CONFIGS) {
     const host = await loadHost(config);
     assert.equal(host.failed, false);

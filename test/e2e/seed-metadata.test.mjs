@@ -5,17 +5,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { MetadataModeEnvoy, WASM } from "./metadata-envoy.mjs";
-import { NO_HEALTHY_UPSTREAM, WALKTHROUGH, welcome } from "../fixtures/seed/walkthrough.mjs";
+import { NO_HEALTHY_UPSTREAM, SEED_ENDPOINTS, WALKTHROUGH, stepFiles, welcome } from "../fixtures/seed/walkthrough.mjs";
 
-const SEED = "test/fixtures/seed";
-const INPUTS = {
-  step2: ["step2-dr.yaml", "step2-vs.yaml"],
-  "step3-no-fallback": ["step3-no-fallback-dr.yaml", "step2-vs.yaml"],
-  "step3-any-endpoint": ["step3-any-endpoint-dr.yaml", "step2-vs.yaml"],
-  "step3-default-subset": ["step3-default-subset-dr.yaml", "step2-vs.yaml"],
-  "step4-ip": ["step4-ip-dr-vs.yaml"],
-};
-const envoyFor = (variant) => MetadataModeEnvoy.fromFiles(INPUTS[variant].map((f) => `${SEED}/${f}`), `${SEED}/endpoints.yaml`);
+const envoyFor = (variant) => MetadataModeEnvoy.fromFiles(stepFiles(variant), SEED_ENDPOINTS);
 const pairs = (headers) => Object.entries(headers);
 const needsFilter = existsSync(WASM) ? {} : { skip: `skipped: ${WASM} not built (npm run build:wasm)` };
 

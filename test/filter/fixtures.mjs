@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ProxyWasmHost } from '../emulator/index.mjs';
+import { specExampleService } from '../fixtures/seed/plugin-config.mjs';
 
 export const WASM = new URL('../../build/dynamic_subset.wasm', import.meta.url);
 export const ROUTE_TOKEN = '9f3c1a7e52d04b68';
@@ -32,25 +33,7 @@ export function seedCatalog() {
 
 /** The SPEC §3 example: [stage, version] with DEFAULT_SUBSET, [%ip%], global NO_FALLBACK, routes default + pin. */
 export function seedService(mode) {
-  return {
-    cluster: 'helloworld',
-    dynamicSubset: {
-      subsetSelectors: [{ keys: ['stage', 'version'], fallbackPolicy: 'DEFAULT_SUBSET' }, { keys: ['%ip%'] }],
-      defaultSubset: { stage: 'prod', version: 'v3' },
-      fallbackPolicy: 'NO_FALLBACK',
-    },
-    routes: [
-      {
-        name: 'default',
-        headerToDynamicSubsetKey: [
-          { header: 'x-version', key: 'version', defaultValue: 'v3' },
-          { header: 'x-stage', key: 'stage', defaultValue: 'prod' },
-        ],
-      },
-      { name: 'pin', headerToDynamicSubsetKey: [{ header: 'x-ip', key: '%ip%' }] },
-    ],
-    ...(mode === 'catalog' ? { catalog: seedCatalog() } : {}),
-  };
+  return { ...specExampleService(), ...(mode === 'catalog' ? { catalog: seedCatalog() } : {}) };
 }
 
 export function seedConfig(mode, extra = {}) {
