@@ -272,6 +272,22 @@ describe("problems", () => {
     );
   });
 
+  it("compares key sets and catalog label sets independent of order, for longer sets too", () => {
+    // seven keys (not a power of two) in two orders: one set; one key changed: a different set
+    expect(problems(service(
+      '{"subsetSelectors": [{"keys": ["g", "c", "e", "a", "f", "b", "d"]}, {"keys": ["a", "b", "c", "d", "e", "f", "g"]},' +
+        ' {"keys": ["a", "b", "c", "d", "e", "f", "h"]}]}',
+    ))).toBe("services[0].dynamicSubset.subsetSelectors[1].keys: same key set as subsetSelectors[0]; it could never be chosen");
+    const subsets =
+      '[{"name": "s0", "labels": {"e": "5", "a": "1", "d": "4", "b": "2", "c": "3"}},' +
+      ' {"name": "s1", "labels": {"a": "1", "b": "2", "c": "3", "d": "4", "e": "6"}},' +
+      ' {"name": "s2", "labels": {"c": "3", "b": "2", "e": "5", "d": "4", "a": "1"}}]';
+    expect(problems(
+      '{"mode": "catalog", "services": [{"cluster": "c", "dynamicSubset": {"subsetSelectors": [{"keys": ["a"]}]},' +
+        ' "catalog": {"routeToken": "0123456789abcdef", "subsets": ' + subsets + "}}]}",
+    )).toBe("services[0].catalog.subsets[2].labels: same labels as subsets[0]");
+  });
+
   it("rejects two routes without name and repeated route names", () => {
     const routes = '[{"headerToDynamicSubsetKey": []}, {"name": "a", "headerToDynamicSubsetKey": []}, ' +
       '{"headerToDynamicSubsetKey": []}, {"name": "a", "headerToDynamicSubsetKey": []}]';

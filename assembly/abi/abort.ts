@@ -21,28 +21,29 @@ function append(line: usize, length: usize, text: string): usize {
   return length;
 }
 
-/** Writes `value` in decimal at line[length..] if it fits; returns the new length. */
+/** Writes ':' and `value` in decimal at line[length..] if they fit; returns the new length. */
 function appendNumber(line: usize, length: usize, value: u32): usize {
   let digits: usize = 1;
   for (let rest = value / 10; rest != 0; rest /= 10) digits++;
-  if (length + digits > LINE_CAPACITY) return length;
+  if (length + 1 + digits > LINE_CAPACITY) return length;
+  store<u8>(line + length, 0x3a); // ':'
   for (let i = digits; i > 0; i--) {
-    store<u8>(line + length + i - 1, 0x30 + <u8>(value % 10));
+    store<u8>(line + length + i, 0x30 + <u8>(value % 10));
     value /= 10;
   }
-  return length + digits;
+  return length + 1 + digits;
 }
 
 export function proxyAbort(message: string | null, fileName: string | null, lineNumber: u32, columnNumber: u32): void {
   const line = memory.data(<i32>LINE_CAPACITY);
-  let length = append(line, 0, "abort: ");
-  if (message !== null) length = append(line, length, message);
+  // One call site for append (each inlined copy costs ~100 bytes): "abort: ", message, " at ", fileName.
+  let length: usize = 0;
+  for (let part = 0; part < 4; part++) {
+    const text = part == 0 ? "abort: " : part == 1 ? message : fileName === null ? null : part == 2 ? " at " : fileName;
+    if (text !== null) length = append(line, length, text);
+  }
   if (fileName !== null) {
-    length = append(line, length, " at ");
-    length = append(line, length, fileName);
-    length = append(line, length, ":");
     length = appendNumber(line, length, lineNumber);
-    length = append(line, length, ":");
     length = appendNumber(line, length, columnNumber);
   }
   proxy_log(LogLevel.Critical, line, length);

@@ -1,5 +1,6 @@
 // Context base classes and root-context registration.
 //
+//   class Context(contextId)                    what the dispatcher keeps per id (exports.ts)
 //   class RootContext(contextId)                one per plugin configuration; holds all its state
 //     onVmStart(vmConfigurationSize: u32): bool       default true
 //     onConfigure(pluginConfigurationSize: u32): bool default true; read the configuration with
@@ -25,8 +26,14 @@
 import { FilterHeadersStatus, LogLevel } from "./enums";
 import { getProperty, log } from "./hostcalls";
 
-export class RootContext {
+/** What the dispatcher keeps per context id (exports.ts). */
+export class Context {
   constructor(readonly contextId: u32) {}
+}
+
+export class RootContext extends Context {
+  /** Size of the plugin configuration in force (set by the dispatcher; gc.ts estimates live memory from it). */
+  configurationSize: usize = 0;
 
   onVmStart(vmConfigurationSize: u32): bool {
     return true;
@@ -47,8 +54,10 @@ export class RootContext {
   onDelete(): void {}
 }
 
-export class HttpContext {
-  constructor(readonly contextId: u32, readonly root: RootContext) {}
+export class HttpContext extends Context {
+  constructor(contextId: u32, readonly root: RootContext) {
+    super(contextId);
+  }
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     return FilterHeadersStatus.Continue;

@@ -5,81 +5,103 @@
 // contexts by their root's newHttpContext (parent id = root id). An unknown id never traps: the call
 // is logged at warn and answered with the pass-through value (Continue / true). proxy_on_delete drops
 // the context, for streams and for roots at plugin shutdown (on_done then on_delete, abi.md §7.3).
+// Garbage is collected only at the end of proxy_on_configure and proxy_on_delete (gc.ts explains when).
 
 import "./abort"; // brings the abort handler into the program (asconfig "use": abort=assembly/abi/abort/proxyAbort)
 import { FilterHeadersStatus, LogLevel } from "./enums";
 import { createRootContext, HttpContext, RootContext } from "./context";
+import { ContextTable } from "./contexts";
+import { collect, collectIfDue, noteAllocation, noteConfiguration, STREAM_CHARGE } from "./gc";
 import { log } from "./hostcalls";
 
 export { malloc, malloc as proxy_on_memory_allocate } from "./hostcalls";
 
-const roots = new Map<u32, RootContext>();
-const streams = new Map<u32, HttpContext>();
+const contexts = new ContextTable();
 
 function findRoot(contextId: u32, callback: string): RootContext | null {
-  if (roots.has(contextId)) return roots.get(contextId);
-  log(LogLevel.Warn, callback);
+  const context = contexts.get(contextId);
+  if (context instanceof RootContext) return changetype<RootContext>(context);
+  warnUnknown(callback);
   return null;
 }
 
 function findStream(contextId: u32, callback: string): HttpContext | null {
-  if (streams.has(contextId)) return streams.get(contextId);
-  log(LogLevel.Warn, callback);
+  const context = contexts.get(contextId);
+  if (context instanceof HttpContext) return changetype<HttpContext>(context);
+  warnUnknown(callback);
   return null;
+}
+
+function warnUnknown(callback: string): void {
+  log(LogLevel.Warn, "proxy-wasm: " + callback + ": unknown context");
 }
 
 export function proxy_abi_version_0_2_1(): void {}
 
 export function proxy_on_context_create(contextId: u32, parentContextId: u32): void {
   if (parentContextId == 0) {
-    roots.set(contextId, createRootContext(contextId));
+    contexts.set(contextId, createRootContext(contextId));
     return;
   }
-  const root = findRoot(parentContextId, "proxy-wasm: proxy_on_context_create: unknown root context");
-  if (root !== null) streams.set(contextId, root.newHttpContext(contextId));
+  const root = findRoot(parentContextId, "proxy_on_context_create");
+  if (root === null) return;
+  contexts.set(contextId, root.newHttpContext(contextId));
+  noteAllocation(STREAM_CHARGE);
 }
 
 export function proxy_on_vm_start(rootContextId: u32, vmConfigurationSize: u32): bool {
-  const root = findRoot(rootContextId, "proxy-wasm: proxy_on_vm_start: unknown root context");
+  const root = findRoot(rootContextId, "proxy_on_vm_start");
   return root !== null && root.onVmStart(vmConfigurationSize);
 }
 
 export function proxy_on_configure(rootContextId: u32, pluginConfigurationSize: u32): bool {
-  const root = findRoot(rootContextId, "proxy-wasm: proxy_on_configure: unknown root context");
-  return root !== null && root.onConfigure(pluginConfigurationSize);
+  const root = findRoot(rootContextId, "proxy_on_configure");
+  if (root === null) return false;
+  const accepted = root.onConfigure(pluginConfigurationSize);
+  if (accepted) {
+    noteConfiguration(root.configurationSize, pluginConfigurationSize);
+    root.configurationSize = pluginConfigurationSize;
+  }
+  collect();
+  return accepted;
 }
 
 export function proxy_on_request_headers(contextId: u32, numHeaders: u32, endOfStream: u32): FilterHeadersStatus {
-  const stream = findStream(contextId, "proxy-wasm: proxy_on_request_headers: unknown context");
+  const stream = findStream(contextId, "proxy_on_request_headers");
   if (stream === null) return FilterHeadersStatus.Continue;
   return stream.onRequestHeaders(numHeaders, endOfStream != 0);
 }
 
 export function proxy_on_response_headers(contextId: u32, numHeaders: u32, endOfStream: u32): FilterHeadersStatus {
-  const stream = findStream(contextId, "proxy-wasm: proxy_on_response_headers: unknown context");
+  const stream = findStream(contextId, "proxy_on_response_headers");
   if (stream === null) return FilterHeadersStatus.Continue;
   return stream.onResponseHeaders(numHeaders, endOfStream != 0);
 }
 
 export function proxy_on_log(contextId: u32): void {
-  const stream = findStream(contextId, "proxy-wasm: proxy_on_log: unknown context");
+  const stream = findStream(contextId, "proxy_on_log");
   if (stream !== null) stream.onLog();
 }
 
 export function proxy_on_done(contextId: u32): bool {
-  if (streams.has(contextId)) return streams.get(contextId).onDone();
-  const root = findRoot(contextId, "proxy-wasm: proxy_on_done: unknown context");
+  const context = contexts.get(contextId);
+  if (context instanceof HttpContext) return changetype<HttpContext>(context).onDone();
+  const root = findRoot(contextId, "proxy_on_done");
   return root === null || root.onDone();
 }
 
 export function proxy_on_delete(contextId: u32): void {
-  if (streams.has(contextId)) {
-    streams.get(contextId).onDelete();
-    streams.delete(contextId);
+  const context = contexts.get(contextId);
+  if (context instanceof HttpContext) {
+    changetype<HttpContext>(context).onDelete();
+    contexts.delete(contextId);
+    collectIfDue();
     return;
   }
-  const root = findRoot(contextId, "proxy-wasm: proxy_on_delete: unknown context");
+  const root = findRoot(contextId, "proxy_on_delete");
   if (root === null) return;
   root.onDelete();
-  roots.delete(contextId);
+  contexts.delete(contextId);
+  noteConfiguration(root.configurationSize, 0);
+  collect();
 }

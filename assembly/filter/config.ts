@@ -26,7 +26,8 @@
 //   accepted: a route with an empty headerToDynamicSubsetKey list (that route gets no mapping);
 //             `host` may start with "*." (Istio wildcard ServiceEntry hosts); lbPolicy (renderers only).
 
-import { JsonDocument, JsonKind, JsonRef, NONE, parseJson } from "./json";
+import { decimal } from "./decimal";
+import { JsonDocument, JsonKind, JsonRef, NONE, parseJson, StringSet } from "./json";
 import { isIpLiteral, isLabelValue } from "./labels";
 import {
   Catalog,
@@ -56,7 +57,7 @@ export function parseConfig(bytes: ArrayBuffer): ConfigResult {
   const parsed = parseJson(bytes);
   const doc = parsed.document;
   if (doc == null) {
-    const line = "configuration: invalid JSON at byte " + parsed.offset.toString() + ": " + (parsed.error as string);
+    const line = "configuration: invalid JSON at byte " + decimal(parsed.offset) + ": " + (parsed.error as string);
     return new ConfigResult(null, [line], []);
   }
   const validator = new Validator(doc, changetype<usize>(bytes));
@@ -153,10 +154,12 @@ function hasUpperCase(s: string): bool {
 
 /** ASCII-only lower-casing (header names are ASCII): String#toLowerCase pulls in Unicode tables. */
 function asciiLowerCase(s: string): string {
-  let out = "";
+  // One allocation: appending char by char is quadratic garbage, which the minimal runtime only
+  // reclaims after on_configure (a 58k-character header name made 3 GB).
+  const out = changetype<string>(__new(<usize>s.length << 1, idof<String>()));
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+    store<u16>(changetype<usize>(out) + (<usize>i << 1), <u16>(c >= 0x41 && c <= 0x5a ? c + 0x20 : c));
   }
   return out;
 }
@@ -234,9 +237,9 @@ function isIdentifier(s: string): bool {
   return true;
 }
 
-const LABEL_KEY_RULE =
-  "Kubernetes qualified name: optional DNS subdomain and '/', then 1-63 characters of [-A-Za-z0-9_.], alphanumeric at both ends";
 const LABEL_VALUE_RULE = "1-63 characters of [-A-Za-z0-9_.], alphanumeric at both ends";
+// composed: each string literal costs 2 bytes per character in the module
+const LABEL_KEY_RULE = "Kubernetes qualified name: optional DNS subdomain and '/', then " + LABEL_VALUE_RULE;
 const FALLBACK_POLICIES: string[] = ["NO_FALLBACK", "ANY_ENDPOINT", "DEFAULT_SUBSET"];
 const LB_POLICIES: string[] = ["RANDOM", "ROUND_ROBIN", "LEAST_REQUEST"];
 const MODES: string[] = ["metadata", "catalog"];
@@ -256,12 +259,38 @@ function policyFromIndex(i: i32): FallbackPolicy {
   return i == 0 ? FallbackPolicy.NoFallback : i == 1 ? FallbackPolicy.AnyEndpoint : FallbackPolicy.DefaultSubset;
 }
 
+/**
+ * The strings of `items` in code-unit order, joined by newlines: a canonical text of a set, independent
+ * of the order it was written in. A bottom-up merge sort (O(n log n) for hostile sizes) written out here
+ * because Array#sort<string> linked ~1.5 KB of generic sort code for these two uses (measured).
+ */
+function sortedText(items: string[]): string {
+  const n = items.length;
+  let from = items.slice(0);
+  let to = new Array<string>(n);
+  for (let width = 1; width < n; width <<= 1) {
+    for (let start = 0; start < n; start += width << 1) {
+      const middle = min(start + width, n);
+      const end = min(start + (width << 1), n);
+      let i = start;
+      let j = middle;
+      for (let k = start; k < end; k++) {
+        const takeLeft = j >= end || (i < middle && unchecked(from[i]) <= unchecked(from[j]));
+        unchecked((to[k] = takeLeft ? unchecked(from[i++]) : unchecked(from[j++])));
+      }
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  return from.join("\n");
+}
+
 /** Canonical text of a label set, independent of order: "k=v" lines sorted. */
 function labelSetText(labels: Label[]): string {
   const parts = new Array<string>(labels.length);
   for (let i = 0; i < labels.length; i++) unchecked((parts[i] = labels[i].key + "=" + labels[i].value));
-  parts.sort();
-  return parts.join("\n");
+  return sortedText(parts);
 }
 
 /** What dynamicSubset yields for its service. */
@@ -270,7 +299,7 @@ class DynamicSubsetPart {
   defaultSubset: Label[] | null = null;
   fallbackPolicy: FallbackPolicy = FallbackPolicy.NoFallback;
   // every key of every valid selector
-  selectorKeys: Set<string> = new Set<string>();
+  selectorKeys: StringSet = new Map<string, i32>();
 }
 
 // bits of Validator.passed
@@ -298,7 +327,7 @@ class Validator {
   clusters: Map<string, i32> = new Map<string, i32>();
   hosts: Map<string, i32> = new Map<string, i32>();
   // label keys already found valid: a configuration repeats the same few keys many times
-  knownLabelKeys: Set<string> = new Set<string>();
+  knownLabelKeys: StringSet = new Map<string, i32>();
   // per string value of the document, the checks it already passed (VALID_* bits). The parser shares
   // one value among equal short strings, so each distinct header, key and label value is checked once.
   passed: StaticArray<u8>;
@@ -342,7 +371,7 @@ class Validator {
     let s = "";
     for (let i = 0; i < this.pathNames.length; i++) {
       const name = unchecked(this.pathNames[i]);
-      if (name == null) s += "[" + unchecked(this.pathIndices[i]).toString() + "]";
+      if (name == null) s += "[" + decimal(unchecked(this.pathIndices[i])) + "]";
       else if (!isIdentifier(name)) s += "[" + quote(name) + "]";
       else s += s.length == 0 ? name : "." + name;
     }
@@ -372,7 +401,7 @@ class Validator {
   }
 
   report(lines: string[], leftOut: i32): string[] {
-    if (leftOut > 0) lines.push("configuration: " + leftOut.toString() + " more problems not shown");
+    if (leftOut > 0) lines.push("configuration: " + decimal(leftOut) + " more problems not shown");
     return lines;
   }
 
@@ -519,7 +548,7 @@ class Validator {
           this.enterMapping(i, r, m);
           this.errorIn(
             "header",
-            quote(header) + " is the catalog.sessionHeader of services[" + owners.get(header).toString() +
+            quote(header) + " is the catalog.sessionHeader of services[" + decimal(owners.get(header)) +
               "], which the filter removes from every request",
           );
           this.leaveMapping(i);
@@ -545,7 +574,7 @@ class Validator {
   /** Reports `name` if an earlier entry of `list` (index in `seen`) had it; records it otherwise. */
   distinct(seen: Map<string, i32>, name: string, index: i32, what: string, list: string): void {
     if (seen.has(name)) {
-      const first = list + "[" + seen.get(name).toString() + "]";
+      const first = list + "[" + decimal(seen.get(name)) + "]";
       this.error("duplicate " + what + " " + quote(name) + " (also in " + first + ")");
     } else {
       seen.set(name, index);
@@ -627,14 +656,14 @@ class Validator {
 
   /** Key budget per service, and mappings whose key no selector uses. */
   checkKeys(part: DynamicSubsetPart, routes: RouteConfig[]): void {
-    let extraKeys: Set<string> | null = null;
+    let extraKeys: StringSet | null = null;
     for (let r = 0; r < routes.length; r++) {
       const mappings = unchecked(routes[r]).mappings;
       for (let m = 0; m < mappings.length; m++) {
         const key = unchecked(mappings[m]).key;
         if (part.selectorKeys.has(key)) continue;
-        if (extraKeys == null) extraKeys = new Set<string>();
-        extraKeys.add(key);
+        if (extraKeys == null) extraKeys = new Map<string, i32>();
+        extraKeys.set(key, 0);
         if (part.selectors.length == 0) continue;
         this.enterMapping(-1, r, m);
         this.enter("key");
@@ -646,8 +675,8 @@ class Validator {
     const total = part.selectorKeys.size + (extraKeys == null ? 0 : extraKeys.size);
     if (total > MAX_KEYS_PER_SERVICE) {
       this.error(
-        "uses " + total.toString() + " distinct keys across subsetSelectors and routes; at most " +
-          MAX_KEYS_PER_SERVICE.toString() + " are supported",
+        "uses " + decimal(total) + " distinct keys across subsetSelectors and routes; at most " +
+          decimal(MAX_KEYS_PER_SERVICE) + " are supported",
       );
     }
   }
@@ -715,7 +744,7 @@ class Validator {
       const selector = this.selector(this.doc.item(value, i), i, keySets, wantsDefault);
       this.leave();
       if (selector == null) continue;
-      for (let k = 0; k < selector.keys.length; k++) part.selectorKeys.add(unchecked(selector.keys[k]));
+      for (let k = 0; k < selector.keys.length; k++) part.selectorKeys.set(unchecked(selector.keys[k]), 0);
       part.selectors.push(selector);
     }
   }
@@ -748,7 +777,7 @@ class Validator {
       return null;
     }
     if (this.doc.length(value) > MAX_KEYS_PER_SERVICE) {
-      this.error("has " + this.doc.length(value).toString() + " keys; at most " + MAX_KEYS_PER_SERVICE.toString() + " are supported");
+      this.error("has " + decimal(this.doc.length(value)) + " keys; at most " + decimal(MAX_KEYS_PER_SERVICE) + " are supported");
       return null;
     }
     const keys: string[] = [];
@@ -764,11 +793,9 @@ class Validator {
         return null;
       }
     }
-    const sorted = keys.slice(0);
-    sorted.sort();
-    const text = sorted.join("\n");
+    const text = sortedText(keys);
     if (keySets.has(text)) {
-      this.error("same key set as subsetSelectors[" + keySets.get(text).toString() + "]; it could never be chosen");
+      this.error("same key set as subsetSelectors[" + decimal(keySets.get(text)) + "]; it could never be chosen");
       return null;
     }
     keySets.set(text, index);
@@ -794,7 +821,7 @@ class Validator {
     }
     if (this.knownLabelKeys.has(key)) return true;
     if (isLabelKey(key)) {
-      this.knownLabelKeys.add(key);
+      this.knownLabelKeys.set(key, 0);
       return true;
     }
     this.error(quote(key) + " is not a valid label key (" + LABEL_KEY_RULE + ")");
@@ -877,7 +904,7 @@ class Validator {
       }
       this.leave();
     } else if (unnamed >= 0) {
-      this.error("only one route may omit name (routes[" + unnamed.toString() + "] has none)");
+      this.error("only one route may omit name (routes[" + decimal(unnamed) + "] has none)");
     }
     const mappingsValue = this.required(value, "headerToDynamicSubsetKey");
     if (mappingsValue == NONE) return null;
@@ -1054,7 +1081,7 @@ class Validator {
     }
     const text = labelSetText(labels);
     if (labelSets.has(text)) {
-      this.error("same labels as subsets[" + labelSets.get(text).toString() + "]");
+      this.error("same labels as subsets[" + decimal(labelSets.get(text)) + "]");
       return null;
     }
     labelSets.set(text, index);

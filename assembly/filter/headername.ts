@@ -3,10 +3,12 @@
 // hex. The result is a valid lower-case header name for any key, and distinct
 // keys give distinct names. Configuration time only; returns the UTF-8 bytes.
 
-const HEX_DIGITS = "0123456789abcdef";
-
 function isPlainHeaderByte(c: u32): bool {
   return c - 0x61 < 26 || c - 0x30 < 10 || c == 0x2e || c == 0x5f || c == 0x2d;
+}
+
+function hexDigit(value: u32): u8 {
+  return <u8>(value < 10 ? 0x30 + value : 0x61 - 10 + value);
 }
 
 export function keyHeaderName(headerPrefix: string, key: string): ArrayBuffer {
@@ -25,8 +27,8 @@ export function keyHeaderName(headerPrefix: string, key: string): ArrayBuffer {
       store<u8>(outPtr + pos++, <u8>c);
     } else {
       store<u8>(outPtr + pos++, 0x25); // '%'
-      store<u8>(outPtr + pos++, <u8>HEX_DIGITS.charCodeAt(c >> 4));
-      store<u8>(outPtr + pos++, <u8>HEX_DIGITS.charCodeAt(c & 15));
+      store<u8>(outPtr + pos++, hexDigit(c >> 4));
+      store<u8>(outPtr + pos++, hexDigit(c & 15));
     }
   }
   return out;

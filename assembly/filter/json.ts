@@ -17,7 +17,15 @@
 // configuration of 1,000 services has ~10^5 values; as GC objects they made parsing 3x slower
 // (measured) under the incremental runtime. Strings are AS strings, and short ones are interned.
 
+import { decimal } from "./decimal";
+
 export const MAX_DEPTH: i32 = 32;
+
+/**
+ * A set of strings (`set(name, 0)`, `has`, `size`). The configuration code needs Map<string, i32> anyway;
+ * using it as the set too keeps a second hash-table instantiation (Set of string, ~0.5 KB) out of the module.
+ */
+export type StringSet = Map<string, i32>;
 
 /** A value in a JsonDocument. */
 export type JsonRef = i32;
@@ -278,6 +286,9 @@ const SMALL_OBJECT: i32 = 8;
 const INTERN_MAX: i32 = 48;
 const INTERN_SLOTS: i32 = 1024; // direct-mapped cache, power of two
 
+// shared by the three number errors (each literal costs 2 bytes per character in the module)
+const NUMBER_DIGIT = "invalid number: expected a digit";
+
 class Parser {
   pos: i32 = 0;
   error: string | null = null;
@@ -295,7 +306,7 @@ class Parser {
   // per open object: the member being read repeats an earlier name and is dropped
   discardNext: StaticArray<bool> = new StaticArray<bool>(MAX_DEPTH);
   // per open object that outgrew SMALL_OBJECT: its member names, for the duplicate check
-  nameSets: StaticArray<Set<string> | null> = new StaticArray<Set<string> | null>(MAX_DEPTH);
+  nameSets: StaticArray<StringSet | null> = new StaticArray<StringSet | null>(MAX_DEPTH);
   // UTF-16 scratch for strings that need decoding (escapes or non-ASCII); grows, reused
   scratch: ArrayBuffer = new ArrayBuffer(64);
   // intern cache: slot -> string value (NONE = empty slot)
@@ -345,7 +356,7 @@ class Parser {
       let value: JsonRef;
       if (c == 0x7b /* { */ || c == 0x5b /* [ */) {
         if (this.depth >= MAX_DEPTH) {
-          return this.fail(this.pos, "nesting deeper than " + MAX_DEPTH.toString() + " levels");
+          return this.fail(this.pos, "nesting deeper than " + decimal(MAX_DEPTH) + " levels");
         }
         const isObject = c == 0x7b;
         const container = this.doc.add(isObject ? JsonKind.Object : JsonKind.Array, this.doc.children.length, 0);
@@ -432,7 +443,7 @@ class Parser {
     } else {
       this.pending.push(nameValue);
       const names = unchecked(this.nameSets[level]);
-      if (names != null) names.add(name);
+      if (names != null) names.set(name, 0);
     }
     return true;
   }
@@ -460,8 +471,8 @@ class Parser {
     }
     let names = unchecked(this.nameSets[level]);
     if (names == null) {
-      names = new Set<string>();
-      for (let i = start; i < end; i += 2) names.add(this.textOf(this.pending.get(i)));
+      names = new Map<string, i32>();
+      for (let i = start; i < end; i += 2) names.set(this.textOf(this.pending.get(i)), 0);
       unchecked((this.nameSets[level] = names));
     }
     return names.has(name);
@@ -500,18 +511,18 @@ class Parser {
     if (first == 0x30) {
       this.pos++;
     } else if (this.digits() == 0) {
-      return this.fail(this.pos, "invalid number: expected a digit");
+      return this.fail(this.pos, NUMBER_DIGIT);
     }
     if (this.peek() == 0x2e /* . */) {
       this.pos++;
-      if (this.digits() == 0) return this.fail(this.pos, "invalid number: expected a digit after '.'");
+      if (this.digits() == 0) return this.fail(this.pos, NUMBER_DIGIT + " after '.'");
     }
     const e = this.peek();
     if (e == 0x65 || e == 0x45) {
       this.pos++;
       const sign = this.peek();
       if (sign == 0x2b || sign == 0x2d) this.pos++;
-      if (this.digits() == 0) return this.fail(this.pos, "invalid number: expected a digit in the exponent");
+      if (this.digits() == 0) return this.fail(this.pos, NUMBER_DIGIT + " in the exponent");
     }
     const text = String.UTF8.decodeUnsafe(this.base + <usize>start, <usize>(this.pos - start));
     return this.doc.addString(text, -1, JsonKind.Number);

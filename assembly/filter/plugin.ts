@@ -43,6 +43,7 @@ import {
 import { proxy_set_property } from "../abi/imports";
 import { HeaderPair, serializePairs } from "../abi/pairs";
 import { DEFAULT_HEADER_PREFIX, parseConfig } from "./config";
+import { decimal } from "./decimal";
 import { Decider, OUTCOME_NAMES } from "./decision";
 import { Metrics } from "./metrics";
 import { Mode, PluginConfig } from "./model";
@@ -125,13 +126,13 @@ function summary(tables: Tables): string {
     "configured: mode=" +
     (tables.mode == Mode.Catalog ? "catalog" : "metadata") +
     " services=" +
-    tables.services.length.toString() +
+    decimal(tables.services.length) +
     " routes=" +
-    tables.routeCount.toString() +
+    decimal(tables.routeCount) +
     " selectors=" +
-    tables.selectorCount.toString() +
+    decimal(tables.selectorCount) +
     " internal_headers=" +
-    tables.strip.length.toString()
+    decimal(tables.strip.length)
   );
 }
 

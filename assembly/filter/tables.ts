@@ -46,13 +46,13 @@ export function compareBytes(a: ArrayBuffer, b: ArrayBuffer): i32 {
  */
 export class ByteKeyIndex {
   private keys: ArrayBuffer[] = [];
-  private slots: Int32Array; // insertion index + 1; 0 = empty
+  private slots: StaticArray<i32>; // insertion index + 1; 0 = empty
   private mask: u32;
 
   constructor(expectedKeys: i32) {
     let capacity = 8;
     while (capacity < expectedKeys * 2) capacity <<= 1;
-    this.slots = new Int32Array(capacity);
+    this.slots = new StaticArray<i32>(capacity);
     this.mask = <u32>(capacity - 1);
   }
 
@@ -94,7 +94,7 @@ export class ByteKeyIndex {
   }
 
   private grow(): void {
-    this.slots = new Int32Array(this.slots.length * 2);
+    this.slots = new StaticArray<i32>(this.slots.length * 2);
     this.mask = <u32>(this.slots.length - 1);
     for (let i = 0; i < this.keys.length; i++) this.place(i);
   }

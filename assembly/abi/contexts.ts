@@ -1,0 +1,69 @@
+// Live contexts by id, for the dispatcher (exports.ts): roots and streams in one table. Replaces
+// two Map<u32, T> (smaller code, one lookup per call). Open addressing with linear probing on the
+// id itself: Envoy numbers contexts 1, 2, 3, ... per VM, so the live ones sit in consecutive slots. Deletion shifts the following
+// entries back (no tombstones), so a lookup never probes past the run its id belongs to. Id 0 is
+// never a context (it is the "no parent" value) and marks an empty slot.
+
+import { Context } from "./context";
+
+export class ContextTable {
+  private ids: StaticArray<u32> = new StaticArray<u32>(16);
+  private values: StaticArray<Context | null> = new StaticArray<Context | null>(16);
+  private count: i32 = 0;
+
+  /** The context with this id, or null. */
+  get(id: u32): Context | null {
+    const slot = this.slotOf(id);
+    return unchecked(this.ids[slot]) == id ? unchecked(this.values[slot]) : null;
+  }
+
+  /** Adds or replaces; id 0 is ignored. */
+  set(id: u32, value: Context): void {
+    if (id == 0) return;
+    if ((this.count + 1) * 2 > this.ids.length) this.grow();
+    const slot = this.slotOf(id);
+    if (unchecked(this.ids[slot]) != id) this.count++;
+    unchecked((this.ids[slot] = id));
+    unchecked((this.values[slot] = value));
+  }
+
+  delete(id: u32): void {
+    const mask = <u32>this.ids.length - 1;
+    let hole = this.slotOf(id);
+    if (id == 0 || unchecked(this.ids[hole]) != id) return;
+    this.count--;
+    for (let next = (hole + 1) & mask; unchecked(this.ids[next]) != 0; next = (next + 1) & mask) {
+      const home = unchecked(this.ids[next]) & mask;
+      // The entry at `next` may fill the hole unless its home slot lies cyclically in (hole, next].
+      if (((next - home) & mask) < ((next - hole) & mask)) continue;
+      unchecked((this.ids[hole] = this.ids[next]));
+      unchecked((this.values[hole] = this.values[next]));
+      hole = next;
+    }
+    unchecked((this.ids[hole] = 0));
+    unchecked((this.values[hole] = null));
+  }
+
+  /** The slot holding `id`, else the empty slot where it would go. */
+  private slotOf(id: u32): u32 {
+    const mask = <u32>this.ids.length - 1;
+    let slot = id & mask;
+    while (true) {
+      const at = unchecked(this.ids[slot]);
+      if (at == id || at == 0) return slot;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  private grow(): void {
+    const ids = this.ids;
+    const values = this.values;
+    this.ids = new StaticArray<u32>(ids.length << 1);
+    this.values = new StaticArray<Context | null>(ids.length << 1);
+    this.count = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const value = unchecked(values[i]);
+      if (unchecked(ids[i]) != 0 && value !== null) this.set(unchecked(ids[i]), value);
+    }
+  }
+}
