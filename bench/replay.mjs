@@ -150,6 +150,11 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
   stream();
   recording = false;
   const perStream = tape.length;
+  const replayOne = () => {
+    cursor = 0;
+    stream();
+    if (cursor !== perStream) throw new Error(`replay host: ${cursor} calls, the tape has ${perStream}`);
+  };
   return {
     calls: perStream,
     /** The host calls of one stream, in order. */
@@ -157,11 +162,17 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
     filterState: state.filterState.dynamic_subset,
     pages: () => exports.memory.buffer.byteLength / 65536,
     run(n) {
+      for (let i = 0; i < n; i++) replayOne();
+    },
+    /** n streams, each timed on its own (ns): the slow ones show when the module collects garbage. */
+    timeEach(n) {
+      const ns = new Float64Array(n);
       for (let i = 0; i < n; i++) {
-        cursor = 0;
-        stream();
-        if (cursor !== perStream) throw new Error(`replay host: ${cursor} calls, the tape has ${perStream}`);
+        const start = process.hrtime.bigint();
+        replayOne();
+        ns[i] = Number(process.hrtime.bigint() - start);
       }
+      return ns;
     },
   };
 }

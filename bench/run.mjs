@@ -9,7 +9,9 @@
 //   - the same under the replay host (replay.mjs), which answers host calls from a tape: the module's own time
 //     plus one wasm->JS crossing per host call, from which the guest-only time is estimated;
 //   - host calls, guest allocations (count, bytes) per stream, and the decision (filter state);
-//   - linear-memory pages after warm-up and after up to 10^6 streams (under the replay host, for speed).
+//   - linear-memory pages after warm-up and after up to 10^6 streams (under the replay host, for speed);
+//   - the slow tail (p99, p99.99) of 10^5 streams timed one by one under the replay host: the filter's garbage
+//     collections run at the end of about one stream in a thousand, so p99.99 is what such a stream costs.
 // Then: configuration parse time for 1,000 services x 10 routes (< 50 ms) and module sizes (<= 48 KiB at -O3).
 import { execSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
@@ -23,8 +25,8 @@ import { replayHost, crossingNs } from './replay.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick');
 const PLAN = QUICK
-  ? { warm: 3000, batch: 3000, reps: 5, replayBatch: 10000, memStreams: 1e5, memBudgetMs: 2000, parseRuns: 3 }
-  : { warm: 20000, batch: 4000, reps: 31, replayBatch: 20000, memStreams: 1e6, memBudgetMs: 8000, parseRuns: 7 };
+  ? { warm: 3000, batch: 3000, reps: 5, replayBatch: 10000, memStreams: 1e5, memBudgetMs: 2000, parseRuns: 3, timedStreams: 2e4 }
+  : { warm: 20000, batch: 4000, reps: 31, replayBatch: 20000, memStreams: 1e6, memBudgetMs: 8000, parseRuns: 7, timedStreams: 1e5 };
 // Many short interleaved batches: on a shared machine a noisy neighbour spoils a few batches, not a median.
 const FILTER_STATE_KEY = 'wasm.dynamic_subset'; // Envoy stores proxy_set_property paths as wasm.<path>
 const SIZE_BAR = 48 * 1024;
@@ -133,6 +135,13 @@ function memoryRun(replay) {
   return { before, after: replay.pages(), streams: done };
 }
 
+/** p99 and p99.99 of single-stream times under the replay host, in µs. */
+function slowTail(replay) {
+  const ns = replay.timeEach(PLAN.timedStreams).sort();
+  const at = (q) => ns[Math.floor(ns.length * q)] / 1e3;
+  return { p99: at(0.99), p9999: at(0.9999) };
+}
+
 async function measureScenario(scenario, crossing) {
   const hosts = [];
   for (const m of MODULES) hosts.push(await loadHost(m, scenario.config));
@@ -151,6 +160,7 @@ async function measureScenario(scenario, crossing) {
   );
 
   const memory = replays.map(memoryRun);
+  const tails = replays.map(slowTail);
   const rows = MODULES.map((m, i) => ({
     module: m.id,
     ns: ns[i],
@@ -164,6 +174,7 @@ async function measureScenario(scenario, crossing) {
     decision: probes[i].filterState.get(FILTER_STATE_KEY),
     failed: hosts[i].failed,
     memory: memory[i],
+    tail: tails[i],
   }));
   return { scenario, rows, warnings: checkParity(rows) };
 }
@@ -248,8 +259,9 @@ function report(results, parse, size, crossing, elapsedS) {
         String(r.calls),
         `${r.allocCount} / ${r.allocBytes} B`,
         `${r.memory.before} → ${r.memory.after} (${(r.memory.streams / 1e6).toFixed(2)} M)`,
+        `${r.tail.p99.toFixed(1)} / ${r.tail.p9999.toFixed(0)}`,
       ]);
-    for (const w of warnings) rows.push(['', `**WARNING** ${w}`, ...Array(9).fill('')]);
+    for (const w of warnings) rows.push(['', `**WARNING** ${w}`, ...Array(10).fill('')]);
   }
   out.push(
     table(
@@ -265,6 +277,7 @@ function report(results, parse, size, crossing, elapsedS) {
         'host calls',
         'allocs/stream',
         'pages warm → end (streams)',
+        'replay µs p99 / p99.99',
       ],
       rows,
     ),

@@ -25,6 +25,7 @@ import type { AsmDestinationRule, AsmHttpRoute, AsmInput, AsmVirtualService } fr
 import { AsmInputError, fqdn } from "../asm/index.js";
 import type { PluginConfig, ServiceConfig, SubsetSelector } from "../config/types.js";
 import { DEFAULT_HEADER_PREFIX, IP_KEY } from "../config/types.js";
+import { assertValidPluginConfig } from "../config/schema.js";
 import type { EndpointService } from "../endpoints/index.js";
 import { envoyRouteName, pluginServices, prefixSafeSelectors, routeDestinations, routeMatches, serviceHost } from "./plugin-config.js";
 
@@ -277,6 +278,7 @@ function renderVariant(variant: EnvoyVariant, many: boolean, options: EnvoyRende
   if (options.headerPrefix) plugin.headerPrefix = options.headerPrefix;
   if (options.responseHeader) plugin.responseHeader = true;
   plugin.services = services;
+  assertValidPluginConfig(plugin);
 
   const virtualHosts = input.virtualServices.map((vs) => ({
     name: `${vs.namespace ?? "default"}/${vs.name}`,

@@ -31,6 +31,7 @@ import { Document, isMap, isPair, isScalar, parseAllDocuments, type Pair, type Y
 import type { AsmDestinationRule, AsmHttpRoute, AsmInput, AsmVirtualService } from "../asm/index.js";
 import { AsmInputError, fqdn, readAsmFiles } from "../asm/index.js";
 import { DEFAULT_HEADER_PREFIX, IP_KEY, type Labels, type PluginConfig, type ServiceConfig } from "../config/types.js";
+import { assertValidPluginConfig } from "../config/schema.js";
 import { buildCatalog } from "../k8s/catalog.js";
 import { K8sInputError, parsePods, parseService, type PodInfo, type ServiceInfo, servingEndpoints } from "../k8s/pods.js";
 import { pluginServices, serviceHost } from "./plugin-config.js";
@@ -251,6 +252,7 @@ function renderVirtualService(vs: AsmVirtualService, services: DynamicService[])
 
 function renderWasmPlugin(services: DynamicService[], input: AsmInput, options: IstioOptions): Obj {
   const pluginConfig: PluginConfig = { mode: "catalog", services: services.map((s) => s.config) };
+  assertValidPluginConfig(pluginConfig);
   const ports = [...new Set(services.map((s) => destinationPort(input, s.host)).filter((p): p is number => p !== undefined))].sort((a, b) => a - b);
   const match = [ports.length > 0 ? { mode: "CLIENT", ports: ports.map((number) => ({ number })) } : { mode: "CLIENT" }];
   const spec: Obj = { url: options.wasmUrl ?? DEFAULT_WASM_URL };

@@ -9,13 +9,17 @@ const SMALL = 48; // below this a JS loop beats the native Buffer call
 /** JS string (UTF-8 text) or Uint8Array -> byte string. */
 export function toByteString(value) {
   if (typeof value === 'string') {
-    for (let i = 0; i < value.length; i++) {
-      if (value.charCodeAt(i) > 0x7f) return Buffer.from(utf8Encoder.encode(value)).toString('latin1');
-    }
-    return value;
+    // ASCII exactly when every char is one UTF-8 byte; a short JS loop beats the native count
+    const ascii = value.length < SMALL ? isAscii(value) : Buffer.byteLength(value, 'utf8') === value.length;
+    return ascii ? value : Buffer.from(utf8Encoder.encode(value)).toString('latin1');
   }
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
   throw new TypeError(`expected a string or Uint8Array, got ${typeof value}`);
+}
+
+function isAscii(s) {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** Byte string -> JS string decoded as UTF-8 (invalid sequences become U+FFFD). */

@@ -131,6 +131,16 @@ describe('design doc e1..e7 (envoy.md §2.2)', () => {
 });
 
 // subset_test.cc fixtures. Hosts are [name, envoy.lb labels]; rows [criteria, expected].
+
+// The SingleHostPerSubset tests share one host set: p80 unlabelled, two hosts per (version, stage).
+const SINGLE_HOST_PER_SUBSET_HOSTS = [
+  ['p80', null],
+  ['p81', { version: 'v1', stage: 'dev' }], ['p82', { version: 'v1', stage: 'dev' }],
+  ['p83', { version: 'v1', stage: 'prod' }], ['p84', { version: 'v1', stage: 'prod' }],
+  ['p85', { version: 'v2', stage: 'dev' }], ['p86', { version: 'v2', stage: 'dev' }],
+  ['p87', { version: 'v2', stage: 'prod' }], ['p88', { version: 'v2', stage: 'prod' }],
+];
+
 const UNIT_TESTS = [
   {
     name: 'FallbackForCompoundSelector',
@@ -233,13 +243,7 @@ const UNIT_TESTS = [
   },
   {
     name: 'SingleHostPerSubset AcceptMultipleSelectors',
-    hosts: [
-      ['p80', null],
-      ['p81', { version: 'v1', stage: 'dev' }], ['p82', { version: 'v1', stage: 'dev' }],
-      ['p83', { version: 'v1', stage: 'prod' }], ['p84', { version: 'v1', stage: 'prod' }],
-      ['p85', { version: 'v2', stage: 'dev' }], ['p86', { version: 'v2', stage: 'dev' }],
-      ['p87', { version: 'v2', stage: 'prod' }], ['p88', { version: 'v2', stage: 'prod' }],
-    ],
+    hosts: SINGLE_HOST_PER_SUBSET_HOSTS,
     config: { fallback_policy: 'NO_FALLBACK', subset_selectors: [{ keys: ['version'] }, { keys: ['stage'], single_host_per_subset: true }] },
     rows: [
       [{ version: 'v1' }, ['p81', 'p82', 'p83', 'p84']],
@@ -251,13 +255,7 @@ const UNIT_TESTS = [
   },
   {
     name: 'SingleHostPerSubset HybridMultipleSelectorsAndKeys',
-    hosts: [
-      ['p80', null],
-      ['p81', { version: 'v1', stage: 'dev' }], ['p82', { version: 'v1', stage: 'dev' }],
-      ['p83', { version: 'v1', stage: 'prod' }], ['p84', { version: 'v1', stage: 'prod' }],
-      ['p85', { version: 'v2', stage: 'dev' }], ['p86', { version: 'v2', stage: 'dev' }],
-      ['p87', { version: 'v2', stage: 'prod' }], ['p88', { version: 'v2', stage: 'prod' }],
-    ],
+    hosts: SINGLE_HOST_PER_SUBSET_HOSTS,
     config: { fallback_policy: 'NO_FALLBACK', subset_selectors: [{ keys: ['version', 'stage'], single_host_per_subset: true }, { keys: ['stage'] }] },
     rows: [
       [{ version: 'v1', stage: 'dev' }, ['p81']],

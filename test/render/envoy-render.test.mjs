@@ -2,18 +2,18 @@
 // route the seed's requests, checked on the structure (and against Envoy's protos, proto-validate.mjs).
 
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import { parseAsm, readAsmFiles } from "../../dist/asm/index.js";
 import { parseEndpoints, readEndpointsFile } from "../../dist/endpoints/index.js";
 import { envoyYaml, keyHeaderName, renderEnvoy } from "../../dist/render/envoy.js";
+import { pluginConfigProblems } from "../../dist/config/schema.js";
 import { prefixSafeSelectors } from "../../dist/render/plugin-config.js";
 import { step2Service } from "../fixtures/seed/plugin-config.mjs";
 import { validateEnvoy } from "./proto-validate.mjs";
 
 const SEED = new URL("../fixtures/seed/", import.meta.url).pathname;
-const SCHEMA = new URL("../../schema/plugin-config.schema.json", import.meta.url).pathname;
 const endpoints = readEndpointsFile(SEED + "endpoints.yaml").services;
 
 const seed = (...files) => readAsmFiles(files.map((f) => SEED + f));
@@ -250,19 +250,12 @@ test("endpoints file errors name the file, the path and the problem", () => {
   assert.deepEqual(problems("- {host: h, port: 70000, endpoints: []}\n"), ["e.yaml#0 [0].port: must be a port number (1-65535)"]);
 });
 
-test("the rendered plugin configuration is valid against schema/plugin-config.schema.json", async (t) => {
-  if (!existsSync(SCHEMA)) return t.skip("skipped: schema/plugin-config.schema.json does not exist yet");
-  const schema = JSON.parse(readFileSync(SCHEMA, "utf8"));
-  const { default: Ajv } = String(schema.$schema ?? "").includes("2020-12") ? await import("ajv/dist/2020.js") : await import("ajv");
-  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+test("the rendered plugin configuration is valid against schema/plugin-config.schema.json", () => {
   const inputs = [
     seed("step2-dr.yaml", "step2-vs.yaml"),
     seed("step3-default-subset-dr.yaml", "step2-vs.yaml"),
     seed("step4-ip-dr-vs.yaml"),
     inputWith("{subsetSelectors: [{keys: [version, stage], fallbackPolicy: ANY_ENDPOINT}, {keys: [stage]}, {keys: ['%ip%']}], defaultSubset: {stage: prod}, lbPolicy: RANDOM}"),
   ];
-  for (const input of inputs) {
-    const plugin = pluginOf(bootstrapOf(input, { responseHeader: true }));
-    assert.ok(validate(plugin), JSON.stringify(validate.errors));
-  }
+  for (const input of inputs) assert.deepEqual(pluginConfigProblems(pluginOf(bootstrapOf(input, { responseHeader: true }))), []);
 });

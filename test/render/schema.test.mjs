@@ -125,3 +125,10 @@ for (const c of table.cases) {
     });
   }
 }
+
+test("the renderers refuse to write a plugin configuration the schema rejects, naming where it fails", async () => {
+  const { assertValidPluginConfig } = await import("../../dist/config/schema.js");
+  const broken = { services: [{ cluster: "helloworld", dynamicSubset: { subsetSelectors: [{ keys: [] }] } }] };
+  assert.throws(() => assertValidPluginConfig(broken), /internal error: .*\/services\/0\/dynamicSubset\/subsetSelectors\/0\/keys /);
+  assert.doesNotThrow(() => assertValidPluginConfig({ services: [] }));
+});
