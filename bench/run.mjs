@@ -12,7 +12,8 @@
 //   - linear-memory pages after warm-up and after up to 10^6 streams (under the replay host, for speed);
 //   - the slow tail (p99, p99.99) of 10^5 streams timed one by one under the replay host: the filter's garbage
 //     collections run at the end of about one stream in a thousand, so p99.99 is what such a stream costs.
-// Then: configuration parse time for 1,000 services x 10 routes (< 50 ms) and module sizes (<= 48 KiB at -O3).
+// Then: configuration time for 1,000 services x 10 routes (parse + validation < 50 ms; bench/parse splits the
+// phases) and module sizes (<= 48 KiB at -O3).
 import { execSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -49,6 +50,14 @@ const MODULES = [
   { id: 'C', file: 'build/bench/reference_c.wasm', sources: ['bench/c'], build: 'sh bench/c/build.sh' },
 ];
 const CROSSING_WASM = 'build/bench/crossing.wasm';
+// the filter's configuration code alone (bench/parse), for the parse-time split; not compared like MODULES
+const PARSE_MODULE = {
+  id: 'parse',
+  file: 'build/bench/parse.wasm',
+  sources: ['assembly', 'bench/parse', 'asconfig.json'],
+  build: 'npm run -s build:parse',
+};
+const PARSE_WASM = PARSE_MODULE.file;
 
 // ------------------------------------------------------------------ building
 
@@ -199,28 +208,72 @@ function checkParity(rows) {
   return warnings;
 }
 
-/** Median on_configure time of the filter for the large configuration, in ms. */
+/**
+ * Configuration time for the large configuration, in ms (medians of PLAN.parseRuns):
+ * - cold: on_configure of a fresh VM (host.start() minus the same with an empty configuration), as at Envoy start;
+ * - warm: on_configure again on a live VM, as on a configuration push;
+ * - the split of a warm on_configure from parse.wasm (the same code without the ABI): JSON parse + validation
+ *   (SPEC §10's bar), table compilation, and the collection that ends on_configure.
+ */
 async function parseTime() {
   const config = largeConfig();
   const json = JSON.stringify(config);
-  const filter = MODULES[0];
-  const times = [];
-  for (let i = 0; i < PLAN.parseRuns; i++) {
-    const host = await ProxyWasmHost.load(join(ROOT, filter.file), { pluginConfig: json, logLevel: 'info' });
+  const filter = join(ROOT, MODULES[0].file);
+  const startMs = async (pluginConfig) => {
+    const host = await ProxyWasmHost.load(filter, { pluginConfig, logLevel: 'info' });
     const start = process.hrtime.bigint();
     host.start();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-    if (host.failed) throw new Error('the large configuration failed the VM');
-  }
-  // start() = _initialize + root create + on_vm_start + on_configure; the rest is measured with an empty config
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (host.failed || !host.configured) throw new Error('the large configuration failed the VM');
+    return { ms, host };
+  };
+  const cold = [];
   const base = [];
+  let live = null;
   for (let i = 0; i < PLAN.parseRuns; i++) {
-    const host = await ProxyWasmHost.load(join(ROOT, filter.file), { pluginConfig: '', logLevel: 'info' });
-    const start = process.hrtime.bigint();
-    host.start();
-    base.push(Number(process.hrtime.bigint() - start) / 1e6);
+    const run = await startMs(json);
+    cold.push(run.ms);
+    live = run.host;
+    base.push((await startMs('')).ms);
   }
-  return { ms: median(times) - median(base), bytes: json.length, services: config.services.length };
+  const warm = medianMs(() => {
+    if (!live.configure(json)) throw new Error('the large configuration was rejected');
+  });
+  return { services: config.services.length, bytes: json.length, cold: median(cold) - median(base), warm, ...phases(json) };
+}
+
+/** Median ms of `timed` over PLAN.parseRuns runs after one untimed run; `before` and `after` run untimed around each. */
+function medianMs(timed, { before = () => {}, after = () => {} } = {}) {
+  const times = [];
+  for (let i = -1; i < PLAN.parseRuns; i++) {
+    before();
+    const start = process.hrtime.bigint();
+    timed();
+    if (i >= 0) times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    after();
+  }
+  return median(times);
+}
+
+/** The phases of a warm on_configure, timed one by one in parse.wasm. */
+function phases(json) {
+  const module = new WebAssembly.Module(readFileSync(join(ROOT, PARSE_WASM)));
+  const { exports: m } = new WebAssembly.Instance(module, { env: { proxy_log: () => 0 } });
+  m._initialize();
+  const bytes = Buffer.from(json);
+  const at = m.inputBuffer(bytes.length); // may grow memory: read memory.buffer after it
+  new Uint8Array(m.memory.buffer, at, bytes.length).set(bytes);
+  const parse = () => {
+    if (m.parse() !== 0) throw new Error('parse.wasm rejected the large configuration');
+  };
+  const compile = () => {
+    if (m.compile() < 0) throw new Error('parse.wasm: nothing to compile');
+  };
+  return {
+    parse: medianMs(parse, { after: m.collect }),
+    compile: medianMs(compile, { before: parse, after: m.collect }),
+    collect: medianMs(m.collect, { before: () => (parse(), compile()) }),
+  };
 }
 
 function sizes() {
@@ -313,10 +366,12 @@ function report(results, parse, size, crossing, elapsedS) {
     ),
   );
   out.push('');
+  const bar = (ms) => `bar < ${PARSE_BAR_MS} ms: ${ms < PARSE_BAR_MS ? 'met' : 'MISSED'}`;
   out.push(
-    `configuration parse (${parse.services} services × 10 routes, ${(parse.bytes / 1024).toFixed(0)} KiB JSON, ` +
-      `on_configure in the emulator, median of ${PLAN.parseRuns}): ${parse.ms.toFixed(1)} ms ` +
-      `(bar < ${PARSE_BAR_MS} ms: ${parse.ms < PARSE_BAR_MS ? 'met' : 'MISSED'})`,
+    `configuration (${parse.services} services × 10 routes, ${(parse.bytes / 1024).toFixed(0)} KiB JSON, median of ` +
+      `${PLAN.parseRuns}): parse + validation ${parse.parse.toFixed(1)} ms (${bar(parse.parse)}), table compilation ` +
+      `${parse.compile.toFixed(1)} ms, collection ${parse.collect.toFixed(1)} ms (parse.wasm, warm); whole on_configure ` +
+      `in the emulator ${parse.warm.toFixed(1)} ms on a live VM, ${parse.cold.toFixed(1)} ms on a fresh one`,
   );
   out.push(`replay host: one host-call crossing ≈ ${crossing.toFixed(1)} ns (crossing.wasm), subtracted in "guest ≈"`);
   out.push(
@@ -330,7 +385,7 @@ function report(results, parse, size, crossing, elapsedS) {
 
 async function main() {
   const started = Date.now();
-  for (const m of MODULES) buildIfNeeded(m);
+  for (const m of [...MODULES, PARSE_MODULE]) buildIfNeeded(m);
   const crossing = crossingNs(join(ROOT, CROSSING_WASM));
   const results = [];
   for (const scenario of SCENARIOS) {
