@@ -438,8 +438,16 @@ class Validator {
     return NONE;
   }
 
-  required(object: JsonRef, name: string): JsonRef {
+  /** The member `name` with the path entered into it (the caller leaves), or NONE. */
+  enterMember(object: JsonRef, name: string): JsonRef {
     const value = this.member(object, name);
+    if (value != NONE) this.enter(name);
+    return value;
+  }
+
+  /** enterMember, reporting a missing member. */
+  enterRequired(object: JsonRef, name: string): JsonRef {
+    const value = this.enterMember(object, name);
     if (value == NONE) this.errorIn(name, "is required");
     return value;
   }
@@ -478,17 +486,15 @@ class Validator {
 
   root(value: JsonRef): PluginConfig | null {
     if (!this.object(value, ROOT_FIELDS)) return null;
-    const mode = this.member(value, "mode");
+    const mode = this.enterMember(value, "mode");
     if (mode != NONE) {
-      this.enter("mode");
       const index = this.oneOf(mode, MODES);
       this.leave();
       if (index == 1) this.mode = Mode.Catalog;
       this.modeKnown = index >= 0;
     }
-    const prefix = this.member(value, "headerPrefix");
+    const prefix = this.enterMember(value, "headerPrefix");
     if (prefix != NONE) {
-      this.enter("headerPrefix");
       this.headerPrefixField(prefix);
       this.leave();
     }
@@ -503,9 +509,8 @@ class Validator {
       }
     }
     const services: ServiceConfig[] = [];
-    const list = this.member(value, "services");
+    const list = this.enterMember(value, "services");
     if (list != NONE) {
-      this.enter("services");
       this.services(list, services);
       this.leave();
     }
@@ -613,25 +618,22 @@ class Validator {
     }
 
     let part: DynamicSubsetPart | null = null;
-    const dynamicSubset = this.required(value, "dynamicSubset");
+    const dynamicSubset = this.enterRequired(value, "dynamicSubset");
     if (dynamicSubset != NONE) {
-      this.enter("dynamicSubset");
       part = this.dynamicSubset(dynamicSubset);
       this.leave();
     }
     const routes: RouteConfig[] = [];
-    const routesValue = this.member(value, "routes");
+    const routesValue = this.enterMember(value, "routes");
     if (routesValue != NONE) {
-      this.enter("routes");
       this.routes(routesValue, routes);
       this.leave();
     }
     if (part != null) this.checkKeys(part, routes);
 
     let catalog: Catalog | null = null;
-    const catalogValue = this.member(value, "catalog");
+    const catalogValue = this.enterMember(value, "catalog");
     if (catalogValue != NONE) {
-      this.enter("catalog");
       catalog = this.catalog(catalogValue);
       if (this.mode == Mode.Metadata) {
         if (this.modeKnown) this.warn("ignored in metadata mode");
@@ -688,30 +690,26 @@ class Validator {
     const part = new DynamicSubsetPart();
     // DEFAULT_SUBSET was asked for: by the global policy (-1) or by these selectors
     const wantsDefault = new Array<i32>();
-    const selectors = this.required(value, "subsetSelectors");
+    const selectors = this.enterRequired(value, "subsetSelectors");
     if (selectors != NONE) {
-      this.enter("subsetSelectors");
       this.selectors(selectors, part, wantsDefault);
       this.leave();
     }
-    const defaultSubset = this.member(value, "defaultSubset");
+    const defaultSubset = this.enterMember(value, "defaultSubset");
     if (defaultSubset != NONE) {
-      this.enter("defaultSubset");
       part.defaultSubset = this.labelMap(defaultSubset, true);
       if (part.defaultSubset != null && part.defaultSubset!.length == 0) this.error("must not be empty");
       this.leave();
     }
-    const policy = this.member(value, "fallbackPolicy");
+    const policy = this.enterMember(value, "fallbackPolicy");
     if (policy != NONE) {
-      this.enter("fallbackPolicy");
       const index = this.oneOf(policy, FALLBACK_POLICIES);
       this.leave();
       if (index >= 0) part.fallbackPolicy = policyFromIndex(index);
       if (part.fallbackPolicy == FallbackPolicy.DefaultSubset) wantsDefault.push(-1);
     }
-    const lbPolicy = this.member(value, "lbPolicy");
+    const lbPolicy = this.enterMember(value, "lbPolicy");
     if (lbPolicy != NONE) {
-      this.enter("lbPolicy");
       this.oneOf(lbPolicy, LB_POLICIES);
       this.leave();
     }
@@ -753,18 +751,16 @@ class Validator {
     if (!this.object(value, SELECTOR_FIELDS)) return null;
     let policy = FallbackPolicy.Unset;
     let valid = true;
-    const policyValue = this.member(value, "fallbackPolicy");
+    const policyValue = this.enterMember(value, "fallbackPolicy");
     if (policyValue != NONE) {
-      this.enter("fallbackPolicy");
       const at = this.oneOf(policyValue, FALLBACK_POLICIES);
       this.leave();
       valid = at >= 0;
       if (valid) policy = policyFromIndex(at);
       if (policy == FallbackPolicy.DefaultSubset) wantsDefault.push(index);
     }
-    const keysValue = this.required(value, "keys");
+    const keysValue = this.enterRequired(value, "keys");
     if (keysValue == NONE) return null;
-    this.enter("keys");
     const keys = this.selectorKeys(keysValue, index, keySets);
     this.leave();
     return keys == null || !valid ? null : new SubsetSelector(keys, policy);
@@ -894,9 +890,8 @@ class Validator {
     if (!this.object(value, ROUTE_FIELDS)) return null;
     let name: string | null = null;
     let valid = true;
-    const nameValue = this.member(value, "name");
+    const nameValue = this.enterMember(value, "name");
     if (nameValue != NONE) {
-      this.enter("name");
       valid = this.nonEmptyString(nameValue);
       if (valid) {
         name = this.doc.text(nameValue);
@@ -906,9 +901,8 @@ class Validator {
     } else if (unnamed >= 0) {
       this.error("only one route may omit name (routes[" + decimal(unnamed) + "] has none)");
     }
-    const mappingsValue = this.required(value, "headerToDynamicSubsetKey");
+    const mappingsValue = this.enterRequired(value, "headerToDynamicSubsetKey");
     if (mappingsValue == NONE) return null;
-    this.enter("headerToDynamicSubsetKey");
     const mappings = this.mappings(mappingsValue);
     this.leave();
     return mappings == null || !valid ? null : new RouteConfig(name, mappings);
@@ -929,25 +923,22 @@ class Validator {
   mapping(value: JsonRef): HeaderMapping | null {
     if (!this.object(value, MAPPING_FIELDS)) return null;
     let header: string | null = null;
-    const headerValue = this.required(value, "header");
+    const headerValue = this.enterRequired(value, "header");
     if (headerValue != NONE) {
-      this.enter("header");
       header = this.mappedHeader(headerValue);
       this.leave();
     }
     let key: string | null = null;
-    const keyValue = this.required(value, "key");
+    const keyValue = this.enterRequired(value, "key");
     if (keyValue != NONE) {
-      this.enter("key");
       if (this.labelKey(keyValue, true)) key = this.doc.text(keyValue);
       this.leave();
     }
     let defaultValue: string | null = null;
     let valid = true;
-    const defaultValueValue = this.member(value, "defaultValue");
+    const defaultValueValue = this.enterMember(value, "defaultValue");
     if (defaultValueValue != NONE) {
       // which rule applies depends on the key; with an invalid key, the label-value rule
-      this.enter("defaultValue");
       valid = this.labelValue(defaultValueValue, key != null ? key : "");
       this.leave();
       defaultValue = this.doc.text(defaultValueValue);
@@ -990,9 +981,8 @@ class Validator {
     if (!this.object(value, CATALOG_FIELDS)) return null;
     const before = this.problems();
     let routeToken: string | null = null;
-    const tokenValue = this.required(value, "routeToken");
+    const tokenValue = this.enterRequired(value, "routeToken");
     if (tokenValue != NONE) {
-      this.enter("routeToken");
       if (this.string(tokenValue)) {
         if (isRouteToken(this.doc.text(tokenValue))) routeToken = this.doc.text(tokenValue);
         else this.error(quote(this.doc.text(tokenValue)) + " is not a route token (16-64 lower-case hex digits)");
@@ -1000,23 +990,20 @@ class Validator {
       this.leave();
     }
     const subsets: CatalogSubset[] = [];
-    const subsetsValue = this.required(value, "subsets");
+    const subsetsValue = this.enterRequired(value, "subsets");
     if (subsetsValue != NONE) {
-      this.enter("subsets");
       this.catalogSubsets(subsetsValue, subsets);
       this.leave();
     }
     const endpoints: CatalogEndpoint[] = [];
-    const endpointsValue = this.member(value, "endpoints");
+    const endpointsValue = this.enterMember(value, "endpoints");
     if (endpointsValue != NONE) {
-      this.enter("endpoints");
       this.catalogEndpoints(endpointsValue, endpoints);
       this.leave();
     }
     let sessionHeader: string | null = this.headerPrefix + "host";
-    const sessionValue = this.member(value, "sessionHeader");
+    const sessionValue = this.enterMember(value, "sessionHeader");
     if (sessionValue != NONE) {
-      this.enter("sessionHeader");
       sessionHeader = this.sessionHeader(sessionValue);
       this.leave();
     }
@@ -1050,9 +1037,8 @@ class Validator {
   catalogSubset(value: JsonRef, index: i32, names: Map<string, i32>, labelSets: Map<string, i32>): CatalogSubset | null {
     if (!this.object(value, SUBSET_FIELDS)) return null;
     let name: string | null = null;
-    const nameValue = this.required(value, "name");
+    const nameValue = this.enterRequired(value, "name");
     if (nameValue != NONE) {
-      this.enter("name");
       if (this.string(nameValue)) {
         if (!isDns1123Label(this.doc.text(nameValue))) {
           this.error(quote(this.doc.text(nameValue)) + " is not a valid subset name (RFC 1123 label: 1-63 characters of [-a-z0-9], alphanumeric at both ends)");
@@ -1064,9 +1050,8 @@ class Validator {
       this.leave();
     }
     let labels: Label[] | null = null;
-    const labelsValue = this.required(value, "labels");
+    const labelsValue = this.enterRequired(value, "labels");
     if (labelsValue != NONE) {
-      this.enter("labels");
       labels = this.labelMap(labelsValue, false);
       if (labels != null) labels = this.distinctLabelSet(labels, index, labelSets);
       this.leave();
@@ -1102,9 +1087,8 @@ class Validator {
   catalogEndpoint(value: JsonRef, index: i32, addresses: Map<string, i32>): CatalogEndpoint | null {
     if (!this.object(value, ENDPOINT_FIELDS)) return null;
     let ip: string | null = null;
-    const addressValue = this.required(value, "address");
+    const addressValue = this.enterRequired(value, "address");
     if (addressValue != NONE) {
-      this.enter("address");
       if (this.string(addressValue)) {
         ip = endpointIp(this.doc.text(addressValue));
         if (ip == null) {
@@ -1116,9 +1100,8 @@ class Validator {
       this.leave();
     }
     let labels: Label[] | null = null;
-    const labelsValue = this.required(value, "labels");
+    const labelsValue = this.enterRequired(value, "labels");
     if (labelsValue != NONE) {
-      this.enter("labels");
       labels = this.labelMap(labelsValue, false);
       this.leave();
     }
