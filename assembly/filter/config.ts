@@ -767,9 +767,13 @@ class Validator {
   }
 
   selectorKeys(value: JsonRef, index: i32, keySets: Map<string, i32>): string[] | null {
-    const rule = "must be a non-empty list of distinct strings";
-    if (!this.doc.isArray(value) || this.doc.length(value) == 0) {
-      this.error(this.doc.isArray(value) ? rule : rule + ", got " + this.doc.typeName(value));
+    const rule = "a non-empty list of distinct strings";
+    if (!this.doc.isArray(value)) {
+      this.typeError(rule, value);
+      return null;
+    }
+    if (this.doc.length(value) == 0) {
+      this.error("must be " + rule);
       return null;
     }
     if (this.doc.length(value) > MAX_KEYS_PER_SERVICE) {
@@ -785,7 +789,7 @@ class Validator {
     if (keys.length < this.doc.length(value)) return null;
     for (let i = 0; i < keys.length; i++) {
       if (keys.indexOf(unchecked(keys[i])) != i) {
-        this.error(rule + "; " + quote(unchecked(keys[i])) + " appears twice");
+        this.error("must be " + rule + "; " + quote(unchecked(keys[i])) + " appears twice");
         return null;
       }
     }
