@@ -418,7 +418,8 @@ class Validator {
       return false;
     }
     this.checkDuplicate(value);
-    for (let i = 0; i < this.doc.length(value); i++) {
+    const n = this.doc.length(value);
+    for (let i = 0; i < n; i++) {
       const name = this.doc.key(value, i);
       if (known.indexOf(name) < 0) this.errorIn(name, "unknown field (expected one of: " + known.join(", ") + ")");
     }
@@ -459,8 +460,9 @@ class Validator {
 
   nonEmptyString(value: JsonRef): bool {
     if (!this.string(value)) return false;
-    if (this.doc.text(value).length == 0) this.error("must not be empty");
-    return this.doc.text(value).length > 0;
+    const empty = this.doc.text(value).length == 0;
+    if (empty) this.error("must not be empty");
+    return !empty;
   }
 
   list(value: JsonRef): bool {
@@ -471,15 +473,18 @@ class Validator {
   /** Index of the string value in `allowed`, or -1 after reporting. */
   oneOf(value: JsonRef, allowed: string[]): i32 {
     if (!this.string(value)) return -1;
-    const at = allowed.indexOf(this.doc.text(value));
-    if (at < 0) this.error("must be one of " + allowed.join(", ") + ", got " + quote(this.doc.text(value)));
+    const text = this.doc.text(value);
+    const at = allowed.indexOf(text);
+    if (at < 0) this.error("must be one of " + allowed.join(", ") + ", got " + quote(text));
     return at;
   }
 
   /** Runs a byte predicate on a string value, straight on the input bytes when it has them. */
   bytesSatisfy(value: JsonRef, test: (ptr: usize, len: i32) => bool): bool {
-    if (this.doc.rawOffset(value) >= 0) return test(this.base + <usize>this.doc.rawOffset(value), this.doc.text(value).length);
-    return utf8Satisfies(this.doc.text(value), test);
+    const raw = this.doc.rawOffset(value);
+    const text = this.doc.text(value);
+    if (raw >= 0) return test(this.base + <usize>raw, text.length);
+    return utf8Satisfies(text, test);
   }
 
   // -- root --
@@ -603,7 +608,7 @@ class Validator {
       this.enter("cluster");
       if (this.nonEmptyString(clusterValue)) {
         cluster = this.doc.text(clusterValue);
-        this.distinct(this.clusters, this.doc.text(clusterValue), index, "cluster", "services");
+        this.distinct(this.clusters, cluster, index, "cluster", "services");
       }
       this.leave();
     }
@@ -612,7 +617,7 @@ class Validator {
       this.enter("host");
       if (this.host(hostValue)) {
         host = this.doc.text(hostValue);
-        this.distinct(this.hosts, this.doc.text(hostValue), index, "host", "services");
+        this.distinct(this.hosts, host, index, "host", "services");
       }
       this.leave();
     }
@@ -839,13 +844,11 @@ class Validator {
 
   labelValueUnchecked(value: JsonRef, key: string): bool {
     if (!this.nonEmptyString(value)) return false;
-    if (key == IP_KEY) {
-      if (this.bytesSatisfy(value, isIpLiteral)) return true;
-      this.error(quote(this.doc.text(value)) + " is not an IP address (values of %ip% are IPv4 or IPv6 literals)");
-      return false;
-    }
-    if (this.bytesSatisfy(value, isLabelValue)) return true;
-    this.error(quote(this.doc.text(value)) + " is not a valid label value (" + LABEL_VALUE_RULE + ")");
+    const ip = key == IP_KEY;
+    if (this.bytesSatisfy(value, ip ? isIpLiteral : isLabelValue)) return true;
+    const text = quote(this.doc.text(value));
+    if (ip) this.error(text + " is not an IP address (values of %ip% are IPv4 or IPv6 literals)");
+    else this.error(text + " is not a valid label value (" + LABEL_VALUE_RULE + ")");
     return false;
   }
 
@@ -899,7 +902,7 @@ class Validator {
       valid = this.nonEmptyString(nameValue);
       if (valid) {
         name = this.doc.text(nameValue);
-        this.distinct(names, this.doc.text(nameValue), index, "route name", "routes");
+        this.distinct(names, name, index, "route name", "routes");
       }
       this.leave();
     } else if (unnamed >= 0) {
@@ -988,8 +991,9 @@ class Validator {
     const tokenValue = this.enterRequired(value, "routeToken");
     if (tokenValue != NONE) {
       if (this.string(tokenValue)) {
-        if (isRouteToken(this.doc.text(tokenValue))) routeToken = this.doc.text(tokenValue);
-        else this.error(quote(this.doc.text(tokenValue)) + " is not a route token (16-64 lower-case hex digits)");
+        const token = this.doc.text(tokenValue);
+        if (isRouteToken(token)) routeToken = token;
+        else this.error(quote(token) + " is not a route token (16-64 lower-case hex digits)");
       }
       this.leave();
     }
@@ -1044,11 +1048,12 @@ class Validator {
     const nameValue = this.enterRequired(value, "name");
     if (nameValue != NONE) {
       if (this.string(nameValue)) {
-        if (!isDns1123Label(this.doc.text(nameValue))) {
-          this.error(quote(this.doc.text(nameValue)) + " is not a valid subset name (RFC 1123 label: 1-63 characters of [-a-z0-9], alphanumeric at both ends)");
+        const text = this.doc.text(nameValue);
+        if (!isDns1123Label(text)) {
+          this.error(quote(text) + " is not a valid subset name (RFC 1123 label: 1-63 characters of [-a-z0-9], alphanumeric at both ends)");
         } else {
-          name = this.doc.text(nameValue);
-          this.distinct(names, this.doc.text(nameValue), index, "subset name", "subsets");
+          name = text;
+          this.distinct(names, text, index, "subset name", "subsets");
         }
       }
       this.leave();
@@ -1094,11 +1099,12 @@ class Validator {
     const addressValue = this.enterRequired(value, "address");
     if (addressValue != NONE) {
       if (this.string(addressValue)) {
-        ip = endpointIp(this.doc.text(addressValue));
+        const address = this.doc.text(addressValue);
+        ip = endpointIp(address);
         if (ip == null) {
-          this.error(quote(this.doc.text(addressValue)) + " is not an endpoint address (ipv4:port or [ipv6]:port, port 1-65535)");
+          this.error(quote(address) + " is not an endpoint address (ipv4:port or [ipv6]:port, port 1-65535)");
         } else {
-          this.distinct(addresses, this.doc.text(addressValue), index, "address", "endpoints");
+          this.distinct(addresses, address, index, "address", "endpoints");
         }
       }
       this.leave();
