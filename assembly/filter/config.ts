@@ -531,7 +531,8 @@ class Validator {
 
   services(value: JsonRef, out: ServiceConfig[]): void {
     if (!this.list(value)) return;
-    for (let i = 0; i < this.doc.length(value); i++) {
+    const n = this.doc.length(value);
+    for (let i = 0; i < n; i++) {
       this.enterIndex(i);
       const service = this.service(this.doc.item(value, i), i);
       this.leave();
@@ -737,12 +738,13 @@ class Validator {
 
   selectors(value: JsonRef, part: DynamicSubsetPart, wantsDefault: i32[]): void {
     if (!this.list(value)) return;
-    if (this.doc.length(value) == 0) {
+    const n = this.doc.length(value);
+    if (n == 0) {
       this.error("must be a non-empty list");
       return;
     }
     const keySets = new Map<string, i32>();
-    for (let i = 0; i < this.doc.length(value); i++) {
+    for (let i = 0; i < n; i++) {
       this.enterIndex(i);
       const selector = this.selector(this.doc.item(value, i), i, keySets, wantsDefault);
       this.leave();
@@ -777,21 +779,23 @@ class Validator {
       this.typeError(rule, value);
       return null;
     }
-    if (this.doc.length(value) == 0) {
+    const n = this.doc.length(value);
+    if (n == 0) {
       this.error("must be " + rule);
       return null;
     }
-    if (this.doc.length(value) > MAX_KEYS_PER_SERVICE) {
-      this.error("has " + decimal(this.doc.length(value)) + " keys; at most " + decimal(MAX_KEYS_PER_SERVICE) + " are supported");
+    if (n > MAX_KEYS_PER_SERVICE) {
+      this.error("has " + decimal(n) + " keys; at most " + decimal(MAX_KEYS_PER_SERVICE) + " are supported");
       return null;
     }
     const keys: string[] = [];
-    for (let i = 0; i < this.doc.length(value); i++) {
+    for (let i = 0; i < n; i++) {
+      const item = this.doc.item(value, i);
       this.enterIndex(i);
-      if (this.labelKey(this.doc.item(value, i), true)) keys.push(this.doc.text(this.doc.item(value, i)));
+      if (this.labelKey(item, true)) keys.push(this.doc.text(item));
       this.leave();
     }
-    if (keys.length < this.doc.length(value)) return null;
+    if (keys.length < n) return null;
     for (let i = 0; i < keys.length; i++) {
       if (keys.indexOf(unchecked(keys[i])) != i) {
         this.error("must be " + rule + "; " + quote(unchecked(keys[i])) + " appears twice");
@@ -861,16 +865,18 @@ class Validator {
     this.checkDuplicate(value);
     const labels: Label[] = [];
     let valid = this.doc.duplicateKey(value) == null;
-    for (let i = 0; i < this.doc.length(value); i++) {
+    const n = this.doc.length(value);
+    for (let i = 0; i < n; i++) {
       const key = this.doc.key(value, i);
+      const item = this.doc.item(value, i);
       this.enter(key);
       if (key.length == 0) {
         this.error("label key must not be empty");
         valid = false;
-      } else if (!this.labelKeyText(key, ipAllowed) || !this.labelValue(this.doc.item(value, i), key)) {
+      } else if (!this.labelKeyText(key, ipAllowed) || !this.labelValue(item, key)) {
         valid = false;
       } else {
-        labels.push(new Label(key, this.doc.text(this.doc.item(value, i))));
+        labels.push(new Label(key, this.doc.text(item)));
       }
       this.leave();
     }
@@ -883,7 +889,8 @@ class Validator {
     if (!this.list(value)) return;
     const names = new Map<string, i32>();
     let unnamed = -1;
-    for (let i = 0; i < this.doc.length(value); i++) {
+    const n = this.doc.length(value);
+    for (let i = 0; i < n; i++) {
       const item = this.doc.item(value, i);
       this.enterIndex(i);
       const route = this.route(item, i, names, unnamed);
@@ -918,13 +925,14 @@ class Validator {
   mappings(value: JsonRef): HeaderMapping[] | null {
     if (!this.list(value)) return null;
     const out: HeaderMapping[] = [];
-    for (let i = 0; i < this.doc.length(value); i++) {
+    const n = this.doc.length(value);
+    for (let i = 0; i < n; i++) {
       this.enterIndex(i);
       const mapping = this.mapping(this.doc.item(value, i));
       this.leave();
       if (mapping != null) out.push(mapping);
     }
-    return out.length == this.doc.length(value) ? out : null;
+    return out.length == n ? out : null;
   }
 
   mapping(value: JsonRef): HeaderMapping | null {
@@ -1034,7 +1042,8 @@ class Validator {
     if (!this.list(value)) return;
     const names = new Map<string, i32>();
     const labelSets = new Map<string, i32>();
-    for (let i = 0; i < this.doc.length(value); i++) {
+    const n = this.doc.length(value);
+    for (let i = 0; i < n; i++) {
       this.enterIndex(i);
       const subset = this.catalogSubset(this.doc.item(value, i), i, names, labelSets);
       this.leave();
@@ -1085,7 +1094,8 @@ class Validator {
   catalogEndpoints(value: JsonRef, out: CatalogEndpoint[]): void {
     if (!this.list(value)) return;
     const addresses = new Map<string, i32>();
-    for (let i = 0; i < this.doc.length(value); i++) {
+    const n = this.doc.length(value);
+    for (let i = 0; i < n; i++) {
       this.enterIndex(i);
       const endpoint = this.catalogEndpoint(this.doc.item(value, i), i, addresses);
       this.leave();
