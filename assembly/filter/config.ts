@@ -454,8 +454,9 @@ class Validator {
   }
 
   string(value: JsonRef): bool {
-    if (!this.doc.isString(value)) this.typeError("a string", value);
-    return this.doc.isString(value);
+    const isString = this.doc.isString(value);
+    if (!isString) this.typeError("a string", value);
+    return isString;
   }
 
   nonEmptyString(value: JsonRef): bool {
@@ -466,8 +467,9 @@ class Validator {
   }
 
   list(value: JsonRef): bool {
-    if (!this.doc.isArray(value)) this.typeError("a list", value);
-    return this.doc.isArray(value);
+    const isArray = this.doc.isArray(value);
+    if (!isArray) this.typeError("a list", value);
+    return isArray;
   }
 
   /** Index of the string value in `allowed`, or -1 after reporting. */
@@ -616,10 +618,8 @@ class Validator {
     let host: string | null = null;
     if (hostValue != NONE) {
       this.enter("host");
-      if (this.host(hostValue)) {
-        host = this.doc.text(hostValue);
-        this.distinct(this.hosts, host, index, "host", "services");
-      }
+      host = this.host(hostValue);
+      if (host != null) this.distinct(this.hosts, host, index, "host", "services");
       this.leave();
     }
 
@@ -653,13 +653,14 @@ class Validator {
     return new ServiceConfig(cluster, host, part.selectors, part.defaultSubset, part.fallbackPolicy, routes, catalog);
   }
 
-  host(value: JsonRef): bool {
-    if (!this.nonEmptyString(value)) return false;
+  /** The host name, or null when it is not one. */
+  host(value: JsonRef): string | null {
+    if (!this.nonEmptyString(value)) return null;
     const s = this.doc.text(value);
     const name = s.startsWith("*.") ? s.substring(2) : s;
-    if (isDns1123Subdomain(name)) return true;
+    if (isDns1123Subdomain(name)) return s;
     this.error(quote(s) + " is not a lower-case DNS name (RFC 1123 subdomain, optionally starting with \"*.\")");
-    return false;
+    return null;
   }
 
   /** Key budget per service, and mappings whose key no selector uses. */
@@ -813,8 +814,9 @@ class Validator {
 
   /** A subset key given as a JSON string: a Kubernetes label key, or %ip% where `ipAllowed`. */
   labelKey(value: JsonRef, ipAllowed: bool): bool {
-    if (this.hasPassed(value, VALID_SUBSET_KEY)) return ipAllowed || this.doc.text(value) != IP_KEY;
-    if (!this.nonEmptyString(value) || !this.labelKeyText(this.doc.text(value), ipAllowed)) return false;
+    const text = this.doc.text(value);
+    if (this.hasPassed(value, VALID_SUBSET_KEY)) return ipAllowed || text != IP_KEY;
+    if (!this.nonEmptyString(value) || !this.labelKeyText(text, ipAllowed)) return false;
     this.markPassed(value, VALID_SUBSET_KEY);
     return true;
   }
@@ -965,9 +967,9 @@ class Validator {
   /** A request header to read: an ordinary header-name token outside the filter's prefix; lower-cased. */
   mappedHeader(value: JsonRef): string | null {
     // a header that passed before is a lower-case token outside the prefix: itself
-    if (this.hasPassed(value, VALID_LOWER_HEADER)) return this.doc.text(value);
-    if (!this.nonEmptyString(value)) return null;
     const s = this.doc.text(value);
+    if (this.hasPassed(value, VALID_LOWER_HEADER)) return s;
+    if (!this.nonEmptyString(value)) return null;
     if (s.startsWith(":")) {
       this.error(quote(s) + " is a pseudo-header; only ordinary request headers can be mapped");
       return null;
@@ -1029,10 +1031,11 @@ class Validator {
 
   sessionHeader(value: JsonRef): string | null {
     if (!this.nonEmptyString(value)) return null;
-    const header = this.headerName(this.doc.text(value));
+    const s = this.doc.text(value);
+    const header = this.headerName(s);
     if (header == null) return null;
     if (header == this.headerPrefix + "subset") {
-      this.error(quote(this.doc.text(value)) + " is the filter's subset header; choose another name");
+      this.error(quote(s) + " is the filter's subset header; choose another name");
       return null;
     }
     return header;
