@@ -586,30 +586,19 @@ class Parser {
         this.fail(at, "control character in string");
         return null;
       }
+      let cp: i32;
       if (c == 0x5c) {
-        const unit = this.escape();
-        if (unit < 0) return null;
-        if (unit > 0xffff) {
-          const v = <u32>unit - 0x10000;
-          store<u16>(out + (units << 1), <u16>(0xd800 + (v >> 10)));
-          store<u16>(out + ((units + 1) << 1), <u16>(0xdc00 + (v & 0x3ff)));
-          units += 2;
-        } else {
-          store<u16>(out + (units << 1), <u16>unit);
-          units++;
-        }
-        continue;
-      }
-      if (c < 0x80) {
-        store<u16>(out + (units << 1), <u16>c);
-        units++;
+        cp = this.escape();
+        if (cp < 0) return null;
+      } else if (c < 0x80) {
+        cp = <i32>c;
         this.pos++;
-        continue;
-      }
-      const cp = this.utf8Sequence(c);
-      if (cp < 0) {
-        this.fail(at, "invalid UTF-8");
-        return null;
+      } else {
+        cp = this.utf8Sequence(c);
+        if (cp < 0) {
+          this.fail(at, "invalid UTF-8");
+          return null;
+        }
       }
       if (cp > 0xffff) {
         const v = <u32>cp - 0x10000;
