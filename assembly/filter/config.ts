@@ -385,6 +385,11 @@ class Validator {
     else this.errorsLeftOut++;
   }
 
+  /** Reports `"<text>" is not <what>`. */
+  isNot(text: string, what: string): void {
+    this.error(quote(text) + " is not " + what);
+  }
+
   errorIn(name: string, message: string): void {
     this.enter(name);
     this.error(message);
@@ -527,7 +532,7 @@ class Validator {
   headerPrefixField(value: JsonRef): void {
     if (!this.nonEmptyString(value)) return;
     const s = this.doc.text(value);
-    if (!isHeaderToken(s) || hasUpperCase(s)) this.error(quote(s) + " is not a lower-case header-name token");
+    if (!isHeaderToken(s) || hasUpperCase(s)) this.isNot(s, "a lower-case header-name token");
     else this.headerPrefix = s;
   }
 
@@ -659,7 +664,7 @@ class Validator {
     const s = this.doc.text(value);
     const name = s.startsWith("*.") ? s.substring(2) : s;
     if (isDns1123Subdomain(name)) return s;
-    this.error(quote(s) + " is not a lower-case DNS name (RFC 1123 subdomain, optionally starting with \"*.\")");
+    this.isNot(s, "a lower-case DNS name (RFC 1123 subdomain, optionally starting with \"*.\")");
     return null;
   }
 
@@ -835,7 +840,7 @@ class Validator {
       this.knownLabelKeys.set(key, 0);
       return true;
     }
-    this.error(quote(key) + " is not a valid label key (" + LABEL_KEY_RULE + ")");
+    this.isNot(key, "a valid label key (" + LABEL_KEY_RULE + ")");
     return false;
   }
 
@@ -852,9 +857,9 @@ class Validator {
     if (!this.nonEmptyString(value)) return false;
     const ip = key == IP_KEY;
     if (this.bytesSatisfy(value, ip ? isIpLiteral : isLabelValue)) return true;
-    const text = quote(this.doc.text(value));
-    if (ip) this.error(text + " is not an IP address (values of %ip% are IPv4 or IPv6 literals)");
-    else this.error(text + " is not a valid label value (" + LABEL_VALUE_RULE + ")");
+    const text = this.doc.text(value);
+    if (ip) this.isNot(text, "an IP address (values of %ip% are IPv4 or IPv6 literals)");
+    else this.isNot(text, "a valid label value (" + LABEL_VALUE_RULE + ")");
     return false;
   }
 
@@ -986,7 +991,7 @@ class Validator {
 
   headerName(s: string): string | null {
     if (!isHeaderToken(s)) {
-      this.error(quote(s) + " is not a valid header name (RFC 9110 token)");
+      this.isNot(s, "a valid header name (RFC 9110 token)");
       return null;
     }
     return hasUpperCase(s) ? asciiLowerCase(s) : s;
@@ -1003,7 +1008,7 @@ class Validator {
       if (this.string(tokenValue)) {
         const token = this.doc.text(tokenValue);
         if (isRouteToken(token)) routeToken = token;
-        else this.error(quote(token) + " is not a route token (16-64 lower-case hex digits)");
+        else this.isNot(token, "a route token (16-64 lower-case hex digits)");
       }
       this.leave();
     }
@@ -1062,7 +1067,7 @@ class Validator {
       if (this.string(nameValue)) {
         const text = this.doc.text(nameValue);
         if (!isDns1123Label(text)) {
-          this.error(quote(text) + " is not a valid subset name (RFC 1123 label: 1-63 characters of [-a-z0-9], alphanumeric at both ends)");
+          this.isNot(text, "a valid subset name (RFC 1123 label: 1-63 characters of [-a-z0-9], alphanumeric at both ends)");
         } else {
           name = text;
           this.distinct(names, text, index, "subset name", "subsets");
@@ -1115,7 +1120,7 @@ class Validator {
         const address = this.doc.text(addressValue);
         ip = endpointIp(address);
         if (ip == null) {
-          this.error(quote(address) + " is not an endpoint address (ipv4:port or [ipv6]:port, port 1-65535)");
+          this.isNot(address, "an endpoint address (ipv4:port or [ipv6]:port, port 1-65535)");
         } else {
           this.distinct(addresses, address, index, "address", "endpoints");
         }
