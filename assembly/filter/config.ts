@@ -458,17 +458,19 @@ class Validator {
     return value;
   }
 
-  string(value: JsonRef): bool {
-    const isString = this.doc.isString(value);
-    if (!isString) this.typeError("a string", value);
-    return isString;
+  /** The text of a string value; null after reporting another type. */
+  string(value: JsonRef): string | null {
+    if (this.doc.isString(value)) return this.doc.text(value);
+    this.typeError("a string", value);
+    return null;
   }
 
-  nonEmptyString(value: JsonRef): bool {
-    if (!this.string(value)) return false;
-    const empty = this.doc.text(value).length == 0;
-    if (empty) this.error("must not be empty");
-    return !empty;
+  /** string(), also reporting an empty string (null then). */
+  nonEmptyString(value: JsonRef): string | null {
+    const text = this.string(value);
+    if (text == null || text.length > 0) return text;
+    this.error("must not be empty");
+    return null;
   }
 
   list(value: JsonRef): bool {
@@ -479,8 +481,8 @@ class Validator {
 
   /** Index of the string value in `allowed`, or -1 after reporting. */
   oneOf(value: JsonRef, allowed: string[]): i32 {
-    if (!this.string(value)) return -1;
-    const text = this.doc.text(value);
+    const text = this.string(value);
+    if (text == null) return -1;
     const at = allowed.indexOf(text);
     if (at < 0) this.error("must be one of " + allowed.join(", ") + ", got " + quote(text));
     return at;
@@ -530,8 +532,8 @@ class Validator {
   }
 
   headerPrefixField(value: JsonRef): void {
-    if (!this.nonEmptyString(value)) return;
-    const s = this.doc.text(value);
+    const s = this.nonEmptyString(value);
+    if (s == null) return;
     if (!isHeaderToken(s) || hasUpperCase(s)) this.isNot(s, "a lower-case header-name token");
     else this.headerPrefix = s;
   }
@@ -614,10 +616,8 @@ class Validator {
     let cluster: string | null = null;
     if (clusterValue != NONE) {
       this.enter("cluster");
-      if (this.nonEmptyString(clusterValue)) {
-        cluster = this.doc.text(clusterValue);
-        this.distinct(this.clusters, cluster, index, "cluster", "services");
-      }
+      cluster = this.nonEmptyString(clusterValue);
+      if (cluster != null) this.distinct(this.clusters, cluster, index, "cluster", "services");
       this.leave();
     }
     let host: string | null = null;
@@ -660,8 +660,8 @@ class Validator {
 
   /** The host name, or null when it is not one. */
   host(value: JsonRef): string | null {
-    if (!this.nonEmptyString(value)) return null;
-    const s = this.doc.text(value);
+    const s = this.nonEmptyString(value);
+    if (s == null) return null;
     const name = s.startsWith("*.") ? s.substring(2) : s;
     if (isDns1123Subdomain(name)) return s;
     this.isNot(s, "a lower-case DNS name (RFC 1123 subdomain, optionally starting with \"*.\")");
@@ -821,7 +821,7 @@ class Validator {
   labelKey(value: JsonRef, ipAllowed: bool): bool {
     const text = this.doc.text(value);
     if (this.hasPassed(value, VALID_SUBSET_KEY)) return ipAllowed || text != IP_KEY;
-    if (!this.nonEmptyString(value) || !this.labelKeyText(text, ipAllowed)) return false;
+    if (this.nonEmptyString(value) == null || !this.labelKeyText(text, ipAllowed)) return false;
     this.markPassed(value, VALID_SUBSET_KEY);
     return true;
   }
@@ -854,10 +854,10 @@ class Validator {
   }
 
   labelValueUnchecked(value: JsonRef, key: string): bool {
-    if (!this.nonEmptyString(value)) return false;
+    const text = this.nonEmptyString(value);
+    if (text == null) return false;
     const ip = key == IP_KEY;
     if (this.bytesSatisfy(value, ip ? isIpLiteral : isLabelValue)) return true;
-    const text = this.doc.text(value);
     if (ip) this.isNot(text, "an IP address (values of %ip% are IPv4 or IPv6 literals)");
     else this.isNot(text, "a valid label value (" + LABEL_VALUE_RULE + ")");
     return false;
@@ -913,11 +913,9 @@ class Validator {
     let valid = true;
     const nameValue = this.enterMember(value, "name");
     if (nameValue != NONE) {
-      valid = this.nonEmptyString(nameValue);
-      if (valid) {
-        name = this.doc.text(nameValue);
-        this.distinct(names, name, index, "route name", "routes");
-      }
+      name = this.nonEmptyString(nameValue);
+      valid = name != null;
+      if (name != null) this.distinct(names, name, index, "route name", "routes");
       this.leave();
     } else if (unnamed >= 0) {
       this.error("only one route may omit name (routes[" + decimal(unnamed) + "] has none)");
@@ -974,7 +972,7 @@ class Validator {
     // a header that passed before is a lower-case token outside the prefix: itself
     const s = this.doc.text(value);
     if (this.hasPassed(value, VALID_LOWER_HEADER)) return s;
-    if (!this.nonEmptyString(value)) return null;
+    if (this.nonEmptyString(value) == null) return null;
     if (s.startsWith(":")) {
       this.error(quote(s) + " is a pseudo-header; only ordinary request headers can be mapped");
       return null;
@@ -1005,8 +1003,8 @@ class Validator {
     let routeToken: string | null = null;
     const tokenValue = this.enterRequired(value, "routeToken");
     if (tokenValue != NONE) {
-      if (this.string(tokenValue)) {
-        const token = this.doc.text(tokenValue);
+      const token = this.string(tokenValue);
+      if (token != null) {
         if (isRouteToken(token)) routeToken = token;
         else this.isNot(token, "a route token (16-64 lower-case hex digits)");
       }
@@ -1035,8 +1033,8 @@ class Validator {
   }
 
   sessionHeader(value: JsonRef): string | null {
-    if (!this.nonEmptyString(value)) return null;
-    const s = this.doc.text(value);
+    const s = this.nonEmptyString(value);
+    if (s == null) return null;
     const header = this.headerName(s);
     if (header == null) return null;
     if (header == this.headerPrefix + "subset") {
@@ -1064,8 +1062,8 @@ class Validator {
     let name: string | null = null;
     const nameValue = this.enterRequired(value, "name");
     if (nameValue != NONE) {
-      if (this.string(nameValue)) {
-        const text = this.doc.text(nameValue);
+      const text = this.string(nameValue);
+      if (text != null) {
         if (!isDns1123Label(text)) {
           this.isNot(text, "a valid subset name (RFC 1123 label: 1-63 characters of [-a-z0-9], alphanumeric at both ends)");
         } else {
@@ -1113,11 +1111,12 @@ class Validator {
 
   catalogEndpoint(value: JsonRef, index: i32, addresses: Map<string, i32>): CatalogEndpoint | null {
     if (!this.object(value, ENDPOINT_FIELDS)) return null;
+    let address: string | null = null;
     let ip: string | null = null;
     const addressValue = this.enterRequired(value, "address");
     if (addressValue != NONE) {
-      if (this.string(addressValue)) {
-        const address = this.doc.text(addressValue);
+      address = this.string(addressValue);
+      if (address != null) {
         ip = endpointIp(address);
         if (ip == null) {
           this.isNot(address, "an endpoint address (ipv4:port or [ipv6]:port, port 1-65535)");
@@ -1133,7 +1132,7 @@ class Validator {
       labels = this.labelMap(labelsValue, false);
       this.leave();
     }
-    if (addressValue == NONE || ip == null || labels == null) return null;
-    return new CatalogEndpoint(this.doc.text(addressValue), ip, labels);
+    if (address == null || ip == null || labels == null) return null;
+    return new CatalogEndpoint(address, ip, labels);
   }
 }
