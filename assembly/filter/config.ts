@@ -431,9 +431,11 @@ class Validator {
     return true;
   }
 
-  checkDuplicate(value: JsonRef): void {
+  /** Reports a repeated member name; true if there is one. */
+  checkDuplicate(value: JsonRef): bool {
     const repeated = this.doc.duplicateKey(value);
     if (repeated != null) this.error("duplicate key " + quote(repeated));
+    return repeated != null;
   }
 
   /** The member `name` of an object (first occurrence), or NONE. Objects checked by object() are small. */
@@ -473,10 +475,11 @@ class Validator {
     return null;
   }
 
-  list(value: JsonRef): bool {
-    const isArray = this.doc.isArray(value);
-    if (!isArray) this.typeError("a list", value);
-    return isArray;
+  /** The length of a list value; -1 after reporting another type. */
+  list(value: JsonRef): i32 {
+    if (this.doc.isArray(value)) return this.doc.length(value);
+    this.typeError("a list", value);
+    return -1;
   }
 
   /** Index of the string value in `allowed`, or -1 after reporting. */
@@ -539,8 +542,8 @@ class Validator {
   }
 
   services(value: JsonRef, out: ServiceConfig[]): void {
-    if (!this.list(value)) return;
-    const n = this.doc.length(value);
+    const n = this.list(value);
+    if (n < 0) return;
     for (let i = 0; i < n; i++) {
       this.enterIndex(i);
       const service = this.service(this.doc.item(value, i), i);
@@ -743,8 +746,8 @@ class Validator {
   }
 
   selectors(value: JsonRef, part: DynamicSubsetPart, wantsDefault: i32[]): void {
-    if (!this.list(value)) return;
-    const n = this.doc.length(value);
+    const n = this.list(value);
+    if (n < 0) return;
     if (n == 0) {
       this.error("must be a non-empty list");
       return;
@@ -869,9 +872,8 @@ class Validator {
       this.typeError("an object (label key -> value)", value);
       return null;
     }
-    this.checkDuplicate(value);
     const labels: Label[] = [];
-    let valid = this.doc.duplicateKey(value) == null;
+    let valid = !this.checkDuplicate(value);
     const n = this.doc.length(value);
     for (let i = 0; i < n; i++) {
       const key = this.doc.key(value, i);
@@ -893,10 +895,10 @@ class Validator {
   // -- routes --
 
   routes(value: JsonRef, out: RouteConfig[]): void {
-    if (!this.list(value)) return;
+    const n = this.list(value);
+    if (n < 0) return;
     const names = new Map<string, i32>();
     let unnamed = -1;
-    const n = this.doc.length(value);
     for (let i = 0; i < n; i++) {
       const item = this.doc.item(value, i);
       this.enterIndex(i);
@@ -928,9 +930,9 @@ class Validator {
   }
 
   mappings(value: JsonRef): HeaderMapping[] | null {
-    if (!this.list(value)) return null;
+    const n = this.list(value);
+    if (n < 0) return null;
     const out: HeaderMapping[] = [];
-    const n = this.doc.length(value);
     for (let i = 0; i < n; i++) {
       this.enterIndex(i);
       const mapping = this.mapping(this.doc.item(value, i));
@@ -1045,10 +1047,10 @@ class Validator {
   }
 
   catalogSubsets(value: JsonRef, out: CatalogSubset[]): void {
-    if (!this.list(value)) return;
+    const n = this.list(value);
+    if (n < 0) return;
     const names = new Map<string, i32>();
     const labelSets = new Map<string, i32>();
-    const n = this.doc.length(value);
     for (let i = 0; i < n; i++) {
       this.enterIndex(i);
       const subset = this.catalogSubset(this.doc.item(value, i), i, names, labelSets);
@@ -1098,9 +1100,9 @@ class Validator {
   }
 
   catalogEndpoints(value: JsonRef, out: CatalogEndpoint[]): void {
-    if (!this.list(value)) return;
+    const n = this.list(value);
+    if (n < 0) return;
     const addresses = new Map<string, i32>();
-    const n = this.doc.length(value);
     for (let i = 0; i < n; i++) {
       this.enterIndex(i);
       const endpoint = this.catalogEndpoint(this.doc.item(value, i), i, addresses);
