@@ -418,24 +418,23 @@ class Validator {
 
   /** Reports a non-object, a repeated member name and unknown members; true for an object. */
   object(value: JsonRef, known: string[]): bool {
-    if (!this.doc.isObject(value)) {
-      this.typeError("an object", value);
-      return false;
-    }
-    this.checkDuplicate(value);
-    const n = this.doc.length(value);
+    const n = this.members(value, "an object");
     for (let i = 0; i < n; i++) {
       const name = this.doc.key(value, i);
       if (known.indexOf(name) < 0) this.errorIn(name, "unknown field (expected one of: " + known.join(", ") + ")");
     }
-    return true;
+    return n >= 0;
   }
 
-  /** Reports a repeated member name; true if there is one. */
-  checkDuplicate(value: JsonRef): bool {
+  /** The member count of an object value, after reporting a repeated name; -1 after reporting another type. */
+  members(value: JsonRef, expected: string): i32 {
+    if (!this.doc.isObject(value)) {
+      this.typeError(expected, value);
+      return -1;
+    }
     const repeated = this.doc.duplicateKey(value);
     if (repeated != null) this.error("duplicate key " + quote(repeated));
-    return repeated != null;
+    return this.doc.length(value);
   }
 
   /** The member `name` of an object (first occurrence), or NONE. Objects checked by object() are small. */
@@ -476,9 +475,9 @@ class Validator {
   }
 
   /** The length of a list value; -1 after reporting another type. */
-  list(value: JsonRef): i32 {
+  list(value: JsonRef, expected: string = "a list"): i32 {
     if (this.doc.isArray(value)) return this.doc.length(value);
-    this.typeError("a list", value);
+    this.typeError(expected, value);
     return -1;
   }
 
@@ -784,11 +783,8 @@ class Validator {
 
   selectorKeys(value: JsonRef, index: i32, keySets: Map<string, i32>): string[] | null {
     const rule = "a non-empty list of distinct strings";
-    if (!this.doc.isArray(value)) {
-      this.typeError(rule, value);
-      return null;
-    }
-    const n = this.doc.length(value);
+    const n = this.list(value, rule);
+    if (n < 0) return null;
     if (n == 0) {
       this.error("must be " + rule);
       return null;
@@ -868,13 +864,10 @@ class Validator {
 
   /** A map of label key -> label value; %ip% allowed as a key where `ipAllowed`. Null when invalid. */
   labelMap(value: JsonRef, ipAllowed: bool): Label[] | null {
-    if (!this.doc.isObject(value)) {
-      this.typeError("an object (label key -> value)", value);
-      return null;
-    }
+    const n = this.members(value, "an object (label key -> value)");
+    if (n < 0) return null;
     const labels: Label[] = [];
-    let valid = !this.checkDuplicate(value);
-    const n = this.doc.length(value);
+    let valid = this.doc.duplicateKey(value) == null;
     for (let i = 0; i < n; i++) {
       const key = this.doc.key(value, i);
       const item = this.doc.item(value, i);
