@@ -332,6 +332,7 @@ class Validator {
   // one value among equal short strings, so each distinct header, key and label value is checked once.
   passed: StaticArray<u8>;
   pathNames: Array<string | null> = [];
+  // the index of each null segment of pathNames, in order
   pathIndices: i32[] = [];
 
   /** `base`: the input bytes, which string values with a rawOffset point into. */
@@ -354,7 +355,6 @@ class Validator {
 
   enter(name: string): void {
     this.pathNames.push(name);
-    this.pathIndices.push(-1);
   }
 
   enterIndex(index: i32): void {
@@ -363,15 +363,15 @@ class Validator {
   }
 
   leave(): void {
-    this.pathNames.pop();
-    this.pathIndices.pop();
+    if (this.pathNames.pop() == null) this.pathIndices.pop();
   }
 
   path(): string {
     let s = "";
+    let indices = 0;
     for (let i = 0; i < this.pathNames.length; i++) {
       const name = unchecked(this.pathNames[i]);
-      if (name == null) s += "[" + decimal(unchecked(this.pathIndices[i])) + "]";
+      if (name == null) s += "[" + decimal(unchecked(this.pathIndices[indices++])) + "]";
       else if (!isIdentifier(name)) s += "[" + quote(name) + "]";
       else s += s.length == 0 ? name : "." + name;
     }
