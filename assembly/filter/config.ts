@@ -57,7 +57,7 @@ export function parseConfig(bytes: ArrayBuffer): ConfigResult {
   const parsed = parseJson(bytes);
   const doc = parsed.document;
   if (doc == null) {
-    const line = "configuration: invalid JSON at byte " + decimal(parsed.offset) + ": " + (parsed.error as string);
+    const line = "configuration: invalid JSON at byte " + decimal(parsed.offset) + ": " + parsed.error;
     return new ConfigResult(null, [line], []);
   }
   const validator = new Validator(doc, changetype<usize>(bytes));
@@ -711,8 +711,9 @@ class Validator {
     }
     const defaultSubset = this.enterMember(value, "defaultSubset");
     if (defaultSubset != NONE) {
-      part.defaultSubset = this.labelMap(defaultSubset, true);
-      if (part.defaultSubset != null && part.defaultSubset!.length == 0) this.error("must not be empty");
+      const labels = this.labelMap(defaultSubset, true);
+      if (labels != null && labels.length == 0) this.error("must not be empty");
+      part.defaultSubset = labels;
       this.leave();
     }
     const policy = this.enterMember(value, "fallbackPolicy");

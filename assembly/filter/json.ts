@@ -219,7 +219,7 @@ export class JsonDocument {
 export class JsonResult {
   constructor(
     public document: JsonDocument | null,
-    public error: string | null,
+    public error: string, // "" for a document
     public offset: i32,
   ) {}
 }
@@ -230,7 +230,7 @@ export function parseJsonBytes(ptr: usize, len: i32): JsonResult {
   const root = parser.parse();
   if (root == NONE) return new JsonResult(null, parser.error, parser.errorOffset);
   parser.doc.finish(root);
-  return new JsonResult(parser.doc, null, 0);
+  return new JsonResult(parser.doc, "", 0);
 }
 
 export function parseJson(buffer: ArrayBuffer): JsonResult {
@@ -291,7 +291,7 @@ const NUMBER_DIGIT = "invalid number: expected a digit";
 
 class Parser {
   pos: i32 = 0;
-  error: string | null = null;
+  error: string = ""; // the first failure's message
   errorOffset: i32 = 0;
   doc: JsonDocument = new JsonDocument();
   // open containers, innermost last
@@ -331,7 +331,7 @@ class Parser {
   }
 
   fail(offset: i32, message: string): JsonRef {
-    if (this.error == null) {
+    if (this.error.length == 0) {
       this.error = message;
       this.errorOffset = offset;
     }
