@@ -96,7 +96,7 @@ export class Decider {
     this.tuple = new ArrayBuffer(max(tables.maxTupleBytes, 1));
     this.decisionBuffer = new ArrayBuffer(tables.maxDecisionBytes);
     const writeValue = new StaticArray<ArrayBuffer>(keys);
-    for (let i = 0; i < keys; i++) writeValue[i] = INVALID_BYTES;
+    for (let i = 0; i < keys; i++) unchecked((writeValue[i] = INVALID_BYTES));
     this.writeValue = writeValue;
   }
 

@@ -89,8 +89,8 @@ export class ByteKeyIndex {
   private place(index: i32): void {
     const key = this.keys[index];
     let slot = hashBytes(changetype<usize>(key), key.byteLength) & this.mask;
-    while (this.slots[slot] != 0) slot = (slot + 1) & this.mask;
-    this.slots[slot] = index + 1;
+    while (unchecked(this.slots[slot]) != 0) slot = (slot + 1) & this.mask;
+    unchecked((this.slots[slot] = index + 1));
   }
 
   private grow(): void {
@@ -211,7 +211,7 @@ export class Tables {
     for (let s = 0; s < table.selectors.length; s++) {
       const keys = table.selectors[s].keys;
       let decisionBytes = 7; // "subset:"
-      for (let k = 0; k < keys.length; k++) decisionBytes += table.keys[keys[k]].name.byteLength + MAX_WRITTEN_VALUE + 2;
+      for (let k = 0; k < keys.length; k++) decisionBytes += table.keys[unchecked(keys[k])].name.byteLength + MAX_WRITTEN_VALUE + 2;
       this.maxDecisionBytes = max(this.maxDecisionBytes, decisionBytes);
       this.maxTupleBytes = max(this.maxTupleBytes, keys.length * (MAX_LABEL_VALUE + 1));
     }
@@ -424,18 +424,19 @@ class ServiceCompiler {
     let mask: u64 = 0;
     for (let i = 0; i < config.keys.length; i++) {
       const k = this.keyIndex(config.keys[i]);
-      keys[i] = k;
+      unchecked((keys[i] = k));
       mask |= (<u64>1) << k;
     }
     // Insertion sort by key bytes: a handful of keys.
     for (let i = 1; i < keys.length; i++) {
-      const k = keys[i];
+      const k = unchecked(keys[i]);
+      const name = this.keys[k].name;
       let j = i - 1;
-      while (j >= 0 && compareBytes(this.keys[keys[j]].name, this.keys[k].name) > 0) {
-        keys[j + 1] = keys[j];
+      while (j >= 0 && compareBytes(this.keys[unchecked(keys[j])].name, name) > 0) {
+        unchecked((keys[j + 1] = keys[j]));
         j--;
       }
-      keys[j + 1] = k;
+      unchecked((keys[j + 1] = k));
     }
     const policy = effectivePolicy(config.fallbackPolicy, this.config.fallbackPolicy);
     const targets: Target[] = [];
@@ -446,7 +447,7 @@ class ServiceCompiler {
 
   private hasIpKey(keys: StaticArray<i32>): bool {
     for (let i = 0; i < keys.length; i++) {
-      if (this.keys[keys[i]].isIp) return true;
+      if (this.keys[unchecked(keys[i])].isIp) return true;
     }
     return false;
   }
@@ -480,8 +481,9 @@ class ServiceCompiler {
   /** Fills `values` with the labels' values for `keys` (ip for %ip% if given); false if one is missing. */
   private tupleOf(keys: StaticArray<i32>, labels: Label[], ip: string | null, values: string[]): bool {
     for (let i = 0; i < keys.length; i++) {
-      const name = this.keyNames[keys[i]];
-      const value = this.keys[keys[i]].isIp && ip != null ? ip : labelValue(labels, name);
+      const k = unchecked(keys[i]);
+      const name = this.keyNames[k];
+      const value = this.keys[k].isIp && ip != null ? ip : labelValue(labels, name);
       if (value == null) return false;
       values[i] = value;
     }
@@ -493,7 +495,7 @@ class ServiceCompiler {
     const out = this.bytes.reset().string("subset:");
     for (let i = 0; i < keys.length; i++) {
       if (i > 0) out.byte(0x2c); // ','
-      out.bytes(this.keys[keys[i]].name).byte(0x3d).string(values[i]); // k=v
+      out.bytes(this.keys[unchecked(keys[i])].name).byte(0x3d).string(values[i]); // k=v
     }
     return out.finish();
   }
