@@ -25,6 +25,7 @@
 
 import { FilterHeadersStatus, LogLevel } from "./enums";
 import { getProperty, log } from "./hostcalls";
+import { utf8 } from "./utf8";
 
 /** What the dispatcher keeps per context id (exports.ts). */
 export class Context {
@@ -85,7 +86,7 @@ class Registration {
 const registrations = new Array<Registration>();
 
 export function registerRootContext(rootId: string, factory: RootContextFactory): void {
-  registrations.push(new Registration(String.UTF8.encode(rootId), factory));
+  registrations.push(new Registration(utf8(rootId), factory));
 }
 
 /** The root context for a new plugin configuration; a pass-through one if no registration matches. */
@@ -103,7 +104,7 @@ function findRegistration(): Registration | null {
   const count = registrations.length;
   if (count == 1) return registrations[0];
   if (count == 0) return null;
-  const rootId = getProperty(String.UTF8.encode("plugin_root_id"));
+  const rootId = getProperty(utf8("plugin_root_id"));
   if (rootId === null) return null;
   for (let i = 0; i < count; i++) {
     const candidate = registrations[i].rootId;

@@ -23,7 +23,7 @@
 //   malloc(size: usize): usize     the guest allocator the host calls; exported by exports.ts
 //
 // Bytes, not strings: header values may be binary or invalid UTF-8, and hot-path callers encode
-// constant names once (String.UTF8.encode at configure time) and pass the same ArrayBuffer each time.
+// constant names once (utf8() at configure time) and pass the same ArrayBuffer each time.
 // Data-returning calls give a managed ArrayBuffer, EMPTY_BYTES for an empty value (the host writes
 // ptr=0,size=0) and null when there is no value: NotFound is a normal answer, and every other status
 // also yields null (see lastResult()). Nothing here traps on any status the host returns.
@@ -45,6 +45,7 @@ import {
 } from "./imports";
 import { BufferType, LogLevel, MapType, MetricType, WasmResult } from "./enums";
 import { noteAllocation } from "./gc";
+import { utf8 } from "./utf8";
 
 /** The empty value (shared; a zero-length buffer cannot be modified). */
 export const EMPTY_BYTES = new ArrayBuffer(0);
@@ -89,7 +90,7 @@ function takeReturned(result: u32): ArrayBuffer | null {
 }
 
 export function log(level: LogLevel, message: string): void {
-  const bytes = String.UTF8.encode(message);
+  const bytes = utf8(message);
   proxy_log(level, changetype<usize>(bytes), bytes.byteLength);
 }
 
@@ -162,7 +163,7 @@ export function callForeignFunction(name: ArrayBuffer, args: ArrayBuffer): WasmR
 }
 
 export function defineMetric(type: MetricType, name: string): u32 {
-  const bytes = String.UTF8.encode(name);
+  const bytes = utf8(name);
   if (proxy_define_metric(type, changetype<usize>(bytes), bytes.byteLength, RETURN_SLOT) != WasmResult.Ok) {
     return INVALID_METRIC_ID;
   }

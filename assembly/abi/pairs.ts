@@ -3,6 +3,8 @@
 //                 (lengths exclude the NULs) — used for sendLocalResponse headers;
 //   property path: UTF-8 segments joined by 0x00, no trailing NUL — used for get/setProperty.
 
+import { utf8Into } from "./utf8";
+
 export class HeaderPair {
   constructor(public name: ArrayBuffer, public value: ArrayBuffer) {}
 }
@@ -36,7 +38,7 @@ export function propertyPath(segments: string[]): ArrayBuffer {
   let data = changetype<usize>(out);
   for (let i = 0; i < count; i++) {
     const segment = segments[i];
-    data += String.UTF8.encodeUnsafe(changetype<usize>(segment), segment.length, data) + 1;
+    data += utf8Into(segment, data) + 1;
   }
   return out;
 }

@@ -2,6 +2,8 @@
 // state: the %ip% session header carries base64("<ip>:<port>"). Configuration
 // time only (catalog endpoints are known then); returns the ASCII bytes.
 
+import { utf8 } from "../abi/utf8";
+
 /** The base64 digit for 0..63: A-Z a-z 0-9 + / (computed: a 64-character literal costs ~150 bytes of data). */
 function digit(value: u32): u8 {
   if (value < 26) return <u8>(0x41 + value);
@@ -11,7 +13,7 @@ function digit(value: u32): u8 {
 }
 
 export function base64Encode(text: string): ArrayBuffer {
-  const bytes = String.UTF8.encode(text);
+  const bytes = utf8(text);
   const n = bytes.byteLength;
   const inPtr = changetype<usize>(bytes);
   const out = new ArrayBuffer(((n + 2) / 3) * 4);

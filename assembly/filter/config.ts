@@ -27,6 +27,7 @@
 //             `host` may start with "*." (Istio wildcard ServiceEntry hosts); lbPolicy (renderers only).
 
 import { decimal } from "./decimal";
+import { utf8 } from "../abi/utf8";
 import { JsonDocument, JsonKind, JsonRef, NONE, parseJson, StringSet } from "./json";
 import { isIpLiteral, isLabelValue } from "./labels";
 import {
@@ -70,7 +71,7 @@ export function parseConfig(bytes: ArrayBuffer): ConfigResult {
 // ---- predicates on configuration strings -------------------------------------------------------
 
 function utf8Satisfies(s: string, test: (ptr: usize, len: i32) => bool): bool {
-  const bytes = String.UTF8.encode(s);
+  const bytes = utf8(s);
   return test(changetype<usize>(bytes), bytes.byteLength);
 }
 

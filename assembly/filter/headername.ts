@@ -3,6 +3,8 @@
 // hex. The result is a valid lower-case header name for any key, and distinct
 // keys give distinct names. Configuration time only; returns the UTF-8 bytes.
 
+import { utf8 } from "../abi/utf8";
+
 function isPlainHeaderByte(c: u32): bool {
   return c - 0x61 < 26 || c - 0x30 < 10 || c == 0x2e || c == 0x5f || c == 0x2d;
 }
@@ -12,8 +14,8 @@ function hexDigit(value: u32): u8 {
 }
 
 export function keyHeaderName(headerPrefix: string, key: string): ArrayBuffer {
-  const prefix = String.UTF8.encode(headerPrefix);
-  const bytes = String.UTF8.encode(key);
+  const prefix = utf8(headerPrefix);
+  const bytes = utf8(key);
   const keyPtr = changetype<usize>(bytes);
   let size = prefix.byteLength;
   for (let i = 0; i < bytes.byteLength; i++) size += isPlainHeaderByte(load<u8>(keyPtr + <usize>i)) ? 1 : 3;

@@ -5,6 +5,7 @@
 // ByteKeyIndex (hash over raw bytes), so a request never decodes anything.
 
 import { keyHeaderName } from "./headername";
+import { utf8, utf8Into } from "../abi/utf8";
 import { base64Encode } from "./base64";
 import { MAX_LABEL_VALUE } from "./labels";
 import {
@@ -24,9 +25,7 @@ export const INVALID_VALUE = "~invalid~";
 /** Longest value a resolved key can carry into a header or decision string. */
 const MAX_WRITTEN_VALUE: i32 = MAX_LABEL_VALUE > INVALID_VALUE.length ? MAX_LABEL_VALUE : INVALID_VALUE.length;
 
-export function utf8(text: string): ArrayBuffer {
-  return String.UTF8.encode(text);
-}
+export { utf8 };
 
 function bytesEqual(a: usize, aLen: i32, b: usize, bLen: i32): bool {
   return aLen == bLen && memory.compare(a, b, <usize>aLen) == 0;
@@ -290,7 +289,7 @@ class ByteBuilder {
 
   string(text: string): ByteBuilder {
     const size = String.UTF8.byteLength(text);
-    this.length += <i32>String.UTF8.encodeUnsafe(changetype<usize>(text), text.length, this.reserve(size));
+    this.length += <i32>utf8Into(text, this.reserve(size));
     return this;
   }
 
