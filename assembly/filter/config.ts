@@ -124,7 +124,7 @@ export function isLabelKey(s: string): bool {
   const slash = s.indexOf("/");
   if (slash < 0) return isConfigLabelValue(s);
   if (!isDns1123Subdomain(s.substring(0, slash))) return false;
-  return isConfigLabelValue(s.substring(slash + 1));
+  return isConfigLabelValue(s.substring(slash + 1, s.length));
 }
 
 function isTokenChar(c: i32): bool {
@@ -196,13 +196,13 @@ export function endpointIp(address: string): string | null {
     const close = address.indexOf("]:");
     if (close < 0) return null;
     ip = address.substring(1, close);
-    port = address.substring(close + 2);
+    port = address.substring(close + 2, address.length);
     if (ip.indexOf(":") < 0) return null; // brackets are for IPv6 only
   } else {
     const colon = address.lastIndexOf(":");
     if (colon < 0) return null;
     ip = address.substring(0, colon);
-    port = address.substring(colon + 1);
+    port = address.substring(colon + 1, address.length);
     if (ip.indexOf(":") >= 0) return null; // IPv6 needs brackets
   }
   if (!isConfigIp(ip) || parsePort(port) < 0) return null;
@@ -665,7 +665,7 @@ class Validator {
   host(value: JsonRef): string | null {
     const s = this.nonEmptyString(value);
     if (s == null) return null;
-    const name = s.startsWith("*.") ? s.substring(2) : s;
+    const name = s.startsWith("*.") ? s.substring(2, s.length) : s;
     if (isDns1123Subdomain(name)) return s;
     this.isNot(s, "a lower-case DNS name (RFC 1123 subdomain, optionally starting with \"*.\")");
     return null;

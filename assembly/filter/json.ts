@@ -209,7 +209,7 @@ export class JsonDocument {
     return v;
   }
 
-  addString(text: string, rawOffset: i32, kind: JsonKind = JsonKind.String): JsonRef {
+  addString(text: string, rawOffset: i32, kind: JsonKind): JsonRef {
     this.strings.push(text);
     return this.add(kind, this.strings.length - 1, rawOffset);
   }
@@ -541,12 +541,12 @@ class Parser {
     this.pos = start;
     const text = this.slowString(quote);
     if (text == null) return NONE;
-    return this.doc.addString(text, -1);
+    return this.doc.addString(text, -1, JsonKind.String);
   }
 
   asciiString(start: i32, length: i32): JsonRef {
     const at = this.base + <usize>start;
-    if (length > INTERN_MAX) return this.doc.addString(String.UTF8.decodeUnsafe(at, <usize>length), start);
+    if (length > INTERN_MAX) return this.doc.addString(String.UTF8.decodeUnsafe(at, <usize>length), start, JsonKind.String);
     const hash = scannedHash;
     const slot = <i32>((hash ^ (hash >> 15)) & <u32>(INTERN_SLOTS - 1));
     const cached = unchecked(this.interned[slot]);
@@ -557,7 +557,7 @@ class Parser {
     ) {
       return cached;
     }
-    const value = this.doc.addString(String.UTF8.decodeUnsafe(at, <usize>length), start);
+    const value = this.doc.addString(String.UTF8.decodeUnsafe(at, <usize>length), start, JsonKind.String);
     unchecked((this.interned[slot] = value));
     unchecked((this.internedOffsets[slot] = start));
     unchecked((this.internedLengths[slot] = length));
