@@ -338,6 +338,11 @@ class Parser {
     return NONE;
   }
 
+  /** Fails at pos, where `c` (peek()) is not what `expected` says. */
+  unexpected(c: i32, expected: string): JsonRef {
+    return this.fail(this.pos, c < 0 ? "unexpected end of input" : expected);
+  }
+
   @inline
   peek(): i32 {
     return this.pos < this.len ? <i32>load<u8>(this.base + <usize>this.pos) : -1;
@@ -405,8 +410,7 @@ class Parser {
           value = top;
           continue;
         }
-        if (d < 0) return this.fail(this.pos, "unexpected end of input");
-        return this.fail(this.pos, isObject ? "expected ',' or '}'" : "expected ',' or ']'");
+        return this.unexpected(d, isObject ? "expected ',' or '}'" : "expected ',' or ']'");
       }
     }
   }
@@ -416,8 +420,7 @@ class Parser {
     this.skipWhitespace();
     const c = this.peek();
     if (c != 0x22) {
-      if (c < 0) this.fail(this.pos, "unexpected end of input");
-      else this.fail(this.pos, "expected a string (object member name)");
+      this.unexpected(c, "expected a string (object member name)");
       return false;
     }
     const nameValue = this.stringValue();
@@ -425,8 +428,7 @@ class Parser {
     this.skipWhitespace();
     const colon = this.peek();
     if (colon != 0x3a) {
-      if (colon < 0) this.fail(this.pos, "unexpected end of input");
-      else this.fail(this.pos, "expected ':'");
+      this.unexpected(colon, "expected ':'");
       return false;
     }
     this.pos++;
@@ -484,8 +486,7 @@ class Parser {
     if (c == 0x74) return this.literal("true", this.trueValue);
     if (c == 0x66) return this.literal("false", this.falseValue);
     if (c == 0x6e) return this.literal("null", this.nullValue);
-    if (c < 0) return this.fail(this.pos, "unexpected end of input");
-    return this.fail(this.pos, "expected a value");
+    return this.unexpected(c, "expected a value");
   }
 
   literal(word: string, value: JsonRef): JsonRef {
