@@ -498,11 +498,13 @@ class Parser {
     return value;
   }
 
-  /** Skips decimal digits; returns how many. */
-  digits(): i32 {
+  /** Skips one or more decimal digits; false after failing with NUMBER_DIGIT + `where` if there are none. */
+  digits(where: string): bool {
     const start = this.pos;
     this.pos = skipDigits(this.base, start, this.len);
-    return this.pos - start;
+    if (this.pos > start) return true;
+    this.fail(this.pos, NUMBER_DIGIT + where);
+    return false;
   }
 
   number(): JsonRef {
@@ -511,19 +513,19 @@ class Parser {
     const first = this.peek();
     if (first == 0x30) {
       this.pos++;
-    } else if (this.digits() == 0) {
-      return this.fail(this.pos, NUMBER_DIGIT);
+    } else if (!this.digits("")) {
+      return NONE;
     }
     if (this.peek() == 0x2e /* . */) {
       this.pos++;
-      if (this.digits() == 0) return this.fail(this.pos, NUMBER_DIGIT + " after '.'");
+      if (!this.digits(" after '.'")) return NONE;
     }
     const e = this.peek();
     if (e == 0x65 || e == 0x45) {
       this.pos++;
       const sign = this.peek();
       if (sign == 0x2b || sign == 0x2d) this.pos++;
-      if (this.digits() == 0) return this.fail(this.pos, NUMBER_DIGIT + " in the exponent");
+      if (!this.digits(" in the exponent")) return NONE;
     }
     const text = String.UTF8.decodeUnsafe(this.base + <usize>start, <usize>(this.pos - start));
     return this.doc.addString(text, -1, JsonKind.Number);
