@@ -190,21 +190,13 @@ function parsePort(s: string): i32 {
 
 /** The IP of "ipv4:port" or "[ipv6]:port"; null if the address is not of that form. */
 export function endpointIp(address: string): string | null {
-  let ip: string;
-  let port: string;
-  if (address.startsWith("[")) {
-    const close = address.indexOf("]:");
-    if (close < 0) return null;
-    ip = address.substring(1, close);
-    port = address.substring(close + 2, address.length);
-    if (ip.indexOf(":") < 0) return null; // brackets are for IPv6 only
-  } else {
-    const colon = address.lastIndexOf(":");
-    if (colon < 0) return null;
-    ip = address.substring(0, colon);
-    port = address.substring(colon + 1, address.length);
-    if (ip.indexOf(":") >= 0) return null; // IPv6 needs brackets
-  }
+  const bracketed = address.startsWith("[");
+  const ipEnd = bracketed ? address.indexOf("]:") : address.lastIndexOf(":");
+  if (ipEnd < 0) return null;
+  const ip = address.substring(bracketed ? 1 : 0, ipEnd);
+  const port = address.substring(ipEnd + (bracketed ? 2 : 1), address.length);
+  // brackets are for IPv6 only, and IPv6 needs them
+  if ((ip.indexOf(":") >= 0) != bracketed) return null;
   if (!isConfigIp(ip) || parsePort(port) < 0) return null;
   return ip;
 }
