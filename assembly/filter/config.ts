@@ -121,9 +121,8 @@ export function isDns1123Subdomain(s: string): bool {
 
 /** Kubernetes qualified name: optional DNS-1123 subdomain prefix and "/", then a name of 1-63 characters. */
 export function isLabelKey(s: string): bool {
-  const slash = s.indexOf("/");
-  if (slash < 0) return isConfigLabelValue(s);
-  if (!isDns1123Subdomain(s.substring(0, slash))) return false;
+  const slash = s.indexOf("/"); // -1: no prefix, the name is all of s
+  if (slash >= 0 && !isDns1123Subdomain(s.substring(0, slash))) return false;
   return isConfigLabelValue(s.substring(slash + 1, s.length));
 }
 
