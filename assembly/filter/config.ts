@@ -30,6 +30,7 @@ import { decimal } from "./decimal";
 import { utf8 } from "../abi/utf8";
 import { JsonDocument, JsonKind, JsonRef, NONE, parseJson, StringSet } from "./json";
 import { isIpLiteral, isLabelValue } from "./labels";
+import { message, Msg } from "./messages.generated";
 import {
   Catalog,
   CatalogEndpoint,
@@ -58,7 +59,7 @@ export function parseConfig(bytes: ArrayBuffer): ConfigResult {
   const parsed = parseJson(bytes);
   const doc = parsed.document;
   if (doc == null) {
-    const line = "configuration: invalid JSON at byte " + decimal(parsed.offset) + ": " + parsed.error;
+    const line = message(Msg.Configuration) + message(Msg.InvalidJsonAt) + decimal(parsed.offset) + ": " + parsed.error;
     return new ConfigResult(null, [line], []);
   }
   const validator = new Validator(doc, changetype<usize>(bytes));
@@ -229,9 +230,6 @@ function isIdentifier(s: string): bool {
   return true;
 }
 
-const LABEL_VALUE_RULE = "1-63 characters of [-A-Za-z0-9_.], alphanumeric at both ends";
-// composed: each string literal costs 2 bytes per character in the module
-const LABEL_KEY_RULE = "Kubernetes qualified name: optional DNS subdomain and '/', then " + LABEL_VALUE_RULE;
 const FALLBACK_POLICIES: string[] = ["NO_FALLBACK", "ANY_ENDPOINT", "DEFAULT_SUBSET"];
 const LB_POLICIES: string[] = ["RANDOM", "ROUND_ROBIN", "LEAST_REQUEST"];
 const MODES: string[] = ["metadata", "catalog"];
@@ -367,7 +365,7 @@ class Validator {
       else if (!isIdentifier(name)) s += "[" + quote(name) + "]";
       else s += s.length == 0 ? name : "." + name;
     }
-    return s.length == 0 ? "configuration" : s;
+    return s.length == 0 ? message(Msg.Configuration) : s;
   }
 
   // -- reporting --
@@ -378,8 +376,8 @@ class Validator {
   }
 
   /** Reports `"<text>" is not <what>`. */
-  isNot(text: string, what: string): void {
-    this.error(quote(text) + " is not " + what);
+  isNot(text: string, what: Msg): void {
+    this.error(quote(text) + message(Msg.IsNot) + message(what));
   }
 
   errorIn(name: string, message: string): void {
@@ -398,34 +396,34 @@ class Validator {
   }
 
   report(lines: string[], leftOut: i32): string[] {
-    if (leftOut > 0) lines.push("configuration: " + decimal(leftOut) + " more problems not shown");
+    if (leftOut > 0) lines.push(message(Msg.Configuration) + ": " + decimal(leftOut) + message(Msg.MoreProblems));
     return lines;
   }
 
-  typeError(expected: string, value: JsonRef): void {
-    this.error("must be " + expected + ", got " + this.doc.typeName(value));
+  typeError(expected: Msg, value: JsonRef): void {
+    this.error(message(Msg.MustBe) + message(expected) + message(Msg.Got) + this.doc.typeName(value));
   }
 
   // -- generic checks --
 
   /** Reports a non-object, a repeated member name and unknown members; true for an object. */
   object(value: JsonRef, known: string[]): bool {
-    const n = this.members(value, "an object");
+    const n = this.members(value, Msg.AnObject);
     for (let i = 0; i < n; i++) {
       const name = this.doc.key(value, i);
-      if (known.indexOf(name) < 0) this.errorIn(name, "unknown field (expected one of: " + known.join(", ") + ")");
+      if (known.indexOf(name) < 0) this.errorIn(name, message(Msg.UnknownField) + known.join(", ") + ")");
     }
     return n >= 0;
   }
 
   /** The member count of an object value, after reporting a repeated name; -1 after reporting another type. */
-  members(value: JsonRef, expected: string): i32 {
+  members(value: JsonRef, expected: Msg): i32 {
     if (!this.doc.isObject(value)) {
       this.typeError(expected, value);
       return -1;
     }
     const repeated = this.doc.duplicateKey(value);
-    if (repeated != null) this.error("duplicate key " + quote(repeated));
+    if (repeated != null) this.error(message(Msg.DuplicateKey) + quote(repeated));
     return this.doc.length(value);
   }
 
@@ -447,14 +445,14 @@ class Validator {
   /** enterMember, reporting a missing member. */
   enterRequired(object: JsonRef, name: string): JsonRef {
     const value = this.enterMember(object, name);
-    if (value == NONE) this.errorIn(name, "is required");
+    if (value == NONE) this.errorIn(name, message(Msg.IsRequired));
     return value;
   }
 
   /** The text of a string value; null after reporting another type. */
   string(value: JsonRef): string | null {
     if (this.doc.isString(value)) return this.doc.text(value);
-    this.typeError("a string", value);
+    this.typeError(Msg.AString, value);
     return null;
   }
 
@@ -462,12 +460,12 @@ class Validator {
   nonEmptyString(value: JsonRef): string | null {
     const text = this.string(value);
     if (text == null || text.length > 0) return text;
-    this.error("must not be empty");
+    this.error(message(Msg.MustNotBeEmpty));
     return null;
   }
 
   /** The length of a list value; -1 after reporting another type. */
-  list(value: JsonRef, expected: string = "a list"): i32 {
+  list(value: JsonRef, expected: Msg = Msg.AList): i32 {
     if (this.doc.isArray(value)) return this.doc.length(value);
     this.typeError(expected, value);
     return -1;
@@ -478,7 +476,7 @@ class Validator {
     const text = this.string(value);
     if (text == null) return -1;
     const at = allowed.indexOf(text);
-    if (at < 0) this.error("must be one of " + allowed.join(", ") + ", got " + quote(text));
+    if (at < 0) this.error(message(Msg.MustBeOneOf) + allowed.join(", ") + message(Msg.Got) + quote(text));
     return at;
   }
 
@@ -512,7 +510,7 @@ class Validator {
       if (this.doc.isBool(response)) responseHeader = this.doc.kind(response) == JsonKind.True;
       else {
         this.enter("responseHeader");
-        this.typeError("a boolean", response);
+        this.typeError(Msg.ABoolean, response);
         this.leave();
       }
     }
@@ -528,7 +526,7 @@ class Validator {
   headerPrefixField(value: JsonRef): void {
     const s = this.nonEmptyString(value);
     if (s == null) return;
-    if (!isHeaderToken(s) || hasUpperCase(s)) this.isNot(s, "a lower-case header-name token");
+    if (!isHeaderToken(s) || hasUpperCase(s)) this.isNot(s, Msg.LowerCaseHeaderToken);
     else this.headerPrefix = s;
   }
 
@@ -562,8 +560,8 @@ class Validator {
           this.enterMapping(i, r, m);
           this.errorIn(
             "header",
-            quote(header) + " is the catalog.sessionHeader of services[" + decimal(owners.get(header)) +
-              "], which the filter removes from every request",
+            quote(header) + message(Msg.IsSessionHeaderOf) + decimal(owners.get(header)) +
+              message(Msg.RemovedFromEveryRequest),
           );
           this.leaveMapping(i);
         }
@@ -586,10 +584,10 @@ class Validator {
   }
 
   /** Reports `name` if an earlier entry of `list` (index in `seen`) had it; records it otherwise. */
-  distinct(seen: Map<string, i32>, name: string, index: i32, what: string, list: string): void {
+  distinct(seen: Map<string, i32>, name: string, index: i32, what: Msg, list: string): void {
     if (seen.has(name)) {
       const first = list + "[" + decimal(seen.get(name)) + "]";
-      this.error("duplicate " + what + " " + quote(name) + " (also in " + first + ")");
+      this.error(message(Msg.Duplicate) + message(what) + " " + quote(name) + message(Msg.AlsoIn) + first + ")");
     } else {
       seen.set(name, index);
     }
@@ -603,22 +601,22 @@ class Validator {
     const clusterValue = this.member(value, "cluster");
     const hostValue = this.member(value, "host");
     if (clusterValue != NONE && hostValue != NONE) {
-      this.error("cluster and host are mutually exclusive; give exactly one");
+      this.error(message(Msg.ClusterAndHost));
     } else if (clusterValue == NONE && hostValue == NONE) {
-      this.error("one of cluster, host is required");
+      this.error(message(Msg.ClusterOrHost));
     }
     let cluster: string | null = null;
     if (clusterValue != NONE) {
       this.enter("cluster");
       cluster = this.nonEmptyString(clusterValue);
-      if (cluster != null) this.distinct(this.clusters, cluster, index, "cluster", "services");
+      if (cluster != null) this.distinct(this.clusters, cluster, index, Msg.Cluster, "services");
       this.leave();
     }
     let host: string | null = null;
     if (hostValue != NONE) {
       this.enter("host");
       host = this.host(hostValue);
-      if (host != null) this.distinct(this.hosts, host, index, "host", "services");
+      if (host != null) this.distinct(this.hosts, host, index, Msg.Host, "services");
       this.leave();
     }
 
@@ -641,12 +639,12 @@ class Validator {
     if (catalogValue != NONE) {
       catalog = this.catalog(catalogValue);
       if (this.mode == Mode.Metadata) {
-        if (this.modeKnown) this.warn("ignored in metadata mode");
+        if (this.modeKnown) this.warn(message(Msg.IgnoredInMetadataMode));
         catalog = null;
       }
       this.leave();
     } else if (this.mode == Mode.Catalog) {
-      this.errorIn("catalog", "is required in catalog mode");
+      this.errorIn("catalog", message(Msg.CatalogRequired));
     }
     if (part == null || this.problems() > before) return null;
     return new ServiceConfig(cluster, host, part.selectors, part.defaultSubset, part.fallbackPolicy, routes, catalog);
@@ -658,7 +656,7 @@ class Validator {
     if (s == null) return null;
     const name = s.startsWith("*.") ? s.substring(2, s.length) : s;
     if (isDns1123Subdomain(name)) return s;
-    this.isNot(s, "a lower-case DNS name (RFC 1123 subdomain, optionally starting with \"*.\")");
+    this.isNot(s, Msg.LowerCaseDnsName);
     return null;
   }
 
@@ -675,7 +673,7 @@ class Validator {
         if (part.selectors.length == 0) continue;
         this.enterMapping(-1, r, m);
         this.enter("key");
-        this.warn(quote(key) + " is used by no subset selector of this service; the mapping has no effect");
+        this.warn(quote(key) + message(Msg.UnusedKey));
         this.leave();
         this.leaveMapping(-1);
       }
@@ -683,8 +681,8 @@ class Validator {
     const total = part.selectorKeys.size + (extraKeys == null ? 0 : extraKeys.size);
     if (total > MAX_KEYS_PER_SERVICE) {
       this.error(
-        "uses " + decimal(total) + " distinct keys across subsetSelectors and routes; at most " +
-          decimal(MAX_KEYS_PER_SERVICE) + " are supported",
+        message(Msg.Uses) + decimal(total) + message(Msg.DistinctKeysAcross) + decimal(MAX_KEYS_PER_SERVICE) +
+          message(Msg.AreSupported),
       );
     }
   }
@@ -704,7 +702,7 @@ class Validator {
     const defaultSubset = this.enterMember(value, "defaultSubset");
     if (defaultSubset != NONE) {
       const labels = this.labelMap(defaultSubset, true);
-      if (labels != null && labels.length == 0) this.error("must not be empty");
+      if (labels != null && labels.length == 0) this.error(message(Msg.MustNotBeEmpty));
       part.defaultSubset = labels;
       this.leave();
     }
@@ -727,7 +725,7 @@ class Validator {
           this.enter("subsetSelectors");
           this.enterIndex(selector);
         }
-        this.errorIn("fallbackPolicy", "DEFAULT_SUBSET requires dynamicSubset.defaultSubset");
+        this.errorIn("fallbackPolicy", message(Msg.DefaultSubsetRequired));
         if (selector >= 0) {
           this.leave();
           this.leave();
@@ -741,7 +739,7 @@ class Validator {
     const n = this.list(value);
     if (n < 0) return;
     if (n == 0) {
-      this.error("must be a non-empty list");
+      this.error(message(Msg.NonEmptyList));
       return;
     }
     const keySets = new Map<string, i32>();
@@ -775,15 +773,14 @@ class Validator {
   }
 
   selectorKeys(value: JsonRef, index: i32, keySets: Map<string, i32>): string[] | null {
-    const rule = "a non-empty list of distinct strings";
-    const n = this.list(value, rule);
+    const n = this.list(value, Msg.DistinctStrings);
     if (n < 0) return null;
     if (n == 0) {
-      this.error("must be " + rule);
+      this.error(message(Msg.MustBe) + message(Msg.DistinctStrings));
       return null;
     }
     if (n > MAX_KEYS_PER_SERVICE) {
-      this.error("has " + decimal(n) + " keys; at most " + decimal(MAX_KEYS_PER_SERVICE) + " are supported");
+      this.error(message(Msg.Has) + decimal(n) + message(Msg.KeysAtMost) + decimal(MAX_KEYS_PER_SERVICE) + message(Msg.AreSupported));
       return null;
     }
     const keys: string[] = [];
@@ -796,13 +793,13 @@ class Validator {
     if (keys.length < n) return null;
     for (let i = 0; i < keys.length; i++) {
       if (keys.indexOf(unchecked(keys[i])) != i) {
-        this.error("must be " + rule + "; " + quote(unchecked(keys[i])) + " appears twice");
+        this.error(message(Msg.MustBe) + message(Msg.DistinctStrings) + "; " + quote(unchecked(keys[i])) + message(Msg.AppearsTwice));
         return null;
       }
     }
     const text = sortedText(keys);
     if (keySets.has(text)) {
-      this.error("same key set as subsetSelectors[" + decimal(keySets.get(text)) + "]; it could never be chosen");
+      this.error(message(Msg.SameKeySet) + decimal(keySets.get(text)) + message(Msg.NeverChosen));
       return null;
     }
     keySets.set(text, index);
@@ -820,11 +817,11 @@ class Validator {
 
   labelKeyText(key: string, ipAllowed: bool): bool {
     if (key == IP_KEY) {
-      if (!ipAllowed) this.error("%ip% is not a label; pinned endpoints are listed in catalog.endpoints");
+      if (!ipAllowed) this.error(message(Msg.IpIsNotALabel));
       return ipAllowed;
     }
     if (key.length >= 2 && key.startsWith("%") && key.endsWith("%")) {
-      this.error("unknown built-in key " + quote(key) + " (the only built-in key is %ip%)");
+      this.error(message(Msg.UnknownBuiltInKey) + quote(key) + message(Msg.OnlyBuiltInKey));
       return false;
     }
     if (this.knownLabelKeys.has(key)) return true;
@@ -832,7 +829,7 @@ class Validator {
       this.knownLabelKeys.set(key, 0);
       return true;
     }
-    this.isNot(key, "a valid label key (" + LABEL_KEY_RULE + ")");
+    this.isNot(key, Msg.ValidLabelKey);
     return false;
   }
 
@@ -850,14 +847,13 @@ class Validator {
     if (text == null) return false;
     const ip = key == IP_KEY;
     if (this.bytesSatisfy(value, ip ? isIpLiteral : isLabelValue)) return true;
-    if (ip) this.isNot(text, "an IP address (values of %ip% are IPv4 or IPv6 literals)");
-    else this.isNot(text, "a valid label value (" + LABEL_VALUE_RULE + ")");
+    this.isNot(text, ip ? Msg.IpAddress : Msg.ValidLabelValue);
     return false;
   }
 
   /** A map of label key -> label value; %ip% allowed as a key where `ipAllowed`. Null when invalid. */
   labelMap(value: JsonRef, ipAllowed: bool): Label[] | null {
-    const n = this.members(value, "an object (label key -> value)");
+    const n = this.members(value, Msg.LabelObject);
     if (n < 0) return null;
     const labels: Label[] = [];
     let valid = this.doc.duplicateKey(value) == null;
@@ -866,7 +862,7 @@ class Validator {
       const item = this.doc.item(value, i);
       this.enter(key);
       if (key.length == 0) {
-        this.error("label key must not be empty");
+        this.error(message(Msg.EmptyLabelKey));
         valid = false;
       } else if (!this.labelKeyText(key, ipAllowed) || !this.labelValue(item, key)) {
         valid = false;
@@ -903,10 +899,10 @@ class Validator {
     if (nameValue != NONE) {
       name = this.nonEmptyString(nameValue);
       valid = name != null;
-      if (name != null) this.distinct(names, name, index, "route name", "routes");
+      if (name != null) this.distinct(names, name, index, Msg.RouteName, "routes");
       this.leave();
     } else if (unnamed >= 0) {
-      this.error("only one route may omit name (routes[" + decimal(unnamed) + "] has none)");
+      this.error(message(Msg.OnlyOneUnnamed) + decimal(unnamed) + message(Msg.HasNone));
     }
     const mappingsValue = this.enterRequired(value, "headerToDynamicSubsetKey");
     if (mappingsValue == NONE) return null;
@@ -962,13 +958,13 @@ class Validator {
     if (this.hasPassed(value, VALID_LOWER_HEADER)) return s;
     if (this.nonEmptyString(value) == null) return null;
     if (s.startsWith(":")) {
-      this.error(quote(s) + " is a pseudo-header; only ordinary request headers can be mapped");
+      this.error(quote(s) + message(Msg.IsPseudoHeader));
       return null;
     }
     const header = this.headerName(s);
     if (header == null) return null;
     if (header.startsWith(this.headerPrefix)) {
-      this.error(quote(s) + " starts with headerPrefix " + quote(this.headerPrefix) + ", which is reserved for the filter's own headers");
+      this.error(quote(s) + message(Msg.StartsWithPrefix) + quote(this.headerPrefix) + message(Msg.ReservedPrefix));
       return null;
     }
     if (header == s) this.markPassed(value, VALID_LOWER_HEADER);
@@ -977,7 +973,7 @@ class Validator {
 
   headerName(s: string): string | null {
     if (!isHeaderToken(s)) {
-      this.isNot(s, "a valid header name (RFC 9110 token)");
+      this.isNot(s, Msg.ValidHeaderName);
       return null;
     }
     return hasUpperCase(s) ? asciiLowerCase(s) : s;
@@ -994,7 +990,7 @@ class Validator {
       const token = this.string(tokenValue);
       if (token != null) {
         if (isRouteToken(token)) routeToken = token;
-        else this.isNot(token, "a route token (16-64 lower-case hex digits)");
+        else this.isNot(token, Msg.RouteToken);
       }
       this.leave();
     }
@@ -1026,7 +1022,7 @@ class Validator {
     const header = this.headerName(s);
     if (header == null) return null;
     if (header == this.headerPrefix + "subset") {
-      this.error(quote(s) + " is the filter's subset header; choose another name");
+      this.error(quote(s) + message(Msg.IsSubsetHeader));
       return null;
     }
     return header;
@@ -1053,10 +1049,10 @@ class Validator {
       const text = this.string(nameValue);
       if (text != null) {
         if (!isDns1123Label(text)) {
-          this.isNot(text, "a valid subset name (RFC 1123 label: 1-63 characters of [-a-z0-9], alphanumeric at both ends)");
+          this.isNot(text, Msg.ValidSubsetName);
         } else {
           name = text;
-          this.distinct(names, text, index, "subset name", "subsets");
+          this.distinct(names, text, index, Msg.SubsetName, "subsets");
         }
       }
       this.leave();
@@ -1073,12 +1069,12 @@ class Validator {
 
   distinctLabelSet(labels: Label[], index: i32, labelSets: Map<string, i32>): Label[] | null {
     if (labels.length == 0) {
-      this.error("must not be empty");
+      this.error(message(Msg.MustNotBeEmpty));
       return null;
     }
     const text = labelSetText(labels);
     if (labelSets.has(text)) {
-      this.error("same labels as subsets[" + decimal(labelSets.get(text)) + "]");
+      this.error(message(Msg.SameLabels) + decimal(labelSets.get(text)) + "]");
       return null;
     }
     labelSets.set(text, index);
@@ -1107,9 +1103,9 @@ class Validator {
       if (address != null) {
         ip = endpointIp(address);
         if (ip == null) {
-          this.isNot(address, "an endpoint address (ipv4:port or [ipv6]:port, port 1-65535)");
+          this.isNot(address, Msg.EndpointAddress);
         } else {
-          this.distinct(addresses, address, index, "address", "endpoints");
+          this.distinct(addresses, address, index, Msg.Address, "endpoints");
         }
       }
       this.leave();
