@@ -401,7 +401,7 @@ class Validator {
   }
 
   typeError(expected: Msg, value: JsonRef): void {
-    this.error(message(Msg.MustBe) + message(expected) + message(Msg.Got) + this.doc.typeName(value));
+    this.error(message(Msg.MustBe) + message(expected) + message(Msg.Got) + message(this.doc.typeName(value)));
   }
 
   // -- generic checks --

@@ -18,6 +18,7 @@
 // (measured) under the incremental runtime. Strings are AS strings, and short ones are interned.
 
 import { decimal } from "./decimal";
+import { message, Msg } from "./messages.generated";
 
 export const MAX_DEPTH: i32 = 32;
 
@@ -184,22 +185,22 @@ export class JsonDocument {
     const repeated = load<i32>(this.nodeBase + (<usize>v * 12)) >> DUPLICATE_SHIFT;
     return repeated == 0 ? null : unchecked(this.strings[repeated - 1]);
   }
-  /** "null", "boolean", "number", "string", "list", "object": for "must be X, got Y" messages */
-  typeName(v: JsonRef): string {
+  /** The name of the type of v ("null", "boolean", "number", "string", "list", "object"), for "must be X, got Y" */
+  typeName(v: JsonRef): Msg {
     switch (this.kind(v)) {
       case JsonKind.Null:
-        return "null";
+        return Msg.TypeNull;
       case JsonKind.False:
       case JsonKind.True:
-        return "boolean";
+        return Msg.TypeBoolean;
       case JsonKind.Number:
-        return "number";
+        return Msg.TypeNumber;
       case JsonKind.String:
-        return "string";
+        return Msg.TypeString;
       case JsonKind.Array:
-        return "list";
+        return Msg.TypeList;
       default:
-        return "object";
+        return Msg.TypeObject;
     }
   }
 
@@ -286,9 +287,6 @@ const SMALL_OBJECT: i32 = 8;
 const INTERN_MAX: i32 = 48;
 const INTERN_SLOTS: i32 = 1024; // direct-mapped cache, power of two
 
-// shared by the three number errors (each literal costs 2 bytes per character in the module)
-const NUMBER_DIGIT = "invalid number: expected a digit";
-
 class Parser {
   pos: i32 = 0;
   error: string = ""; // the first failure's message
@@ -339,8 +337,8 @@ class Parser {
   }
 
   /** Fails at pos, where `c` (peek()) is not what `expected` says. */
-  unexpected(c: i32, expected: string): JsonRef {
-    return this.fail(this.pos, c < 0 ? "unexpected end of input" : expected);
+  unexpected(c: i32, expected: Msg): JsonRef {
+    return this.fail(this.pos, message(c < 0 ? Msg.UnexpectedEnd : expected));
   }
 
   @inline
@@ -361,7 +359,7 @@ class Parser {
       let value: JsonRef;
       if (c == 0x7b /* { */ || c == 0x5b /* [ */) {
         if (this.depth >= MAX_DEPTH) {
-          return this.fail(this.pos, "nesting deeper than " + decimal(MAX_DEPTH) + " levels");
+          return this.fail(this.pos, message(Msg.NestingDeeperThan) + decimal(MAX_DEPTH) + message(Msg.Levels));
         }
         const isObject = c == 0x7b;
         const container = this.doc.add(isObject ? JsonKind.Object : JsonKind.Array, this.doc.children.length, 0);
@@ -388,7 +386,7 @@ class Parser {
       while (true) {
         if (this.depth == 0) {
           this.skipWhitespace();
-          if (this.pos < this.len) return this.fail(this.pos, "unexpected data after the JSON value");
+          if (this.pos < this.len) return this.fail(this.pos, message(Msg.DataAfterValue));
           return value;
         }
         const level = this.depth - 1;
@@ -410,7 +408,7 @@ class Parser {
           value = top;
           continue;
         }
-        return this.unexpected(d, isObject ? "expected ',' or '}'" : "expected ',' or ']'");
+        return this.unexpected(d, isObject ? Msg.ExpectedCommaOrBrace : Msg.ExpectedCommaOrBracket);
       }
     }
   }
@@ -420,7 +418,7 @@ class Parser {
     this.skipWhitespace();
     const c = this.peek();
     if (c != 0x22) {
-      this.unexpected(c, "expected a string (object member name)");
+      this.unexpected(c, Msg.ExpectedMemberName);
       return false;
     }
     const nameValue = this.stringValue();
@@ -428,7 +426,7 @@ class Parser {
     this.skipWhitespace();
     const colon = this.peek();
     if (colon != 0x3a) {
-      this.unexpected(colon, "expected ':'");
+      this.unexpected(colon, Msg.ExpectedColon);
       return false;
     }
     this.pos++;
@@ -486,24 +484,24 @@ class Parser {
     if (c == 0x74) return this.literal("true", this.trueValue);
     if (c == 0x66) return this.literal("false", this.falseValue);
     if (c == 0x6e) return this.literal("null", this.nullValue);
-    return this.unexpected(c, "expected a value");
+    return this.unexpected(c, Msg.ExpectedValue);
   }
 
   literal(word: string, value: JsonRef): JsonRef {
     const n = word.length;
     for (let i = 0; i < n; i++) {
-      if (this.peek() != word.charCodeAt(i)) return this.fail(this.pos, "invalid literal (expected '" + word + "')");
+      if (this.peek() != word.charCodeAt(i)) return this.fail(this.pos, message(Msg.InvalidLiteral) + word + message(Msg.InvalidLiteralEnd));
       this.pos++;
     }
     return value;
   }
 
-  /** Skips one or more decimal digits; false after failing with NUMBER_DIGIT + `where` if there are none. */
-  digits(where: string): bool {
+  /** Skips one or more decimal digits; false after failing with `missing` if there are none. */
+  digits(missing: Msg): bool {
     const start = this.pos;
     this.pos = skipDigits(this.base, start, this.len);
     if (this.pos > start) return true;
-    this.fail(this.pos, NUMBER_DIGIT + where);
+    this.fail(this.pos, message(missing));
     return false;
   }
 
@@ -513,19 +511,19 @@ class Parser {
     const first = this.peek();
     if (first == 0x30) {
       this.pos++;
-    } else if (!this.digits("")) {
+    } else if (!this.digits(Msg.ExpectedDigit)) {
       return NONE;
     }
     if (this.peek() == 0x2e /* . */) {
       this.pos++;
-      if (!this.digits(" after '.'")) return NONE;
+      if (!this.digits(Msg.ExpectedDigitAfterDot)) return NONE;
     }
     const e = this.peek();
     if (e == 0x65 || e == 0x45) {
       this.pos++;
       const sign = this.peek();
       if (sign == 0x2b || sign == 0x2d) this.pos++;
-      if (!this.digits(" in the exponent")) return NONE;
+      if (!this.digits(Msg.ExpectedExponentDigit)) return NONE;
     }
     const text = String.UTF8.decodeUnsafe(this.base + <usize>start, <usize>(this.pos - start));
     return this.doc.addString(text, -1, JsonKind.Number);
@@ -577,7 +575,7 @@ class Parser {
     while (true) {
       const at = this.pos;
       if (at >= this.len) {
-        this.fail(quote, "unterminated string");
+        this.fail(quote, message(Msg.UnterminatedString));
         return null;
       }
       const c = <u32>load<u8>(this.base + <usize>at);
@@ -586,7 +584,7 @@ class Parser {
         return String.UTF16.decodeUnsafe(out, units << 1);
       }
       if (c < 0x20) {
-        this.fail(at, "control character in string");
+        this.fail(at, message(Msg.ControlCharacter));
         return null;
       }
       let cp: i32;
@@ -599,7 +597,7 @@ class Parser {
       } else {
         cp = this.utf8Sequence(c);
         if (cp < 0) {
-          this.fail(at, "invalid UTF-8");
+          this.fail(at, message(Msg.InvalidUtf8));
           return null;
         }
       }
@@ -663,7 +661,7 @@ class Parser {
   escape(): i32 {
     const at = this.pos;
     if (at + 1 >= this.len) {
-      this.fail(at, "unexpected end of input");
+      this.fail(at, message(Msg.UnexpectedEnd));
       return -1;
     }
     const c = load<u8>(this.base + <usize>(at + 1));
@@ -688,13 +686,13 @@ class Parser {
       case 0x75:
         break;
       default:
-        this.fail(at, "invalid escape");
+        this.fail(at, message(Msg.InvalidEscape));
         return -1;
     }
     const unit = this.hex4(at);
     if (unit < 0) return -1;
     if (unit >= 0xdc00 && unit <= 0xdfff) {
-      this.fail(at, "lone surrogate in \\u escape");
+      this.fail(at, message(Msg.LoneSurrogate));
       return -1;
     }
     if (unit < 0xd800 || unit > 0xdbff) return unit;
@@ -705,14 +703,14 @@ class Parser {
       load<u8>(this.base + <usize>next) != 0x5c ||
       load<u8>(this.base + <usize>(next + 1)) != 0x75
     ) {
-      this.fail(at, "lone surrogate in \\u escape");
+      this.fail(at, message(Msg.LoneSurrogate));
       return -1;
     }
     this.pos = next + 2;
     const low = this.hex4(next);
     if (low < 0) return -1;
     if (low < 0xdc00 || low > 0xdfff) {
-      this.fail(at, "lone surrogate in \\u escape");
+      this.fail(at, message(Msg.LoneSurrogate));
       return -1;
     }
     return 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
@@ -721,7 +719,7 @@ class Parser {
   /** Reads the four hex digits of a \u escape that starts at `at`. */
   hex4(at: i32): i32 {
     if (this.pos + 4 > this.len) {
-      this.fail(at, "invalid \\u escape");
+      this.fail(at, message(Msg.InvalidUnicodeEscape));
       return -1;
     }
     let unit = 0;
@@ -732,7 +730,7 @@ class Parser {
       else if (h >= 0x61 && h <= 0x66) digit = h - 0x61 + 10;
       else if (h >= 0x41 && h <= 0x46) digit = h - 0x41 + 10;
       else {
-        this.fail(at, "invalid \\u escape");
+        this.fail(at, message(Msg.InvalidUnicodeEscape));
         return -1;
       }
       unit = (unit << 4) | digit;
