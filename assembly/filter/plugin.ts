@@ -46,6 +46,7 @@ import { DEFAULT_HEADER_PREFIX, parseConfig } from "./config";
 import { decimal } from "./decimal";
 import { Decider, OUTCOME_NAMES } from "./decision";
 import { Metrics } from "./metrics";
+import { message, Msg } from "./messages.generated";
 import { Mode, PluginConfig } from "./model";
 import { compileTables, RouteTable, ServiceTable, Tables, utf8 } from "./tables";
 
@@ -78,7 +79,7 @@ export class DynamicSubsetRoot extends RootContext {
     const metrics = this.definedMetrics();
     const bytes = getBufferBytes(BufferType.PluginConfiguration, 0, pluginConfigurationSize);
     if (bytes == null && pluginConfigurationSize > 0) {
-      log(LogLevel.Error, LOG_PREFIX + "configuration: the host did not hand over the plugin configuration");
+      log(LogLevel.Error, LOG_PREFIX + message(Msg.ConfigurationWithheld));
       metrics.countRejectedConfiguration();
       return false;
     }
@@ -115,7 +116,7 @@ export class DynamicSubsetRoot extends RootContext {
     if (result == WasmResult.NotFound || result == WasmResult.Unimplemented) {
       this.clearRouteCacheAvailable = false;
       if (this.debug) {
-        log(LogLevel.Debug, LOG_PREFIX + "clear_route_cache is not available (Envoy < 1.33 re-matches routes itself)");
+        log(LogLevel.Debug, LOG_PREFIX + message(Msg.NoClearRouteCache));
       }
     }
   }
@@ -123,15 +124,15 @@ export class DynamicSubsetRoot extends RootContext {
 
 function summary(tables: Tables): string {
   return (
-    "configured: mode=" +
+    message(Msg.ConfiguredMode) +
     (tables.mode == Mode.Catalog ? "catalog" : "metadata") +
-    " services=" +
+    message(Msg.SummaryServices) +
     decimal(tables.services.length) +
-    " routes=" +
+    message(Msg.SummaryRoutes) +
     decimal(tables.routeCount) +
-    " selectors=" +
+    message(Msg.SummarySelectors) +
     decimal(tables.selectorCount) +
-    " internal_headers=" +
+    message(Msg.SummaryInternalHeaders) +
     decimal(tables.strip.length)
   );
 }
