@@ -30,7 +30,7 @@ import { decimal } from "./decimal";
 import { utf8 } from "../abi/utf8";
 import { JsonDocument, JsonKind, JsonRef, NONE, parseJson, StringSet } from "./json";
 import { isIpLiteral, isLabelValue } from "./labels";
-import { message, Msg } from "./messages.generated";
+import { message, Msg, WORD_COUNT } from "./messages.generated";
 import {
   Catalog,
   CatalogEndpoint,
@@ -230,23 +230,33 @@ function isIdentifier(s: string): bool {
   return true;
 }
 
-const FALLBACK_POLICIES: string[] = ["NO_FALLBACK", "ANY_ENDPOINT", "DEFAULT_SUBSET"];
-const LB_POLICIES: string[] = ["RANDOM", "ROUND_ROBIN", "LEAST_REQUEST"];
-const MODES: string[] = ["metadata", "catalog"];
+// Member names and enum values are the catalog's words (Msg ids below WORD_COUNT). A set of them is
+// a bit set by Msg, so a check is a loop over a few bits and a hint lists the set in catalog order.
+type WordSet = u64;
+
+const FALLBACK_POLICIES: WordSet = (1 << Msg.NoFallback) | (1 << Msg.AnyEndpoint) | (1 << Msg.DefaultSubsetPolicy);
+const LB_POLICIES: WordSet = (1 << Msg.Random) | (1 << Msg.RoundRobin) | (1 << Msg.LeastRequest);
+const MODES: WordSet = (1 << Msg.Metadata) | (1 << Msg.Catalog);
 
 // known members per object, for the unknown-field check and its hint
-const ROOT_FIELDS: string[] = ["mode", "headerPrefix", "responseHeader", "services"];
-const SERVICE_FIELDS: string[] = ["cluster", "host", "dynamicSubset", "routes", "catalog"];
-const DYNAMIC_SUBSET_FIELDS: string[] = ["subsetSelectors", "defaultSubset", "fallbackPolicy", "lbPolicy"];
-const SELECTOR_FIELDS: string[] = ["keys", "fallbackPolicy"];
-const ROUTE_FIELDS: string[] = ["name", "headerToDynamicSubsetKey"];
-const MAPPING_FIELDS: string[] = ["header", "key", "defaultValue"];
-const CATALOG_FIELDS: string[] = ["routeToken", "subsets", "endpoints", "sessionHeader"];
-const SUBSET_FIELDS: string[] = ["name", "labels"];
-const ENDPOINT_FIELDS: string[] = ["address", "labels"];
+const ROOT_FIELDS: WordSet =
+  (1 << Msg.Mode) | (1 << Msg.HeaderPrefix) | (1 << Msg.ResponseHeader) | (1 << Msg.Services);
+const SERVICE_FIELDS: WordSet =
+  (1 << Msg.Cluster) | (1 << Msg.Host) | (1 << Msg.DynamicSubset) | (1 << Msg.Routes) | (1 << Msg.Catalog);
+const DYNAMIC_SUBSET_FIELDS: WordSet =
+  (1 << Msg.SubsetSelectors) | (1 << Msg.DefaultSubset) | (1 << Msg.FallbackPolicy) | (1 << Msg.LbPolicy);
+const SELECTOR_FIELDS: WordSet = (1 << Msg.Keys) | (1 << Msg.FallbackPolicy);
+const ROUTE_FIELDS: WordSet = (1 << Msg.Name) | (1 << Msg.HeaderToDynamicSubsetKey);
+const MAPPING_FIELDS: WordSet = (1 << Msg.Header) | (1 << Msg.Key) | (1 << Msg.DefaultValue);
+const CATALOG_FIELDS: WordSet =
+  (1 << Msg.RouteToken) | (1 << Msg.Subsets) | (1 << Msg.Endpoints) | (1 << Msg.SessionHeader);
+const SUBSET_FIELDS: WordSet = (1 << Msg.Name) | (1 << Msg.Labels);
+const ENDPOINT_FIELDS: WordSet = (1 << Msg.Address) | (1 << Msg.Labels);
 
-function policyFromIndex(i: i32): FallbackPolicy {
-  return i == 0 ? FallbackPolicy.NoFallback : i == 1 ? FallbackPolicy.AnyEndpoint : FallbackPolicy.DefaultSubset;
+/** The policy of a word of FALLBACK_POLICIES. */
+function policyOf(word: i32): FallbackPolicy {
+  if (word == Msg.NoFallback) return FallbackPolicy.NoFallback;
+  return word == Msg.AnyEndpoint ? FallbackPolicy.AnyEndpoint : FallbackPolicy.DefaultSubset;
 }
 
 /**
@@ -324,6 +334,8 @@ class Validator {
   pathNames: Array<string | null> = [];
   // the index of each null segment of pathNames, in order
   pathIndices: i32[] = [];
+  // the words decoded once: member lookups compare against them ~10^5 times in a large configuration
+  words: StaticArray<string> = new StaticArray<string>(WORD_COUNT);
 
   /** `base`: the input bytes, which string values with a rawOffset point into. */
   constructor(
@@ -331,6 +343,28 @@ class Validator {
     public base: usize,
   ) {
     this.passed = new StaticArray<u8>(doc.size);
+    for (let i = 0; i < WORD_COUNT; i++) unchecked((this.words[i] = message(<Msg>i)));
+  }
+
+  /** A member name or enum value (a Msg below WORD_COUNT). */
+  word(id: Msg): string {
+    return unchecked(this.words[id]);
+  }
+
+  /** The word of `set` that equals `text`, or -1. */
+  find(text: string, set: WordSet): i32 {
+    for (let bits = set; bits != 0; bits &= bits - 1) {
+      const id = <Msg>ctz(bits);
+      if (this.word(id) == text) return id;
+    }
+    return -1;
+  }
+
+  /** The words of `set` joined by ", ". */
+  wordList(set: WordSet): string {
+    let s = "";
+    for (let bits = set; bits != 0; bits &= bits - 1) s += (s.length > 0 ? ", " : "") + this.word(<Msg>ctz(bits));
+    return s;
   }
 
   hasPassed(value: JsonRef, check: u8): bool {
@@ -345,6 +379,11 @@ class Validator {
 
   enter(name: string): void {
     this.pathNames.push(name);
+  }
+
+  /** enter() the member name `field` (a word). */
+  enterField(field: Msg): void {
+    this.enter(this.word(field));
   }
 
   enterIndex(index: i32): void {
@@ -407,11 +446,11 @@ class Validator {
   // -- generic checks --
 
   /** Reports a non-object, a repeated member name and unknown members; true for an object. */
-  object(value: JsonRef, known: string[]): bool {
+  object(value: JsonRef, known: WordSet): bool {
     const n = this.members(value, Msg.AnObject);
     for (let i = 0; i < n; i++) {
       const name = this.doc.key(value, i);
-      if (known.indexOf(name) < 0) this.errorIn(name, message(Msg.UnknownField) + known.join(", ") + ")");
+      if (this.find(name, known) < 0) this.errorIn(name, message(Msg.UnknownField) + this.wordList(known) + ")");
     }
     return n >= 0;
   }
@@ -428,24 +467,25 @@ class Validator {
   }
 
   /** The member `name` of an object (first occurrence), or NONE. Objects checked by object() are small. */
-  member(object: JsonRef, name: string): JsonRef {
+  member(object: JsonRef, name: Msg): JsonRef {
     const doc = this.doc;
+    const text = this.word(name);
     const n = doc.length(object);
-    for (let i = 0; i < n; i++) if (doc.key(object, i) == name) return doc.item(object, i);
+    for (let i = 0; i < n; i++) if (doc.key(object, i) == text) return doc.item(object, i);
     return NONE;
   }
 
   /** The member `name` with the path entered into it (the caller leaves), or NONE. */
-  enterMember(object: JsonRef, name: string): JsonRef {
+  enterMember(object: JsonRef, name: Msg): JsonRef {
     const value = this.member(object, name);
-    if (value != NONE) this.enter(name);
+    if (value != NONE) this.enterField(name);
     return value;
   }
 
   /** enterMember, reporting a missing member. */
-  enterRequired(object: JsonRef, name: string): JsonRef {
+  enterRequired(object: JsonRef, name: Msg): JsonRef {
     const value = this.enterMember(object, name);
-    if (value == NONE) this.errorIn(name, message(Msg.IsRequired));
+    if (value == NONE) this.errorIn(this.word(name), message(Msg.IsRequired));
     return value;
   }
 
@@ -471,12 +511,12 @@ class Validator {
     return -1;
   }
 
-  /** Index of the string value in `allowed`, or -1 after reporting. */
-  oneOf(value: JsonRef, allowed: string[]): i32 {
+  /** The word of `allowed` that the string value is, or -1 after reporting. */
+  oneOf(value: JsonRef, allowed: WordSet): i32 {
     const text = this.string(value);
     if (text == null) return -1;
-    const at = allowed.indexOf(text);
-    if (at < 0) this.error(message(Msg.MustBeOneOf) + allowed.join(", ") + message(Msg.Got) + quote(text));
+    const at = this.find(text, allowed);
+    if (at < 0) this.error(message(Msg.MustBeOneOf) + this.wordList(allowed) + message(Msg.Got) + quote(text));
     return at;
   }
 
@@ -492,30 +532,30 @@ class Validator {
 
   root(value: JsonRef): PluginConfig | null {
     if (!this.object(value, ROOT_FIELDS)) return null;
-    const mode = this.enterMember(value, "mode");
+    const mode = this.enterMember(value, Msg.Mode);
     if (mode != NONE) {
       const index = this.oneOf(mode, MODES);
       this.leave();
-      if (index == 1) this.mode = Mode.Catalog;
+      if (index == Msg.Catalog) this.mode = Mode.Catalog;
       this.modeKnown = index >= 0;
     }
-    const prefix = this.enterMember(value, "headerPrefix");
+    const prefix = this.enterMember(value, Msg.HeaderPrefix);
     if (prefix != NONE) {
       this.headerPrefixField(prefix);
       this.leave();
     }
     let responseHeader = false;
-    const response = this.member(value, "responseHeader");
+    const response = this.member(value, Msg.ResponseHeader);
     if (response != NONE) {
       if (this.doc.isBool(response)) responseHeader = this.doc.kind(response) == JsonKind.True;
       else {
-        this.enter("responseHeader");
+        this.enterField(Msg.ResponseHeader);
         this.typeError(Msg.ABoolean, response);
         this.leave();
       }
     }
     const services: ServiceConfig[] = [];
-    const list = this.enterMember(value, "services");
+    const list = this.enterMember(value, Msg.Services);
     if (list != NONE) {
       this.services(list, services);
       this.leave();
@@ -559,7 +599,7 @@ class Validator {
           if (!owners.has(header)) continue;
           this.enterMapping(i, r, m);
           this.errorIn(
-            "header",
+            this.word(Msg.Header),
             quote(header) + message(Msg.IsSessionHeaderOf) + decimal(owners.get(header)) +
               message(Msg.RemovedFromEveryRequest),
           );
@@ -573,9 +613,9 @@ class Validator {
    *  (service -1) to routes[route]... from a service. */
   enterMapping(service: i32, route: i32, mapping: i32): void {
     if (service >= 0) this.enterIndex(service);
-    this.enter("routes");
+    this.enterField(Msg.Routes);
     this.enterIndex(route);
-    this.enter("headerToDynamicSubsetKey");
+    this.enterField(Msg.HeaderToDynamicSubsetKey);
     this.enterIndex(mapping);
   }
 
@@ -584,9 +624,9 @@ class Validator {
   }
 
   /** Reports `name` if an earlier entry of `list` (index in `seen`) had it; records it otherwise. */
-  distinct(seen: Map<string, i32>, name: string, index: i32, what: Msg, list: string): void {
+  distinct(seen: Map<string, i32>, name: string, index: i32, what: Msg, list: Msg): void {
     if (seen.has(name)) {
-      const first = list + "[" + decimal(seen.get(name)) + "]";
+      const first = this.word(list) + "[" + decimal(seen.get(name)) + "]";
       this.error(message(Msg.Duplicate) + message(what) + " " + quote(name) + message(Msg.AlsoIn) + first + ")");
     } else {
       seen.set(name, index);
@@ -598,8 +638,8 @@ class Validator {
   service(value: JsonRef, index: i32): ServiceConfig | null {
     const before = this.problems();
     if (!this.object(value, SERVICE_FIELDS)) return null;
-    const clusterValue = this.member(value, "cluster");
-    const hostValue = this.member(value, "host");
+    const clusterValue = this.member(value, Msg.Cluster);
+    const hostValue = this.member(value, Msg.Host);
     if (clusterValue != NONE && hostValue != NONE) {
       this.error(message(Msg.ClusterAndHost));
     } else if (clusterValue == NONE && hostValue == NONE) {
@@ -607,27 +647,27 @@ class Validator {
     }
     let cluster: string | null = null;
     if (clusterValue != NONE) {
-      this.enter("cluster");
+      this.enterField(Msg.Cluster);
       cluster = this.nonEmptyString(clusterValue);
-      if (cluster != null) this.distinct(this.clusters, cluster, index, Msg.Cluster, "services");
+      if (cluster != null) this.distinct(this.clusters, cluster, index, Msg.Cluster, Msg.Services);
       this.leave();
     }
     let host: string | null = null;
     if (hostValue != NONE) {
-      this.enter("host");
+      this.enterField(Msg.Host);
       host = this.host(hostValue);
-      if (host != null) this.distinct(this.hosts, host, index, Msg.Host, "services");
+      if (host != null) this.distinct(this.hosts, host, index, Msg.Host, Msg.Services);
       this.leave();
     }
 
     let part: DynamicSubsetPart | null = null;
-    const dynamicSubset = this.enterRequired(value, "dynamicSubset");
+    const dynamicSubset = this.enterRequired(value, Msg.DynamicSubset);
     if (dynamicSubset != NONE) {
       part = this.dynamicSubset(dynamicSubset);
       this.leave();
     }
     const routes: RouteConfig[] = [];
-    const routesValue = this.enterMember(value, "routes");
+    const routesValue = this.enterMember(value, Msg.Routes);
     if (routesValue != NONE) {
       this.routes(routesValue, routes);
       this.leave();
@@ -635,7 +675,7 @@ class Validator {
     if (part != null) this.checkKeys(part, routes);
 
     let catalog: Catalog | null = null;
-    const catalogValue = this.enterMember(value, "catalog");
+    const catalogValue = this.enterMember(value, Msg.Catalog);
     if (catalogValue != NONE) {
       catalog = this.catalog(catalogValue);
       if (this.mode == Mode.Metadata) {
@@ -644,7 +684,7 @@ class Validator {
       }
       this.leave();
     } else if (this.mode == Mode.Catalog) {
-      this.errorIn("catalog", message(Msg.CatalogRequired));
+      this.errorIn(this.word(Msg.Catalog), message(Msg.CatalogRequired));
     }
     if (part == null || this.problems() > before) return null;
     return new ServiceConfig(cluster, host, part.selectors, part.defaultSubset, part.fallbackPolicy, routes, catalog);
@@ -672,7 +712,7 @@ class Validator {
         extraKeys.set(key, 0);
         if (part.selectors.length == 0) continue;
         this.enterMapping(-1, r, m);
-        this.enter("key");
+        this.enterField(Msg.Key);
         this.warn(quote(key) + message(Msg.UnusedKey));
         this.leave();
         this.leaveMapping(-1);
@@ -694,26 +734,26 @@ class Validator {
     const part = new DynamicSubsetPart();
     // DEFAULT_SUBSET was asked for: by the global policy (-1) or by these selectors
     const wantsDefault = new Array<i32>();
-    const selectors = this.enterRequired(value, "subsetSelectors");
+    const selectors = this.enterRequired(value, Msg.SubsetSelectors);
     if (selectors != NONE) {
       this.selectors(selectors, part, wantsDefault);
       this.leave();
     }
-    const defaultSubset = this.enterMember(value, "defaultSubset");
+    const defaultSubset = this.enterMember(value, Msg.DefaultSubset);
     if (defaultSubset != NONE) {
       const labels = this.labelMap(defaultSubset, true);
       if (labels != null && labels.length == 0) this.error(message(Msg.MustNotBeEmpty));
       part.defaultSubset = labels;
       this.leave();
     }
-    const policy = this.enterMember(value, "fallbackPolicy");
+    const policy = this.enterMember(value, Msg.FallbackPolicy);
     if (policy != NONE) {
       const index = this.oneOf(policy, FALLBACK_POLICIES);
       this.leave();
-      if (index >= 0) part.fallbackPolicy = policyFromIndex(index);
+      if (index >= 0) part.fallbackPolicy = policyOf(index);
       if (part.fallbackPolicy == FallbackPolicy.DefaultSubset) wantsDefault.push(-1);
     }
-    const lbPolicy = this.enterMember(value, "lbPolicy");
+    const lbPolicy = this.enterMember(value, Msg.LbPolicy);
     if (lbPolicy != NONE) {
       this.oneOf(lbPolicy, LB_POLICIES);
       this.leave();
@@ -722,10 +762,10 @@ class Validator {
       for (let i = 0; i < wantsDefault.length; i++) {
         const selector = unchecked(wantsDefault[i]);
         if (selector >= 0) {
-          this.enter("subsetSelectors");
+          this.enterField(Msg.SubsetSelectors);
           this.enterIndex(selector);
         }
-        this.errorIn("fallbackPolicy", message(Msg.DefaultSubsetRequired));
+        this.errorIn(this.word(Msg.FallbackPolicy), message(Msg.DefaultSubsetRequired));
         if (selector >= 0) {
           this.leave();
           this.leave();
@@ -757,15 +797,15 @@ class Validator {
     if (!this.object(value, SELECTOR_FIELDS)) return null;
     let policy = FallbackPolicy.Unset;
     let valid = true;
-    const policyValue = this.enterMember(value, "fallbackPolicy");
+    const policyValue = this.enterMember(value, Msg.FallbackPolicy);
     if (policyValue != NONE) {
       const at = this.oneOf(policyValue, FALLBACK_POLICIES);
       this.leave();
       valid = at >= 0;
-      if (valid) policy = policyFromIndex(at);
+      if (valid) policy = policyOf(at);
       if (policy == FallbackPolicy.DefaultSubset) wantsDefault.push(index);
     }
-    const keysValue = this.enterRequired(value, "keys");
+    const keysValue = this.enterRequired(value, Msg.Keys);
     if (keysValue == NONE) return null;
     const keys = this.selectorKeys(keysValue, index, keySets);
     this.leave();
@@ -780,7 +820,8 @@ class Validator {
       return null;
     }
     if (n > MAX_KEYS_PER_SERVICE) {
-      this.error(message(Msg.Has) + decimal(n) + message(Msg.KeysAtMost) + decimal(MAX_KEYS_PER_SERVICE) + message(Msg.AreSupported));
+      const atMost = message(Msg.KeysAtMost) + decimal(MAX_KEYS_PER_SERVICE) + message(Msg.AreSupported);
+      this.error(message(Msg.Has) + decimal(n) + atMost);
       return null;
     }
     const keys: string[] = [];
@@ -793,7 +834,8 @@ class Validator {
     if (keys.length < n) return null;
     for (let i = 0; i < keys.length; i++) {
       if (keys.indexOf(unchecked(keys[i])) != i) {
-        this.error(message(Msg.MustBe) + message(Msg.DistinctStrings) + "; " + quote(unchecked(keys[i])) + message(Msg.AppearsTwice));
+        const twice = quote(unchecked(keys[i])) + message(Msg.AppearsTwice);
+        this.error(message(Msg.MustBe) + message(Msg.DistinctStrings) + "; " + twice);
         return null;
       }
     }
@@ -887,7 +929,7 @@ class Validator {
       const route = this.route(item, i, names, unnamed);
       this.leave();
       if (route != null) out.push(route);
-      if (unnamed < 0 && this.doc.isObject(item) && this.member(item, "name") == NONE) unnamed = i;
+      if (unnamed < 0 && this.doc.isObject(item) && this.member(item, Msg.Name) == NONE) unnamed = i;
     }
   }
 
@@ -895,16 +937,16 @@ class Validator {
     if (!this.object(value, ROUTE_FIELDS)) return null;
     let name: string | null = null;
     let valid = true;
-    const nameValue = this.enterMember(value, "name");
+    const nameValue = this.enterMember(value, Msg.Name);
     if (nameValue != NONE) {
       name = this.nonEmptyString(nameValue);
       valid = name != null;
-      if (name != null) this.distinct(names, name, index, Msg.RouteName, "routes");
+      if (name != null) this.distinct(names, name, index, Msg.RouteName, Msg.Routes);
       this.leave();
     } else if (unnamed >= 0) {
       this.error(message(Msg.OnlyOneUnnamed) + decimal(unnamed) + message(Msg.HasNone));
     }
-    const mappingsValue = this.enterRequired(value, "headerToDynamicSubsetKey");
+    const mappingsValue = this.enterRequired(value, Msg.HeaderToDynamicSubsetKey);
     if (mappingsValue == NONE) return null;
     const mappings = this.mappings(mappingsValue);
     this.leave();
@@ -927,20 +969,20 @@ class Validator {
   mapping(value: JsonRef): HeaderMapping | null {
     if (!this.object(value, MAPPING_FIELDS)) return null;
     let header: string | null = null;
-    const headerValue = this.enterRequired(value, "header");
+    const headerValue = this.enterRequired(value, Msg.Header);
     if (headerValue != NONE) {
       header = this.mappedHeader(headerValue);
       this.leave();
     }
     let key: string | null = null;
-    const keyValue = this.enterRequired(value, "key");
+    const keyValue = this.enterRequired(value, Msg.Key);
     if (keyValue != NONE) {
       if (this.labelKey(keyValue, true)) key = this.doc.text(keyValue);
       this.leave();
     }
     let defaultValue: string | null = null;
     let valid = true;
-    const defaultValueValue = this.enterMember(value, "defaultValue");
+    const defaultValueValue = this.enterMember(value, Msg.DefaultValue);
     if (defaultValueValue != NONE) {
       // which rule applies depends on the key; with an invalid key, the label-value rule
       valid = this.labelValue(defaultValueValue, key != null ? key : "");
@@ -985,29 +1027,29 @@ class Validator {
     if (!this.object(value, CATALOG_FIELDS)) return null;
     const before = this.problems();
     let routeToken: string | null = null;
-    const tokenValue = this.enterRequired(value, "routeToken");
+    const tokenValue = this.enterRequired(value, Msg.RouteToken);
     if (tokenValue != NONE) {
       const token = this.string(tokenValue);
       if (token != null) {
         if (isRouteToken(token)) routeToken = token;
-        else this.isNot(token, Msg.RouteToken);
+        else this.isNot(token, Msg.ARouteToken);
       }
       this.leave();
     }
     const subsets: CatalogSubset[] = [];
-    const subsetsValue = this.enterRequired(value, "subsets");
+    const subsetsValue = this.enterRequired(value, Msg.Subsets);
     if (subsetsValue != NONE) {
       this.catalogSubsets(subsetsValue, subsets);
       this.leave();
     }
     const endpoints: CatalogEndpoint[] = [];
-    const endpointsValue = this.enterMember(value, "endpoints");
+    const endpointsValue = this.enterMember(value, Msg.Endpoints);
     if (endpointsValue != NONE) {
       this.catalogEndpoints(endpointsValue, endpoints);
       this.leave();
     }
-    let sessionHeader: string | null = this.headerPrefix + "host";
-    const sessionValue = this.enterMember(value, "sessionHeader");
+    let sessionHeader: string | null = this.headerPrefix + this.word(Msg.Host);
+    const sessionValue = this.enterMember(value, Msg.SessionHeader);
     if (sessionValue != NONE) {
       sessionHeader = this.sessionHeader(sessionValue);
       this.leave();
@@ -1044,7 +1086,7 @@ class Validator {
   catalogSubset(value: JsonRef, index: i32, names: Map<string, i32>, labelSets: Map<string, i32>): CatalogSubset | null {
     if (!this.object(value, SUBSET_FIELDS)) return null;
     let name: string | null = null;
-    const nameValue = this.enterRequired(value, "name");
+    const nameValue = this.enterRequired(value, Msg.Name);
     if (nameValue != NONE) {
       const text = this.string(nameValue);
       if (text != null) {
@@ -1052,13 +1094,13 @@ class Validator {
           this.isNot(text, Msg.ValidSubsetName);
         } else {
           name = text;
-          this.distinct(names, text, index, Msg.SubsetName, "subsets");
+          this.distinct(names, text, index, Msg.SubsetName, Msg.Subsets);
         }
       }
       this.leave();
     }
     let labels: Label[] | null = null;
-    const labelsValue = this.enterRequired(value, "labels");
+    const labelsValue = this.enterRequired(value, Msg.Labels);
     if (labelsValue != NONE) {
       labels = this.labelMap(labelsValue, false);
       if (labels != null) labels = this.distinctLabelSet(labels, index, labelSets);
@@ -1097,7 +1139,7 @@ class Validator {
     if (!this.object(value, ENDPOINT_FIELDS)) return null;
     let address: string | null = null;
     let ip: string | null = null;
-    const addressValue = this.enterRequired(value, "address");
+    const addressValue = this.enterRequired(value, Msg.Address);
     if (addressValue != NONE) {
       address = this.string(addressValue);
       if (address != null) {
@@ -1105,13 +1147,13 @@ class Validator {
         if (ip == null) {
           this.isNot(address, Msg.EndpointAddress);
         } else {
-          this.distinct(addresses, address, index, Msg.Address, "endpoints");
+          this.distinct(addresses, address, index, Msg.Address, Msg.Endpoints);
         }
       }
       this.leave();
     }
     let labels: Label[] | null = null;
-    const labelsValue = this.enterRequired(value, "labels");
+    const labelsValue = this.enterRequired(value, Msg.Labels);
     if (labelsValue != NONE) {
       labels = this.labelMap(labelsValue, false);
       this.leave();

@@ -125,7 +125,7 @@ export class DynamicSubsetRoot extends RootContext {
 function summary(tables: Tables): string {
   return (
     message(Msg.ConfiguredMode) +
-    (tables.mode == Mode.Catalog ? "catalog" : "metadata") +
+    message(tables.mode == Mode.Catalog ? Msg.Catalog : Msg.Metadata) +
     message(Msg.SummaryServices) +
     decimal(tables.services.length) +
     message(Msg.SummaryRoutes) +

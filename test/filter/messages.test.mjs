@@ -15,6 +15,6 @@ describe('message catalog', () => {
   });
 
   it('rejects text that is not printable ASCII', () => {
-    assert.throws(() => render({ Bad: 'caf\u00e9' }), /Bad: not printable ASCII/);
+    assert.throws(() => render({ words: {}, texts: { Bad: 'caf\u00e9' } }), /Bad: not printable ASCII/);
   });
 });
