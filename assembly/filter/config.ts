@@ -1048,7 +1048,7 @@ class Validator {
       this.catalogEndpoints(endpointsValue, endpoints);
       this.leave();
     }
-    let sessionHeader: string | null = this.headerPrefix + this.word(Msg.Host);
+    let sessionHeader: string | null = this.headerPrefix + "host";
     const sessionValue = this.enterMember(value, Msg.SessionHeader);
     if (sessionValue != NONE) {
       sessionHeader = this.sessionHeader(sessionValue);

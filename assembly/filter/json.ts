@@ -490,7 +490,9 @@ class Parser {
   literal(word: string, value: JsonRef): JsonRef {
     const n = word.length;
     for (let i = 0; i < n; i++) {
-      if (this.peek() != word.charCodeAt(i)) return this.fail(this.pos, message(Msg.InvalidLiteral) + word + message(Msg.InvalidLiteralEnd));
+      if (this.peek() != word.charCodeAt(i)) {
+        return this.fail(this.pos, message(Msg.InvalidLiteral) + word + message(Msg.InvalidLiteralEnd));
+      }
       this.pos++;
     }
     return value;
