@@ -10,7 +10,8 @@ import {
   ServiceConfig,
   SubsetSelector,
 } from "../filter/model";
-import { compileTables, RouteTable, ServiceTable, utf8 } from "../filter/tables";
+import { compileTables, RouteTable, ServiceTable } from "../filter/tables";
+import { utf8 } from "../abi/utf8";
 import { PREFIX, seedConfig, seedService } from "./routing.fixtures";
 
 /** A request: route name + headers (name, value); the result in readable form. */

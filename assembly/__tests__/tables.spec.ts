@@ -9,7 +9,8 @@ import {
   ServiceConfig,
   SubsetSelector,
 } from "../filter/model";
-import { ByteKeyIndex, compileTables, istioHostStart, Tables, utf8 } from "../filter/tables";
+import { ByteKeyIndex, compileTables, istioHostStart, Tables } from "../filter/tables";
+import { utf8 } from "../abi/utf8";
 import { PREFIX, seedConfig, seedService, text } from "./routing.fixtures";
 
 function stripNames(tables: Tables): string[] {

@@ -21,7 +21,8 @@
 
 import { isIpLiteral, isLabelValue } from "./labels";
 import { FallbackPolicy, Mode } from "./model";
-import { INVALID_VALUE, RouteTable, SelectorTable, ServiceTable, Tables, Target, utf8 } from "./tables";
+import { INVALID_VALUE, RouteTable, SelectorTable, ServiceTable, Tables, Target } from "./tables";
+import { utf8 } from "../abi/utf8";
 
 /** Longer header values are rejected at once (Envoy's header_to_metadata limit, SPEC §4 step 2). */
 export const MAX_VALUE_BYTES: i32 = 8192;

@@ -48,7 +48,8 @@ import { Decider, OUTCOME_NAMES } from "./decision";
 import { Metrics } from "./metrics";
 import { message, Msg } from "./messages.generated";
 import { Mode, PluginConfig } from "./model";
-import { compileTables, RouteTable, ServiceTable, Tables, utf8 } from "./tables";
+import { compileTables, RouteTable, ServiceTable, Tables } from "./tables";
+import { utf8 } from "../abi/utf8";
 
 export const ROOT_ID = "dynamic_subset";
 const LOG_PREFIX = "dynamic_subset: ";

@@ -25,8 +25,6 @@ export const INVALID_VALUE = "~invalid~";
 /** Longest value a resolved key can carry into a header or decision string. */
 const MAX_WRITTEN_VALUE: i32 = MAX_LABEL_VALUE > INVALID_VALUE.length ? MAX_LABEL_VALUE : INVALID_VALUE.length;
 
-export { utf8 };
-
 function bytesEqual(a: usize, aLen: i32, b: usize, bLen: i32): bool {
   return aLen == bLen && memory.compare(a, b, <usize>aLen) == 0;
 }

@@ -24,10 +24,7 @@ function isAscii(s) {
 
 /** Byte string -> JS string decoded as UTF-8 (invalid sequences become U+FFFD). */
 export function byteStringToText(s) {
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0x7f) return utf8Decoder.decode(Buffer.from(s, 'latin1'));
-  }
-  return s;
+  return isAscii(s) ? s : utf8Decoder.decode(Buffer.from(s, 'latin1'));
 }
 
 export function byteStringToBytes(s) {
