@@ -3,16 +3,26 @@
 // through the "testhost" imports declared in assembly/__tests__/abi.testhost.ts.
 // The full Envoy-like host emulator lives in test/emulator/; this stub only serves unit tests.
 
-const OK = 0, NOT_FOUND = 1, INTERNAL_FAILURE = 10;
-const latin1 = (bytes) => Buffer.from(bytes).toString('latin1');
+const OK = 0,
+  NOT_FOUND = 1,
+  INTERNAL_FAILURE = 10;
+const latin1 = (bytes) => Buffer.from(bytes).toString("latin1");
 
 function createStubHost() {
   let exports = null; // the test module's exports; its own memory is the one to read (not as-pect's)
   let host;
   const reset = () => {
     host = {
-      logs: [], logLevel: 2, headers: new Map(), properties: new Map(), metrics: 0,
-      calls: 0, lastCall: { ints: [], bytes: [] }, failNext: -1, foreignReturn: null, strayReturnNext: false,
+      logs: [],
+      logLevel: 2,
+      headers: new Map(),
+      properties: new Map(),
+      metrics: 0,
+      calls: 0,
+      lastCall: { ints: [], bytes: [] },
+      failNext: -1,
+      foreignReturn: null,
+      strayReturnNext: false,
     };
   };
   reset();
@@ -34,7 +44,7 @@ function createStubHost() {
     }
     let ptr = 0;
     if (bytes.length > 0) {
-      if (typeof exports.malloc !== 'function') return INTERNAL_FAILURE;
+      if (typeof exports.malloc !== "function") return INTERNAL_FAILURE;
       ptr = exports.malloc(bytes.length);
       if (ptr === 0) return INTERNAL_FAILURE;
       u8().set(bytes, ptr);
@@ -60,10 +70,11 @@ function createStubHost() {
       host.logs.push({ level, message: read(ptr, size) });
       return OK;
     },
-    proxy_get_log_level: (retPtr) => call([], [], () => {
-      view().setUint32(retPtr, host.logLevel, true);
-      return OK;
-    }),
+    proxy_get_log_level: (retPtr) =>
+      call([], [], () => {
+        view().setUint32(retPtr, host.logLevel, true);
+        return OK;
+      }),
     proxy_get_buffer_bytes: (type, start, max, retPtr, retSize) => call([type, start, max], [], () => NOT_FOUND),
     proxy_get_header_map_value: (type, kPtr, kSize, retPtr, retSize) =>
       call([type], [read(kPtr, kSize)], () => {
@@ -96,7 +107,8 @@ function createStubHost() {
       call([status, grpcStatus], [read(dPtr, dSize), read(bPtr, bSize), read(hPtr, hSize)], () => OK),
     proxy_call_foreign_function: (nPtr, nSize, aPtr, aSize, retPtr, retSize) =>
       call([], [read(nPtr, nSize), read(aPtr, aSize)], () =>
-        host.foreignReturn === null ? NOT_FOUND : giveBack(host.foreignReturn, retPtr, retSize)),
+        host.foreignReturn === null ? NOT_FOUND : giveBack(host.foreignReturn, retPtr, retSize),
+      ),
     proxy_define_metric: (type, nPtr, nSize, retId) =>
       call([type], [read(nPtr, nSize)], () => {
         host.metrics++;
@@ -138,7 +150,12 @@ function createStubHost() {
     log_level: (i) => host.logs[i].level,
     log_message: (i, ptr, capacity) => copyOut(host.logs[i].message, ptr, capacity),
   };
-  return { imports: { env, testhost }, attach: (e) => { exports = e; } };
+  return {
+    imports: { env, testhost },
+    attach: (e) => {
+      exports = e;
+    },
+  };
 }
 
 export default {

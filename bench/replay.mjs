@@ -5,7 +5,7 @@
 // text work at all: the host side of a call is a tape read plus, for calls that return data, the guest's malloc
 // and one copy. The module must make the same calls every time (checked: the tape records which import was
 // called). What remains per host call is V8's wasm->JS crossing, the same for every module.
-import { readFileSync } from 'node:fs';
+import { readFileSync } from "node:fs";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -43,7 +43,7 @@ function liveHost(io, state) {
     proxy_replace_header_map_value: (m, kp, kn, vp, vn) => (map(m).set(str(kp, kn), str(vp, vn)), 0),
     proxy_remove_header_map_value: (m, kp, kn) => (map(m).delete(str(kp, kn)), 0),
     proxy_get_property: (p, n) => {
-      const v = state.properties[str(p, n).replace(/\0/g, '.')];
+      const v = state.properties[str(p, n).replace(/\0/g, ".")];
       return v === undefined ? { rc: NOT_FOUND } : { rc: 0, data: enc.encode(v) };
     },
     proxy_set_property: (p, n, vp, vn) => ((state.filterState[str(p, n)] = str(vp, vn)), 0),
@@ -107,7 +107,7 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
   const env = {};
   const module = new WebAssembly.Module(readFileSync(wasmPath));
   for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.kind !== 'function') continue;
+    if (imp.kind !== "function") continue;
     const name = imp.name;
     const impl = live[name];
     // fixed arity: a rest parameter would make every crossing allocate
@@ -115,7 +115,10 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
       if (recording) {
         if (!impl) throw new Error(`replay host: ${name} is not supported`);
         const result = impl(a, b, c, d, e, f, g, h);
-        const answer = typeof result === 'number' ? { rc: result, data: null, u32: -1 } : { rc: result.rc, data: result.data ?? null, u32: result.u32 ?? -1 };
+        const answer =
+          typeof result === "number"
+            ? { rc: result, data: null, u32: -1 }
+            : { rc: result.rc, data: result.data ?? null, u32: result.u32 ?? -1 };
         tape.push({ name, answer, plain: answer.data === null && answer.u32 < 0 });
         return give(name, [a, b, c, d, e, f, g, h], answer);
       }
@@ -123,7 +126,12 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
       if (entry === undefined || entry.name !== name)
         throw new Error(`replay host: call ${cursor} is ${name}, the tape says ${entry?.name}`);
       if (entry.plain) return entry.answer.rc;
-      ARGS[0] = a; ARGS[1] = b; ARGS[2] = c; ARGS[3] = d; ARGS[4] = e; ARGS[5] = f;
+      ARGS[0] = a;
+      ARGS[1] = b;
+      ARGS[2] = c;
+      ARGS[3] = d;
+      ARGS[4] = e;
+      ARGS[5] = f;
       return give(name, ARGS, entry.answer);
     };
   }
@@ -182,13 +190,13 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
  * answers. Subtracting calls x this from a replay time leaves the module's own time.
  */
 export function crossingNs(crossingWasm, n = 2e6, reps = 5) {
-  const tape = [{ name: 'proxy_remove_header_map_value', answer: { rc: 0, data: null, u32: -1 }, plain: true }];
+  const tape = [{ name: "proxy_remove_header_map_value", answer: { rc: 0, data: null, u32: -1 }, plain: true }];
   let cursor = 0;
   const env = {
     proxy_remove_header_map_value: (a, b, c, d, e, f, g, h) => {
       const entry = tape[cursor++];
       cursor = 0;
-      if (entry === undefined || entry.name !== 'proxy_remove_header_map_value') throw new Error('crossing: tape');
+      if (entry === undefined || entry.name !== "proxy_remove_header_map_value") throw new Error("crossing: tape");
       if (entry.plain) return entry.answer.rc;
       return -1;
     },

@@ -14,48 +14,66 @@
 //     stream of each 1,000 (the filter collects garbage at the end of about one stream in a thousand).
 // Then: configuration time for 1,000 services x 10 routes (parse + validation < 50 ms; bench/parse splits the
 // phases) and module sizes (<= 48 KiB at -O3).
-import { execSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import { ProxyWasmHost } from '../test/emulator/index.mjs';
-import { SCENARIOS, RESPONSE_HEADERS, largeConfig } from './scenarios.mjs';
-import { replayHost, crossingNs } from './replay.mjs';
+import { execSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync, existsSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { ProxyWasmHost } from "../test/emulator/index.mjs";
+import { SCENARIOS, RESPONSE_HEADERS, largeConfig } from "./scenarios.mjs";
+import { replayHost, crossingNs } from "./replay.mjs";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const QUICK = process.argv.includes('--quick');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const QUICK = process.argv.includes("--quick");
 const PLAN = QUICK
-  ? { warm: 3000, batch: 3000, reps: 5, replayBatch: 10000, memStreams: 1e5, memBudgetMs: 2000, parseRuns: 3, timedStreams: 2e4 }
-  : { warm: 20000, batch: 4000, reps: 31, replayBatch: 20000, memStreams: 1e6, memBudgetMs: 8000, parseRuns: 7, timedStreams: 1e5 };
+  ? {
+      warm: 3000,
+      batch: 3000,
+      reps: 5,
+      replayBatch: 10000,
+      memStreams: 1e5,
+      memBudgetMs: 2000,
+      parseRuns: 3,
+      timedStreams: 2e4,
+    }
+  : {
+      warm: 20000,
+      batch: 4000,
+      reps: 31,
+      replayBatch: 20000,
+      memStreams: 1e6,
+      memBudgetMs: 8000,
+      parseRuns: 7,
+      timedStreams: 1e5,
+    };
 // Many short interleaved batches: on a shared machine a noisy neighbour spoils a few batches, not a median.
-const FILTER_STATE_KEY = 'wasm.dynamic_subset'; // Envoy stores proxy_set_property paths as wasm.<path>
+const FILTER_STATE_KEY = "wasm.dynamic_subset"; // Envoy stores proxy_set_property paths as wasm.<path>
 const SIZE_BAR = 48 * 1024;
 const PARSE_BAR_MS = 50;
 const RATIO_GOAL = 1.25;
 
 const MODULES = [
   {
-    id: 'filter',
-    file: 'build/dynamic_subset.wasm',
-    sources: ['assembly', 'asconfig.json'],
-    build: 'npm run -s build:wasm',
+    id: "filter",
+    file: "build/dynamic_subset.wasm",
+    sources: ["assembly", "asconfig.json"],
+    build: "npm run -s build:wasm",
   },
   {
-    id: 'noop',
-    file: 'build/noop.wasm',
-    sources: ['assembly/abi', 'bench/noop', 'asconfig.json'],
-    build: 'npm run -s build:noop',
+    id: "noop",
+    file: "build/noop.wasm",
+    sources: ["assembly/abi", "bench/noop", "asconfig.json"],
+    build: "npm run -s build:noop",
   },
-  { id: 'C', file: 'build/bench/reference_c.wasm', sources: ['bench/c'], build: 'sh bench/c/build.sh' },
+  { id: "C", file: "build/bench/reference_c.wasm", sources: ["bench/c"], build: "sh bench/c/build.sh" },
 ];
-const CROSSING_WASM = 'build/bench/crossing.wasm';
+const CROSSING_WASM = "build/bench/crossing.wasm";
 // the filter's configuration code alone (bench/parse), for the parse-time split; not compared like MODULES
 const PARSE_MODULE = {
-  id: 'parse',
-  file: 'build/bench/parse.wasm',
-  sources: ['assembly', 'bench/parse', 'asconfig.json'],
-  build: 'npm run -s build:parse',
+  id: "parse",
+  file: "build/bench/parse.wasm",
+  sources: ["assembly", "bench/parse", "asconfig.json"],
+  build: "npm run -s build:parse",
 };
 const PARSE_WASM = PARSE_MODULE.file;
 
@@ -74,13 +92,13 @@ function newestMtime(path) {
 function buildIfNeeded(module) {
   const out = join(ROOT, module.file);
   const stale = !existsSync(out) || module.sources.some((s) => newestMtime(s) > statSync(out).mtimeMs);
-  if (module.id === 'C' && !existsSync(join(ROOT, CROSSING_WASM))) return build(module);
+  if (module.id === "C" && !existsSync(join(ROOT, CROSSING_WASM))) return build(module);
   if (stale) build(module);
 }
 
 function build(module) {
   console.error(`building ${module.file}: ${module.build}`);
-  execSync(module.build, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  execSync(module.build, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
 }
 
 // ------------------------------------------------------------------ measuring
@@ -121,7 +139,7 @@ function interleaved(runners, batch, reps) {
 async function loadHost(module, config) {
   const host = await ProxyWasmHost.load(join(ROOT, module.file), {
     pluginConfig: JSON.stringify(config),
-    logLevel: 'info',
+    logLevel: "info",
   });
   host.start();
   if (host.failed) throw new Error(`${module.file}: failed at start`);
@@ -153,7 +171,8 @@ function memoryRun(replay) {
 function slowTail(replay) {
   const ns = replay.timeEach(PLAN.timedStreams);
   const worst = [];
-  for (let start = 0; start + 1000 <= ns.length; start += 1000) worst.push(Math.max(...ns.subarray(start, start + 1000)));
+  for (let start = 0; start + 1000 <= ns.length; start += 1000)
+    worst.push(Math.max(...ns.subarray(start, start + 1000)));
   const sorted = Float64Array.from(ns).sort();
   return { p99: sorted[Math.floor(sorted.length * 0.99)] / 1e3, worstPer1000: median(worst) / 1e3 };
 }
@@ -197,16 +216,16 @@ async function measureScenario(scenario, crossing) {
 
 /** The C reference must make the same host calls, in the same order, and reach the same decision as the filter. */
 function checkParity(rows) {
-  const filter = rows.find((r) => r.module === 'filter');
-  const c = rows.find((r) => r.module === 'C');
+  const filter = rows.find((r) => r.module === "filter");
+  const c = rows.find((r) => r.module === "C");
   const warnings = [];
   const names = new Set([...Object.keys(filter.byName), ...Object.keys(c.byName)]);
   const diff = [...names]
     .filter((n) => (filter.byName[n] ?? 0) !== (c.byName[n] ?? 0))
     .map((n) => `${n} ${filter.byName[n] ?? 0} vs ${c.byName[n] ?? 0}`);
   if (filter.calls !== c.calls || diff.length)
-    warnings.push(`host calls differ: filter ${filter.calls}, C ${c.calls} (${diff.join('; ')})`);
-  else if (filter.sequence.join() !== c.sequence.join()) warnings.push('host calls differ in order');
+    warnings.push(`host calls differ: filter ${filter.calls}, C ${c.calls} (${diff.join("; ")})`);
+  else if (filter.sequence.join() !== c.sequence.join()) warnings.push("host calls differ in order");
   if (filter.decision !== c.decision) warnings.push(`decisions differ: filter ${filter.decision}, C ${c.decision}`);
   for (const r of rows) if (r.failed) warnings.push(`${r.module}: the VM failed`);
   for (const r of rows)
@@ -227,11 +246,11 @@ async function parseTime() {
   const json = JSON.stringify(config);
   const filter = join(ROOT, MODULES[0].file);
   const startMs = async (pluginConfig) => {
-    const host = await ProxyWasmHost.load(filter, { pluginConfig, logLevel: 'info' });
+    const host = await ProxyWasmHost.load(filter, { pluginConfig, logLevel: "info" });
     const start = process.hrtime.bigint();
     host.start();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (host.failed || !host.configured) throw new Error('the large configuration failed the VM');
+    if (host.failed || !host.configured) throw new Error("the large configuration failed the VM");
     return { ms, host };
   };
   const cold = [];
@@ -241,12 +260,18 @@ async function parseTime() {
     const run = await startMs(json);
     cold.push(run.ms);
     live = run.host;
-    base.push((await startMs('')).ms);
+    base.push((await startMs("")).ms);
   }
   const warm = medianMs(() => {
-    if (!live.configure(json)) throw new Error('the large configuration was rejected');
+    if (!live.configure(json)) throw new Error("the large configuration was rejected");
   });
-  return { services: config.services.length, bytes: json.length, cold: median(cold) - median(base), warm, ...phases(json) };
+  return {
+    services: config.services.length,
+    bytes: json.length,
+    cold: median(cold) - median(base),
+    warm,
+    ...phases(json),
+  };
 }
 
 /** Median ms of `timed` over PLAN.parseRuns runs after one untimed run; `before` and `after` run untimed around each. */
@@ -271,10 +296,10 @@ function phases(json) {
   const at = m.inputBuffer(bytes.length); // may grow memory: read memory.buffer after it
   new Uint8Array(m.memory.buffer, at, bytes.length).set(bytes);
   const parse = () => {
-    if (m.parse() !== 0) throw new Error('parse.wasm rejected the large configuration');
+    if (m.parse() !== 0) throw new Error("parse.wasm rejected the large configuration");
   };
   const compile = () => {
-    if (m.compile() < 0) throw new Error('parse.wasm: nothing to compile');
+    if (m.compile() < 0) throw new Error("parse.wasm: nothing to compile");
   };
   return {
     parse: medianMs(parse, { after: m.collect }),
@@ -296,24 +321,24 @@ const f0 = (x) => x.toFixed(0);
 const f2 = (x) => x.toFixed(2);
 
 function table(header, rows) {
-  const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+  const line = (cells) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
 function report(results, parse, size, crossing, elapsedS) {
   const out = [];
   const rows = [];
   for (const { scenario, rows: rs, warnings } of results) {
-    const noop = rs.find((r) => r.module === 'noop');
-    const c = rs.find((r) => r.module === 'C');
+    const noop = rs.find((r) => r.module === "noop");
+    const c = rs.find((r) => r.module === "C");
     for (const r of rs)
       rows.push([
-        r.module === 'filter' ? `**${scenario.name}**` : '',
+        r.module === "filter" ? `**${scenario.name}**` : "",
         r.module,
         f0(r.ns),
         f2(r.ns / noop.ns),
         f2(r.ns / c.ns),
-        r.module === 'noop' ? '' : f0(r.ns - noop.ns),
+        r.module === "noop" ? "" : f0(r.ns - noop.ns),
         f0(r.replayNs),
         f0(r.guestNs),
         String(r.calls),
@@ -321,59 +346,66 @@ function report(results, parse, size, crossing, elapsedS) {
         `${r.memory.before} → ${r.memory.after} (${(r.memory.streams / 1e6).toFixed(2)} M)`,
         `${r.tail.p99.toFixed(1)} / ${r.tail.worstPer1000.toFixed(0)}`,
       ]);
-    for (const w of warnings) rows.push(['', `**WARNING** ${w}`, ...Array(10).fill('')]);
+    for (const w of warnings) rows.push(["", `**WARNING** ${w}`, ...Array(10).fill("")]);
   }
   out.push(
     table(
       [
-        'scenario',
-        'module',
-        'ns/stream',
-        '× noop',
-        '× C',
-        'added over noop, ns',
-        'replay ns',
-        'guest ≈ ns',
-        'host calls',
-        'allocs/stream',
-        'pages warm → end (streams)',
-        'replay µs: p99 / slowest per 1,000',
+        "scenario",
+        "module",
+        "ns/stream",
+        "× noop",
+        "× C",
+        "added over noop, ns",
+        "replay ns",
+        "guest ≈ ns",
+        "host calls",
+        "allocs/stream",
+        "pages warm → end (streams)",
+        "replay µs: p99 / slowest per 1,000",
       ],
       rows,
     ),
   );
-  out.push('');
+  out.push("");
   out.push(
     table(
-      ['scenario', 'filter ÷ C (emulator)', 'added: filter ÷ C', 'guest: filter ÷ C', `goal ≤ ${RATIO_GOAL}`, 'decision'],
+      [
+        "scenario",
+        "filter ÷ C (emulator)",
+        "added: filter ÷ C",
+        "guest: filter ÷ C",
+        `goal ≤ ${RATIO_GOAL}`,
+        "decision",
+      ],
       results.map(({ scenario, rows: rs }) => {
-        const [filter, noop, c] = ['filter', 'noop', 'C'].map((id) => rs.find((r) => r.module === id));
+        const [filter, noop, c] = ["filter", "noop", "C"].map((id) => rs.find((r) => r.module === id));
         const ratio = filter.ns / c.ns;
         return [
           scenario.name,
           f2(ratio),
           f2((filter.ns - noop.ns) / (c.ns - noop.ns)),
           f2(filter.guestNs / c.guestNs),
-          ratio <= RATIO_GOAL ? 'met' : 'missed',
+          ratio <= RATIO_GOAL ? "met" : "missed",
           `\`${filter.decision}\``,
         ];
       }),
     ),
   );
-  out.push('');
+  out.push("");
   out.push(
     table(
-      ['module', 'raw bytes', 'gzip -9 bytes', 'bar'],
+      ["module", "raw bytes", "gzip -9 bytes", "bar"],
       size.map((s) => [
         s.module,
         String(s.raw),
         String(s.gzip),
-        s.module === 'filter' ? `≤ ${SIZE_BAR} raw: ${s.raw <= SIZE_BAR ? 'met' : 'MISSED'}` : '',
+        s.module === "filter" ? `≤ ${SIZE_BAR} raw: ${s.raw <= SIZE_BAR ? "met" : "MISSED"}` : "",
       ]),
     ),
   );
-  out.push('');
-  const bar = (ms) => `bar < ${PARSE_BAR_MS} ms: ${ms < PARSE_BAR_MS ? 'met' : 'MISSED'}`;
+  out.push("");
+  const bar = (ms) => `bar < ${PARSE_BAR_MS} ms: ${ms < PARSE_BAR_MS ? "met" : "MISSED"}`;
   out.push(
     `configuration (${parse.services} services × 10 routes, ${(parse.bytes / 1024).toFixed(0)} KiB JSON, median of ` +
       `${PLAN.parseRuns}): parse + validation ${parse.parse.toFixed(1)} ms (${bar(parse.parse)}), table compilation ` +
@@ -383,9 +415,9 @@ function report(results, parse, size, crossing, elapsedS) {
   out.push(`replay host: one host-call crossing ≈ ${crossing.toFixed(1)} ns (crossing.wasm), subtracted in "guest ≈"`);
   out.push(
     `node ${process.version}, ${PLAN.reps} repetitions × ${PLAN.batch} streams (emulator), ` +
-      `× ${PLAN.replayBatch} (replay)${QUICK ? ', --quick' : ''}; ${elapsedS.toFixed(0)} s`,
+      `× ${PLAN.replayBatch} (replay)${QUICK ? ", --quick" : ""}; ${elapsedS.toFixed(0)} s`,
   );
-  return out.join('\n');
+  return out.join("\n");
 }
 
 // ------------------------------------------------------------------ main
@@ -399,7 +431,7 @@ async function main() {
     console.error(`scenario: ${scenario.name}`);
     results.push(await measureScenario(scenario, crossing));
   }
-  console.error('configuration parse time');
+  console.error("configuration parse time");
   const parse = await parseTime();
   console.log(report(results, parse, sizes(), crossing, (Date.now() - started) / 1000));
   if (results.some((r) => r.warnings.length)) process.exitCode = 1; // parity, failure or memory growth

@@ -1,31 +1,31 @@
 // Benchmark scenarios (SPEC §10): one plugin configuration and one request each, identical for every module.
 
-import { specExampleService } from '../test/fixtures/seed/plugin-config.mjs';
+import { specExampleService } from "../test/fixtures/seed/plugin-config.mjs";
 
 /** Headers a typical proxied request carries besides the mapped ones. */
 const BASE_HEADERS = [
-  [':authority', 'helloworld:8000'],
-  [':path', '/hello?name=bench'],
-  [':method', 'GET'],
-  [':scheme', 'http'],
-  ['user-agent', 'curl/8.5.0'],
-  ['accept', '*/*'],
-  ['x-request-id', '0f8fad5b-d9cb-469f-a165-70867728950e'],
-  ['x-forwarded-proto', 'http'],
+  [":authority", "helloworld:8000"],
+  [":path", "/hello?name=bench"],
+  [":method", "GET"],
+  [":scheme", "http"],
+  ["user-agent", "curl/8.5.0"],
+  ["accept", "*/*"],
+  ["x-request-id", "0f8fad5b-d9cb-469f-a165-70867728950e"],
+  ["x-forwarded-proto", "http"],
 ];
 
-const ROUTED = { 'xds.cluster_name': 'helloworld', 'xds.route_name': 'default' };
+const ROUTED = { "xds.cluster_name": "helloworld", "xds.route_name": "default" };
 
 /** The seed's helloworld service (stage/version with defaults, %ip% on route `pin`). */
 const seedService = () => specExampleService();
 
-const EIGHT_KEYS = ['stage', 'version', 'region', 'zone', 'tenant', 'track', 'build', 'shard'];
+const EIGHT_KEYS = ["stage", "version", "region", "zone", "tenant", "track", "build", "shard"];
 
 function eightKeyService() {
   return {
-    cluster: 'helloworld',
-    dynamicSubset: { subsetSelectors: [{ keys: ['stage', 'version'] }, { keys: EIGHT_KEYS }] },
-    routes: [{ name: 'default', headerToDynamicSubsetKey: EIGHT_KEYS.map((key) => ({ header: `x-${key}`, key })) }],
+    cluster: "helloworld",
+    dynamicSubset: { subsetSelectors: [{ keys: ["stage", "version"] }, { keys: EIGHT_KEYS }] },
+    routes: [{ name: "default", headerToDynamicSubsetKey: EIGHT_KEYS.map((key) => ({ header: `x-${key}`, key })) }],
   };
 }
 
@@ -42,55 +42,55 @@ function catalogService() {
   return {
     ...seedService(),
     dynamicSubset: {
-      subsetSelectors: [{ keys: ['stage', 'version'], fallbackPolicy: 'DEFAULT_SUBSET' }, { keys: ['%ip%'] }],
-      defaultSubset: { stage: 'stage-0', version: 'v0' },
+      subsetSelectors: [{ keys: ["stage", "version"], fallbackPolicy: "DEFAULT_SUBSET" }, { keys: ["%ip%"] }],
+      defaultSubset: { stage: "stage-0", version: "v0" },
     },
-    catalog: { routeToken: '9f3c1a7e52d04b68', subsets, endpoints },
+    catalog: { routeToken: "9f3c1a7e52d04b68", subsets, endpoints },
   };
 }
 
 export const SCENARIOS = [
   {
-    name: 'no mapping',
-    what: 'configured cluster, route without a mapping (decision none)',
+    name: "no mapping",
+    what: "configured cluster, route without a mapping (decision none)",
     config: { services: [seedService()] },
-    properties: { 'xds.cluster_name': 'helloworld', 'xds.route_name': 'unmapped' },
+    properties: { "xds.cluster_name": "helloworld", "xds.route_name": "unmapped" },
     headers: BASE_HEADERS,
   },
   {
-    name: 'seed: two keys',
-    what: 'metadata mode, x-stage/x-version with defaults, subset:stage=dev,version=v1',
+    name: "seed: two keys",
+    what: "metadata mode, x-stage/x-version with defaults, subset:stage=dev,version=v1",
     config: { services: [seedService()] },
     properties: ROUTED,
-    headers: [...BASE_HEADERS, ['x-stage', 'dev'], ['x-version', 'v1']],
+    headers: [...BASE_HEADERS, ["x-stage", "dev"], ["x-version", "v1"]],
   },
   {
-    name: 'eight keys',
-    what: 'metadata mode, eight mapped headers, one eight-key selector',
+    name: "eight keys",
+    what: "metadata mode, eight mapped headers, one eight-key selector",
     config: { services: [eightKeyService()] },
     properties: ROUTED,
     headers: [...BASE_HEADERS, ...EIGHT_KEYS.map((key, i) => [`x-${key}`, `${key}-${i}`])],
   },
   {
-    name: '%ip% pinning',
-    what: 'metadata mode, route pin, x-ip: 192.168.0.6 (IP literal check)',
+    name: "%ip% pinning",
+    what: "metadata mode, route pin, x-ip: 192.168.0.6 (IP literal check)",
     config: { services: [seedService()] },
-    properties: { 'xds.cluster_name': 'helloworld', 'xds.route_name': 'pin' },
-    headers: [...BASE_HEADERS, ['x-ip', '192.168.0.6']],
+    properties: { "xds.cluster_name": "helloworld", "xds.route_name": "pin" },
+    headers: [...BASE_HEADERS, ["x-ip", "192.168.0.6"]],
   },
   {
-    name: 'catalog 1,000 subsets',
-    what: 'catalog mode, subset header + clear_route_cache, lookup among 1,000 subsets',
-    config: { mode: 'catalog', services: [catalogService()] },
+    name: "catalog 1,000 subsets",
+    what: "catalog mode, subset header + clear_route_cache, lookup among 1,000 subsets",
+    config: { mode: "catalog", services: [catalogService()] },
     properties: ROUTED,
-    headers: [...BASE_HEADERS, ['x-stage', 'stage-17'], ['x-version', 'v12']],
+    headers: [...BASE_HEADERS, ["x-stage", "stage-17"], ["x-version", "v12"]],
   },
 ];
 
 export const RESPONSE_HEADERS = [
-  [':status', '200'],
-  ['content-type', 'text/plain'],
-  ['content-length', '64'],
+  [":status", "200"],
+  ["content-type", "text/plain"],
+  ["content-length", "64"],
 ];
 
 /** 1,000 services x 10 routes (two mappings each), metadata mode: the configuration-parse bar (< 50 ms). */
@@ -104,8 +104,8 @@ export function largeConfig(services = 1000, routes = 10) {
       svc.routes.push({
         name: `route-${r}`,
         headerToDynamicSubsetKey: [
-          { header: 'x-version', key: 'version', defaultValue: `v${r}` },
-          { header: 'x-stage', key: 'stage', defaultValue: 'prod' },
+          { header: "x-version", key: "version", defaultValue: `v${r}` },
+          { header: "x-stage", key: "stage", defaultValue: "prod" },
         ],
       });
     list.push(svc);

@@ -46,12 +46,17 @@ function freePort() {
 /** GET / on a listener with the seed's `Host: helloworld:8000` and the given headers. */
 function request(port, headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/", headers: { host: "helloworld:8000", ...headers } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode, body: body.trimEnd(), decision: res.headers["x-dynamic-subset"] }));
-    });
+    const req = http.get(
+      { host: "127.0.0.1", port, path: "/", headers: { host: "helloworld:8000", ...headers } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => (body += c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode, body: body.trimEnd(), decision: res.headers["x-dynamic-subset"] }),
+        );
+      },
+    );
     req.setTimeout(5000, () => req.destroy(new Error("request timed out")));
     req.on("error", reject);
   });
@@ -62,10 +67,12 @@ async function waitReady(adminPort, envoy, log) {
   while (Date.now() < deadline) {
     if (envoy.exitCode !== null) throw new Error(`envoy exited with ${envoy.exitCode}:\n${log.join("").slice(-4000)}`);
     const ready = await new Promise((resolve) => {
-      http.get({ host: "127.0.0.1", port: adminPort, path: "/ready" }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      }).on("error", () => resolve(false));
+      http
+        .get({ host: "127.0.0.1", port: adminPort, path: "/ready" }, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        })
+        .on("error", () => resolve(false));
     });
     if (ready) return;
     await new Promise((r) => setTimeout(r, 200));
@@ -78,14 +85,18 @@ export async function startLocalExample(envoyBin) {
   const bootstrap = parse(readFileSync(path.join(ROOT, "envoy/envoy.yaml"), "utf8"));
   const adminPort = (bootstrap.admin.address.socket_address.port_value = await freePort());
   const ports = {};
-  for (const l of bootstrap.static_resources.listeners) l.address.socket_address.port_value = ports[l.name] = await freePort();
+  for (const l of bootstrap.static_resources.listeners)
+    l.address.socket_address.port_value = ports[l.name] = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), "real-envoy-"));
   const config = path.join(dir, "envoy.yaml");
   writeFileSync(config, stringify(bootstrap));
   const backends = await startBackends();
   const log = [];
   // cwd = repository root: envoy.yaml names the module build/dynamic_subset.wasm
-  const envoy = spawn(envoyBin, ["-c", config, "--use-dynamic-base-id", "--log-level", "warn"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const envoy = spawn(envoyBin, ["-c", config, "--use-dynamic-base-id", "--log-level", "warn"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   envoy.stdout.on("data", (d) => log.push(String(d)));
   envoy.stderr.on("data", (d) => log.push(String(d)));
   const close = async () => {

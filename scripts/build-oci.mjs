@@ -7,7 +7,11 @@ import { parseArgs } from "node:util";
 import { buildImage, writeLayout } from "../dist/oci/image.js";
 
 const { values } = parseArgs({
-  options: { wasm: { type: "string", default: "build/dynamic_subset.wasm" }, out: { type: "string", default: "build/oci" }, tag: { type: "string", default: "latest" } },
+  options: {
+    wasm: { type: "string", default: "build/dynamic_subset.wasm" },
+    out: { type: "string", default: "build/oci" },
+    tag: { type: "string", default: "latest" },
+  },
 });
 const image = buildImage(readFileSync(values.wasm), values.tag);
 writeLayout(image, values.out);

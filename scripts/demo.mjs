@@ -7,7 +7,15 @@
 
 import { findEnvoy, startLocalExample } from "../envoy/local-envoy.mjs";
 import { MetadataModeEnvoy } from "../test/e2e/metadata-envoy.mjs";
-import { NO_HEALTHY_UPSTREAM, SEED_ENDPOINTS, WALKTHROUGH, curl, localIp, stepFiles, welcome } from "../test/fixtures/seed/walkthrough.mjs";
+import {
+  NO_HEALTHY_UPSTREAM,
+  SEED_ENDPOINTS,
+  WALKTHROUGH,
+  curl,
+  localIp,
+  stepFiles,
+  welcome,
+} from "../test/fixtures/seed/walkthrough.mjs";
 
 /** Emulated Envoy: a request's answer is one of the pods it can reach, taken in turn (round robin). */
 async function emulatedProxy() {
@@ -17,7 +25,8 @@ async function emulatedProxy() {
     where: "the proxy-wasm emulator + Envoy models (no Envoy binary found; set ENVOY_BIN to use a real one)",
     ip: (ip) => ip,
     async request(variant, headers) {
-      if (!proxies.has(variant)) proxies.set(variant, await MetadataModeEnvoy.fromFiles(stepFiles(variant), SEED_ENDPOINTS));
+      if (!proxies.has(variant))
+        proxies.set(variant, await MetadataModeEnvoy.fromFiles(stepFiles(variant), SEED_ENDPOINTS));
       const got = proxies.get(variant).request(Object.entries(headers));
       if (got.status !== 200) return { body: got.body, decision: got.decision };
       const turn = turns.get(variant) ?? 0;
@@ -33,7 +42,8 @@ async function realProxy(envoyBin) {
   return {
     where: `real Envoy (${envoyBin}) with envoy/envoy.yaml; 127.0.0.x stands in for the pods' 192.168.0.x`,
     ip: localIp,
-    request: async (variant, headers) => example.request(variant, Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, localIp(v)]))),
+    request: async (variant, headers) =>
+      example.request(variant, Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, localIp(v)]))),
     close: example.close,
   };
 }
@@ -47,12 +57,17 @@ try {
     console.log(`## ${title}`);
     for (const { headers, reach, printed, note } of requests) {
       const got = await proxy.request(variant, headers);
-      const expected = reach === NO_HEALTHY_UPSTREAM ? [NO_HEALTHY_UPSTREAM] : reach.map((ip) => welcome(ip).replace(ip, proxy.ip(ip)));
+      const expected =
+        reach === NO_HEALTHY_UPSTREAM
+          ? [NO_HEALTHY_UPSTREAM]
+          : reach.map((ip) => welcome(ip).replace(ip, proxy.ip(ip)));
       const ok = expected.includes(got.body);
       if (!ok) mismatches++;
       console.log(`$ ${curl(Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, proxy.ip(v)])))}`);
       console.log(got.body);
-      console.log(`  decision: ${got.decision ?? "-"}${got.reachable && got.reachable.length > 1 ? `; any of ${got.reachable.join(", ")} may answer` : ""}`);
+      console.log(
+        `  decision: ${got.decision ?? "-"}${got.reachable && got.reachable.length > 1 ? `; any of ${got.reachable.join(", ")} may answer` : ""}`,
+      );
       if (note) console.log(`  note: ${note} (the seed prints: ${printed})`);
       if (!ok) console.log(`  UNEXPECTED: the configuration allows only: ${expected.join(" | ")}`);
     }

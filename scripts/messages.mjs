@@ -51,7 +51,9 @@ ${rows.join("\n")}
 ]);
 // text i is TEXT[START[i] .. START[i + 1])
 const START = memory.data<u16>([
-${chunks(starts, 16).map((row) => `  ${row.join(", ")},`).join("\n")}
+${chunks(starts, 16)
+  .map((row) => `  ${row.join(", ")},`)
+  .join("\n")}
 ]);
 
 /** The text of \`id\` (a new string on each call). */

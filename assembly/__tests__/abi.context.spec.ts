@@ -2,8 +2,14 @@
 import { FilterHeadersStatus, LogLevel } from "../abi/enums";
 import { HttpContext, registerRootContext, RootContext } from "../abi/context";
 import {
-  proxy_on_configure, proxy_on_context_create, proxy_on_delete, proxy_on_done, proxy_on_log,
-  proxy_on_request_headers, proxy_on_response_headers, proxy_on_vm_start,
+  proxy_on_configure,
+  proxy_on_context_create,
+  proxy_on_delete,
+  proxy_on_done,
+  proxy_on_log,
+  proxy_on_request_headers,
+  proxy_on_response_headers,
+  proxy_on_vm_start,
 } from "../abi/exports";
 import { host } from "./abi.testhost";
 
@@ -147,8 +153,16 @@ describe("HTTP streams", () => {
     proxy_on_delete(id);
     const prefix = `stream ${id} of root ${rootId} (size 10) `;
     expect(events.join("|")).toBe(
-      prefix + "request_headers 5 false|" + prefix + "response_headers 3 true|" +
-      prefix + "log|" + prefix + "done|" + prefix + "delete",
+      prefix +
+        "request_headers 5 false|" +
+        prefix +
+        "response_headers 3 true|" +
+        prefix +
+        "log|" +
+        prefix +
+        "done|" +
+        prefix +
+        "delete",
     );
     expect(host.logCount()).toBe(0);
   });
@@ -172,7 +186,7 @@ describe("HTTP streams", () => {
     proxy_on_request_headers(a, 1, 1);
     expect(events.join("|")).toBe(
       `stream ${b} of root ${second} (size 20) request_headers 1 true|` +
-      `stream ${a} of root ${first} (size 10) request_headers 1 true`,
+        `stream ${a} of root ${first} (size 10) request_headers 1 true`,
     );
   });
 

@@ -1,7 +1,23 @@
 import {
-  addHeader, callForeignFunction, defineCounter, defineMetric, EMPTY_BYTES, getBufferBytes, getHeader, getProperty,
-  incrementMetric, INVALID_METRIC_ID, lastResult, log, logLevel, malloc, removeHeader, replaceHeader,
-  sendLocalResponse, setProperty, setPropertyRaw,
+  addHeader,
+  callForeignFunction,
+  defineCounter,
+  defineMetric,
+  EMPTY_BYTES,
+  getBufferBytes,
+  getHeader,
+  getProperty,
+  incrementMetric,
+  INVALID_METRIC_ID,
+  lastResult,
+  log,
+  logLevel,
+  malloc,
+  removeHeader,
+  replaceHeader,
+  sendLocalResponse,
+  setProperty,
+  setPropertyRaw,
 } from "../abi/hostcalls";
 import { BufferType, LogLevel, MapType, MetricType, WasmResult } from "../abi/enums";
 import { propertyPath } from "../abi/pairs";
@@ -67,7 +83,7 @@ describe("getHeader", () => {
 
 describe("malloc (called by the host)", () => {
   it("refuses an impossible size with 0 instead of trapping", () => {
-    expect(malloc(<usize>1 << 30)).toBe(0);
+    expect(malloc((<usize>1) << 30)).toBe(0);
   });
 
   it("returns distinct writable blocks", () => {
@@ -148,8 +164,9 @@ describe("sendLocalResponse", () => {
 
   it("passes status, details, body, serialized headers and grpc status -1 by default", () => {
     const headers = raw([0, 0, 0, 0]);
-    expect(sendLocalResponse(503, b("dynamic_subset_no_fallback"), b("no healthy upstream"), headers))
-      .toBe(WasmResult.Ok);
+    expect(sendLocalResponse(503, b("dynamic_subset_no_fallback"), b("no healthy upstream"), headers)).toBe(
+      WasmResult.Ok,
+    );
     expect(host.lastInt(0)).toBe(503);
     expect(host.lastInt(1)).toBe(-1);
     expect(hex(host.lastBytes(0))).toBe(hex(b("dynamic_subset_no_fallback")));

@@ -3,15 +3,17 @@ import { b, hex, raw } from "./abi.testhost";
 
 describe("serializePairs (the header-pairs format Envoy's PairsUtil reads)", () => {
   it("writes count, the length table, then NUL-terminated names and values", () => {
-    const bytes = serializePairs([
-      new HeaderPair(b("a"), b("1")),
-      new HeaderPair(b("bc"), b("23")),
-    ]);
+    const bytes = serializePairs([new HeaderPair(b("a"), b("1")), new HeaderPair(b("bc"), b("23"))]);
     expect(hex(bytes)).toBe(
       "02000000" + // count 2
-      "01000000" + "01000000" + // "a" / "1"
-      "02000000" + "02000000" + // "bc" / "23"
-      "6100" + "3100" + "626300" + "323300",
+        "01000000" +
+        "01000000" + // "a" / "1"
+        "02000000" +
+        "02000000" + // "bc" / "23"
+        "6100" +
+        "3100" +
+        "626300" +
+        "323300",
     );
   });
 

@@ -10,7 +10,10 @@ export { malloc }; // the stub host returns the property through it
 let created = "";
 
 class NamedRoot extends RootContext {
-  constructor(contextId: u32, public name: string) {
+  constructor(
+    contextId: u32,
+    public name: string,
+  ) {
     super(contextId);
   }
   onConfigure(pluginConfigurationSize: u32): bool {

@@ -10,15 +10,7 @@ import {
   parseConfig,
   quote,
 } from "../filter/config";
-import {
-  Catalog,
-  ConfigResult,
-  FallbackPolicy,
-  Mode,
-  PluginConfig,
-  RouteConfig,
-  ServiceConfig,
-} from "../filter/model";
+import { Catalog, ConfigResult, FallbackPolicy, Mode, PluginConfig, RouteConfig, ServiceConfig } from "../filter/model";
 
 // The full table of malformed configurations (test/fixtures/bad-configs.json) runs against the compiled
 // filter in Node; the cases here pin the rules and the validated model, one behaviour per test.
@@ -201,7 +193,9 @@ describe("the seed's configurations", () => {
 
 describe("normalisation", () => {
   it("lower-cases mapped header names and keeps keys and values as written", () => {
-    const s = onlyService(accepted(service(STAGE_VERSION, mapping('{"header": "X-Stage", "key": "stage", "defaultValue": "Prod_1"}'))));
+    const s = onlyService(
+      accepted(service(STAGE_VERSION, mapping('{"header": "X-Stage", "key": "stage", "defaultValue": "Prod_1"}'))),
+    );
     expect(s.routes[0].mappings[0].header).toBe("x-stage");
     expect(s.routes[0].mappings[0].defaultValue).toBe("Prod_1");
   });
@@ -209,10 +203,18 @@ describe("normalisation", () => {
   it("derives the session header from headerPrefix and lower-cases a given one", () => {
     const catalog = '"catalog": {"routeToken": "0123456789abcdef", "subsets": []';
     const withPrefix =
-      '{"mode": "catalog", "headerPrefix": "x-ds-", "services": [{"cluster": "a", "dynamicSubset": ' + STAGE_VERSION + ", " + catalog + "}}]}";
+      '{"mode": "catalog", "headerPrefix": "x-ds-", "services": [{"cluster": "a", "dynamicSubset": ' +
+      STAGE_VERSION +
+      ", " +
+      catalog +
+      "}}]}";
     expect(onlyService(accepted(withPrefix)).catalog!.sessionHeader).toBe("x-ds-host");
     const given =
-      '{"mode": "catalog", "services": [{"cluster": "a", "dynamicSubset": ' + STAGE_VERSION + ", " + catalog + ', "sessionHeader": "X-Pin"}}]}';
+      '{"mode": "catalog", "services": [{"cluster": "a", "dynamicSubset": ' +
+      STAGE_VERSION +
+      ", " +
+      catalog +
+      ', "sessionHeader": "X-Pin"}}]}';
     expect(onlyService(accepted(given)).catalog!.sessionHeader).toBe("x-pin");
   });
 
@@ -233,8 +235,13 @@ describe("warnings", () => {
   });
 
   it("still validates a catalog it ignores", () => {
-    const text = CATALOG_EXAMPLE.replace('"mode": "catalog"', '"mode": "metadata"').replace("9f3c1a7e52d04b68", "nothex");
-    expect(problems(text)).toBe('services[0].catalog.routeToken: "nothex" is not a route token (16-64 lower-case hex digits)');
+    const text = CATALOG_EXAMPLE.replace('"mode": "catalog"', '"mode": "metadata"').replace(
+      "9f3c1a7e52d04b68",
+      "nothex",
+    );
+    expect(problems(text)).toBe(
+      'services[0].catalog.routeToken: "nothex" is not a route token (16-64 lower-case hex digits)',
+    );
   });
 
   it("warns about a mapping key that no selector uses", () => {
@@ -274,22 +281,33 @@ describe("problems", () => {
 
   it("compares key sets and catalog label sets independent of order, for longer sets too", () => {
     // seven keys (not a power of two) in two orders: one set; one key changed: a different set
-    expect(problems(service(
-      '{"subsetSelectors": [{"keys": ["g", "c", "e", "a", "f", "b", "d"]}, {"keys": ["a", "b", "c", "d", "e", "f", "g"]},' +
-        ' {"keys": ["a", "b", "c", "d", "e", "f", "h"]}]}',
-    ))).toBe("services[0].dynamicSubset.subsetSelectors[1].keys: same key set as subsetSelectors[0]; it could never be chosen");
+    expect(
+      problems(
+        service(
+          '{"subsetSelectors": [{"keys": ["g", "c", "e", "a", "f", "b", "d"]}, {"keys": ["a", "b", "c", "d", "e", "f", "g"]},' +
+            ' {"keys": ["a", "b", "c", "d", "e", "f", "h"]}]}',
+        ),
+      ),
+    ).toBe(
+      "services[0].dynamicSubset.subsetSelectors[1].keys: same key set as subsetSelectors[0]; it could never be chosen",
+    );
     const subsets =
       '[{"name": "s0", "labels": {"e": "5", "a": "1", "d": "4", "b": "2", "c": "3"}},' +
       ' {"name": "s1", "labels": {"a": "1", "b": "2", "c": "3", "d": "4", "e": "6"}},' +
       ' {"name": "s2", "labels": {"c": "3", "b": "2", "e": "5", "d": "4", "a": "1"}}]';
-    expect(problems(
-      '{"mode": "catalog", "services": [{"cluster": "c", "dynamicSubset": {"subsetSelectors": [{"keys": ["a"]}]},' +
-        ' "catalog": {"routeToken": "0123456789abcdef", "subsets": ' + subsets + "}}]}",
-    )).toBe("services[0].catalog.subsets[2].labels: same labels as subsets[0]");
+    expect(
+      problems(
+        '{"mode": "catalog", "services": [{"cluster": "c", "dynamicSubset": {"subsetSelectors": [{"keys": ["a"]}]},' +
+          ' "catalog": {"routeToken": "0123456789abcdef", "subsets": ' +
+          subsets +
+          "}}]}",
+      ),
+    ).toBe("services[0].catalog.subsets[2].labels: same labels as subsets[0]");
   });
 
   it("rejects two routes without name and repeated route names", () => {
-    const routes = '[{"headerToDynamicSubsetKey": []}, {"name": "a", "headerToDynamicSubsetKey": []}, ' +
+    const routes =
+      '[{"headerToDynamicSubsetKey": []}, {"name": "a", "headerToDynamicSubsetKey": []}, ' +
       '{"headerToDynamicSubsetKey": []}, {"name": "a", "headerToDynamicSubsetKey": []}]';
     expect(problems(service(STAGE_VERSION, routes))).toBe(
       [
@@ -312,7 +330,9 @@ describe("problems", () => {
   });
 
   it("quotes member names that are not identifiers in paths", () => {
-    const text = service('{"subsetSelectors": [{"keys": ["v"]}], "defaultSubset": {"app.kubernetes.io/version": "v 1"}}');
+    const text = service(
+      '{"subsetSelectors": [{"keys": ["v"]}], "defaultSubset": {"app.kubernetes.io/version": "v 1"}}',
+    );
     expect(problems(text)).toBe(
       'services[0].dynamicSubset.defaultSubset["app.kubernetes.io/version"]: "v 1" is not a valid label value (1-63 characters of [-A-Za-z0-9_.], alphanumeric at both ends)',
     );
@@ -334,7 +354,10 @@ describe("problems", () => {
   });
 
   it("rejects a mapped header equal to a catalog's session header", () => {
-    const text = CATALOG_EXAMPLE.replace('"x-ip"', '"x-pin"').replace('"9f3c1a7e52d04b68",', '"9f3c1a7e52d04b68", "sessionHeader": "x-pin",');
+    const text = CATALOG_EXAMPLE.replace('"x-ip"', '"x-pin"').replace(
+      '"9f3c1a7e52d04b68",',
+      '"9f3c1a7e52d04b68", "sessionHeader": "x-pin",',
+    );
     expect(problems(text)).toBe(
       'services[0].routes[1].headerToDynamicSubsetKey[0].header: "x-pin" is the catalog.sessionHeader of services[0], which the filter removes from every request',
     );
@@ -412,7 +435,17 @@ describe("predicates", () => {
   it("endpoint addresses: ip:port and [ipv6]:port", () => {
     expect(endpointIp("10.0.0.1:1")).toBe("10.0.0.1");
     expect(endpointIp("[::1]:65535")).toBe("::1");
-    const bad = ["10.0.0.1", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:080", "::1:80", "[10.0.0.1]:80", "[::1]80", "h:80", "10.0.0.01:80"];
+    const bad = [
+      "10.0.0.1",
+      "10.0.0.1:0",
+      "10.0.0.1:65536",
+      "10.0.0.1:080",
+      "::1:80",
+      "[10.0.0.1]:80",
+      "[::1]80",
+      "h:80",
+      "10.0.0.01:80",
+    ];
     for (let i = 0; i < bad.length; i++) expect(endpointIp(bad[i])).toBeNull(bad[i]);
   });
 });

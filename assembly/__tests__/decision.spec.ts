@@ -83,7 +83,15 @@ class Harness {
 }
 
 function oneSelectorService(selectors: SubsetSelector[], mappings: HeaderMapping[]): ServiceConfig {
-  return new ServiceConfig("svc", null, selectors, null, FallbackPolicy.NoFallback, [new RouteConfig(null, mappings)], null);
+  return new ServiceConfig(
+    "svc",
+    null,
+    selectors,
+    null,
+    FallbackPolicy.NoFallback,
+    [new RouteConfig(null, mappings)],
+    null,
+  );
 }
 
 function metadata(service: ServiceConfig): Harness {
@@ -160,7 +168,6 @@ describe("decide: the seed in catalog mode", () => {
 });
 
 describe("decide: the seed in metadata mode", () => {
-
   it("writes one header per chosen key, in byte order", () => {
     const r = metadataSeed.run("default", ["x-stage", "dev", "x-version", "v1"]);
     expect(r.outcome).toBe(Outcome.Subset);
@@ -199,7 +206,6 @@ describe("decide: the seed in metadata mode", () => {
 });
 
 describe("decide: hostile values", () => {
-
   it("treats a value over 8 KiB as unmatchable (not unset: the default does not apply)", () => {
     const r = metadataSeed.run("default", ["x-stage", "a".repeat(8193), "x-version", "v1"]);
     expect(r.outcome).toBe(Outcome.Unmatchable);

@@ -63,7 +63,10 @@ describe("compileTables: internal headers", () => {
   });
 
   it("with the empty configuration strips the subset and session headers of the default prefix", () => {
-    expect(stripNames(compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [])))).toStrictEqual(["x-dynamic-subset-subset", "x-dynamic-subset-host"]);
+    expect(stripNames(compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [])))).toStrictEqual([
+      "x-dynamic-subset-subset",
+      "x-dynamic-subset-host",
+    ]);
   });
 
   it("covers every service, every mapped and default-subset key, a custom prefix and session header, once each", () => {
@@ -72,7 +75,9 @@ describe("compileTables: internal headers", () => {
     first.defaultSubset = [new Label("stage", "prod"), new Label("tier", "gold")];
     const second = seedService(Mode.Catalog);
     second.catalog!.sessionHeader = "x-pin";
-    const tables = compileTables(new PluginConfig(Mode.Catalog, "x-ds-", false, [first, second, service("c", null, ["stage"])]));
+    const tables = compileTables(
+      new PluginConfig(Mode.Catalog, "x-ds-", false, [first, second, service("c", null, ["stage"])]),
+    );
     expect(stripNames(tables)).toStrictEqual([
       "x-ds-subset",
       "x-ds-host",
@@ -170,7 +175,9 @@ describe("compileTables: services", () => {
 
     const unnamedOnly = service("a", null, ["stage"]);
     unnamedOnly.routes = [new RouteConfig(null, [new HeaderMapping("x-stage", "stage", null)])];
-    expect(compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [unnamedOnly])).services[0].needsRouteName).toBe(false);
+    expect(
+      compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [unnamedOnly])).services[0].needsRouteName,
+    ).toBe(false);
   });
 });
 
@@ -227,7 +234,9 @@ describe("compileTables: selectors and catalog", () => {
 
     const missing = seedService(Mode.Catalog);
     missing.defaultSubset = [new Label("stage", "prod"), new Label("version", "v9")];
-    expect(compileTables(new PluginConfig(Mode.Catalog, PREFIX, false, [missing])).services[0].defaultTarget).toBeNull();
+    expect(
+      compileTables(new PluginConfig(Mode.Catalog, PREFIX, false, [missing])).services[0].defaultTarget,
+    ).toBeNull();
     // Metadata mode has no catalog: Envoy's subset load balancer owns the default subset.
     expect(compileTables(seedConfig(Mode.Metadata)).services[0].defaultTarget).toBeNull();
   });

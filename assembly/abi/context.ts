@@ -56,7 +56,10 @@ export class RootContext extends Context {
 }
 
 export class HttpContext extends Context {
-  constructor(contextId: u32, readonly root: RootContext) {
+  constructor(
+    contextId: u32,
+    readonly root: RootContext,
+  ) {
     super(contextId);
   }
 
@@ -80,7 +83,10 @@ export class HttpContext extends Context {
 export type RootContextFactory = (contextId: u32) => RootContext;
 
 class Registration {
-  constructor(readonly rootId: ArrayBuffer, readonly factory: RootContextFactory) {}
+  constructor(
+    readonly rootId: ArrayBuffer,
+    readonly factory: RootContextFactory,
+  ) {}
 }
 
 const registrations = new Array<Registration>();

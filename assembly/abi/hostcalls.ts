@@ -39,9 +39,19 @@
 // heap.free: about 25 ns less per small value, 230 ns per 8 KiB one.
 
 import {
-  proxy_add_header_map_value, proxy_call_foreign_function, proxy_define_metric, proxy_get_buffer_bytes,
-  proxy_get_header_map_value, proxy_get_log_level, proxy_get_property, proxy_increment_metric, proxy_log,
-  proxy_remove_header_map_value, proxy_replace_header_map_value, proxy_send_local_response, proxy_set_property,
+  proxy_add_header_map_value,
+  proxy_call_foreign_function,
+  proxy_define_metric,
+  proxy_get_buffer_bytes,
+  proxy_get_header_map_value,
+  proxy_get_log_level,
+  proxy_get_property,
+  proxy_increment_metric,
+  proxy_log,
+  proxy_remove_header_map_value,
+  proxy_replace_header_map_value,
+  proxy_send_local_response,
+  proxy_set_property,
 } from "./imports";
 import { BufferType, LogLevel, MapType, MetricType, WasmResult } from "./enums";
 import { noteAllocation } from "./gc";
@@ -110,14 +120,26 @@ export function getHeader(map: MapType, name: ArrayBuffer): ArrayBuffer | null {
 }
 
 export function addHeader(map: MapType, name: ArrayBuffer, value: ArrayBuffer): WasmResult {
-  return <WasmResult>proxy_add_header_map_value(
-    map, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength,
+  return <WasmResult>(
+    proxy_add_header_map_value(
+      map,
+      changetype<usize>(name),
+      name.byteLength,
+      changetype<usize>(value),
+      value.byteLength,
+    )
   );
 }
 
 export function replaceHeader(map: MapType, name: ArrayBuffer, value: ArrayBuffer): WasmResult {
-  return <WasmResult>proxy_replace_header_map_value(
-    map, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength,
+  return <WasmResult>(
+    proxy_replace_header_map_value(
+      map,
+      changetype<usize>(name),
+      name.byteLength,
+      changetype<usize>(value),
+      value.byteLength,
+    )
   );
 }
 
@@ -145,18 +167,28 @@ export function sendLocalResponse(
   headers: ArrayBuffer = EMPTY_BYTES,
   grpcStatus: i32 = -1,
 ): WasmResult {
-  return <WasmResult>proxy_send_local_response(
-    statusCode,
-    changetype<usize>(details), details.byteLength,
-    changetype<usize>(body), body.byteLength,
-    changetype<usize>(headers), headers.byteLength,
-    grpcStatus,
+  return <WasmResult>(
+    proxy_send_local_response(
+      statusCode,
+      changetype<usize>(details),
+      details.byteLength,
+      changetype<usize>(body),
+      body.byteLength,
+      changetype<usize>(headers),
+      headers.byteLength,
+      grpcStatus,
+    )
   );
 }
 
 export function callForeignFunction(name: ArrayBuffer, args: ArrayBuffer): WasmResult {
   const result = proxy_call_foreign_function(
-    changetype<usize>(name), name.byteLength, changetype<usize>(args), args.byteLength, RETURN_SLOT, RETURN_SLOT + 4,
+    changetype<usize>(name),
+    name.byteLength,
+    changetype<usize>(args),
+    args.byteLength,
+    RETURN_SLOT,
+    RETURN_SLOT + 4,
   );
   takeReturned(result); // releases any result block to the GC
   return <WasmResult>result;

@@ -6,7 +6,10 @@
 import { utf8Into } from "./utf8";
 
 export class HeaderPair {
-  constructor(public name: ArrayBuffer, public value: ArrayBuffer) {}
+  constructor(
+    public name: ArrayBuffer,
+    public value: ArrayBuffer,
+  ) {}
 }
 
 export function serializePairs(pairs: HeaderPair[]): ArrayBuffer {

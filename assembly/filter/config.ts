@@ -131,8 +131,21 @@ function isTokenChar(c: i32): bool {
   if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) return true;
   switch (c) {
     // RFC 9110 tchar punctuation: ! # $ % & ' * + - . ^ _ ` | ~
-    case 0x21: case 0x23: case 0x24: case 0x25: case 0x26: case 0x27: case 0x2a: case 0x2b:
-    case 0x2d: case 0x2e: case 0x5e: case 0x5f: case 0x60: case 0x7c: case 0x7e:
+    case 0x21:
+    case 0x23:
+    case 0x24:
+    case 0x25:
+    case 0x26:
+    case 0x27:
+    case 0x2a:
+    case 0x2b:
+    case 0x2d:
+    case 0x2e:
+    case 0x5e:
+    case 0x5f:
+    case 0x60:
+    case 0x7c:
+    case 0x7e:
       return true;
   }
   return false;
@@ -157,10 +170,10 @@ function hasUpperCase(s: string): bool {
 function asciiLowerCase(s: string): string {
   // One allocation: appending char by char is quadratic garbage, which the minimal runtime only
   // reclaims after on_configure (a 58k-character header name made 3 GB).
-  const out = changetype<string>(__new(<usize>s.length << 1, idof<String>()));
+  const out = changetype<string>(__new((<usize>s.length) << 1, idof<String>()));
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    store<u16>(changetype<usize>(out) + (<usize>i << 1), <u16>(c >= 0x41 && c <= 0x5a ? c + 0x20 : c));
+    store<u16>(changetype<usize>(out) + ((<usize>i) << 1), <u16>(c >= 0x41 && c <= 0x5a ? c + 0x20 : c));
   }
   return out;
 }
@@ -196,7 +209,7 @@ export function endpointIp(address: string): string | null {
   const ip = address.substring(bracketed ? 1 : 0, ipEnd);
   const port = address.substring(ipEnd + (bracketed ? 2 : 1), address.length);
   // brackets are for IPv6 only, and IPv6 needs them
-  if ((ip.indexOf(":") >= 0) != bracketed) return null;
+  if (ip.indexOf(":") >= 0 != bracketed) return null;
   if (!isConfigIp(ip) || parsePort(port) < 0) return null;
   return ip;
 }
@@ -600,7 +613,9 @@ class Validator {
           this.enterMapping(i, r, m);
           this.errorIn(
             this.word(Msg.Header),
-            quote(header) + message(Msg.IsSessionHeaderOf) + decimal(owners.get(header)) +
+            quote(header) +
+              message(Msg.IsSessionHeaderOf) +
+              decimal(owners.get(header)) +
               message(Msg.RemovedFromEveryRequest),
           );
           this.leaveMapping(i);
@@ -721,7 +736,10 @@ class Validator {
     const total = part.selectorKeys.size + (extraKeys == null ? 0 : extraKeys.size);
     if (total > MAX_KEYS_PER_SERVICE) {
       this.error(
-        message(Msg.Uses) + decimal(total) + message(Msg.DistinctKeysAcross) + decimal(MAX_KEYS_PER_SERVICE) +
+        message(Msg.Uses) +
+          decimal(total) +
+          message(Msg.DistinctKeysAcross) +
+          decimal(MAX_KEYS_PER_SERVICE) +
           message(Msg.AreSupported),
       );
     }
@@ -1083,7 +1101,12 @@ class Validator {
     }
   }
 
-  catalogSubset(value: JsonRef, index: i32, names: Map<string, i32>, labelSets: Map<string, i32>): CatalogSubset | null {
+  catalogSubset(
+    value: JsonRef,
+    index: i32,
+    names: Map<string, i32>,
+    labelSets: Map<string, i32>,
+  ): CatalogSubset | null {
     if (!this.object(value, SUBSET_FIELDS)) return null;
     let name: string | null = null;
     const nameValue = this.enterRequired(value, Msg.Name);

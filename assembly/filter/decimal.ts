@@ -4,9 +4,9 @@
 export function decimal(value: u32): string {
   let digits: i32 = 1;
   for (let rest = value / 10; rest != 0; rest /= 10) digits++;
-  const text = changetype<string>(__new(<usize>digits << 1, idof<String>()));
+  const text = changetype<string>(__new((<usize>digits) << 1, idof<String>()));
   for (let i = digits - 1; i >= 0; i--) {
-    store<u16>(changetype<usize>(text) + (<usize>i << 1), <u16>(0x30 + value % 10));
+    store<u16>(changetype<usize>(text) + ((<usize>i) << 1), <u16>(0x30 + (value % 10)));
     value /= 10;
   }
   return text;

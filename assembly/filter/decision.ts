@@ -125,7 +125,7 @@ export class Decider {
     this.stamp++;
     if (this.stamp == 0) {
       // Wrapped: stale marks could equal the new stamp.
-      memory.fill(changetype<usize>(this.stripStamp), 0, <usize>this.stripStamp.length << 2);
+      memory.fill(changetype<usize>(this.stripStamp), 0, (<usize>this.stripStamp.length) << 2);
       this.stamp = 1;
     }
   }

@@ -49,7 +49,7 @@ class Ints {
   length: i32 = 0;
 
   push(value: i32): void {
-    const offset = <usize>this.length << 2;
+    const offset = (<usize>this.length) << 2;
     if (<i32>offset + 4 > this.buffer.byteLength) {
       const bigger = new ArrayBuffer(this.buffer.byteLength << 1);
       memory.copy(changetype<usize>(bigger), changetype<usize>(this.buffer), offset);
@@ -60,7 +60,7 @@ class Ints {
   }
 
   push3(a: i32, b: i32, c: i32): void {
-    const offset = <usize>this.length << 2;
+    const offset = (<usize>this.length) << 2;
     if (<i32>offset + 12 > this.buffer.byteLength) {
       const bigger = new ArrayBuffer(this.buffer.byteLength << 1);
       memory.copy(changetype<usize>(bigger), changetype<usize>(this.buffer), offset);
@@ -76,13 +76,13 @@ class Ints {
   /** caller keeps 0 <= i < length */
   @inline
   get(i: i32): i32 {
-    return load<i32>(changetype<usize>(this.buffer) + (<usize>i << 2));
+    return load<i32>(changetype<usize>(this.buffer) + ((<usize>i) << 2));
   }
 
   /** caller keeps 0 <= i < length */
   @inline
   set(i: i32, value: i32): void {
-    store<i32>(changetype<usize>(this.buffer) + (<usize>i << 2), value);
+    store<i32>(changetype<usize>(this.buffer) + ((<usize>i) << 2), value);
   }
 }
 
@@ -132,7 +132,7 @@ export class JsonDocument {
   }
   @inline
   kind(v: JsonRef): JsonKind {
-    return <JsonKind>(load<i32>(this.nodeBase + (<usize>v * 12)) & KIND_MASK);
+    return <JsonKind>(load<i32>(this.nodeBase + <usize>v * 12) & KIND_MASK);
   }
   @inline
   isObject(v: JsonRef): bool {
@@ -173,16 +173,16 @@ export class JsonDocument {
   @inline
   item(v: JsonRef, i: i32): JsonRef {
     const index = this.field(v, 1) + (this.kind(v) == JsonKind.Object ? (i << 1) + 1 : i);
-    return load<i32>(this.childBase + (<usize>index << 2));
+    return load<i32>(this.childBase + ((<usize>index) << 2));
   }
   /** name of object member i */
   @inline
   key(v: JsonRef, i: i32): string {
-    return this.text(load<i32>(this.childBase + (<usize>(this.field(v, 1) + (i << 1)) << 2)));
+    return this.text(load<i32>(this.childBase + ((<usize>(this.field(v, 1) + (i << 1))) << 2)));
   }
   /** the first member name of object v that occurred more than once, or null */
   duplicateKey(v: JsonRef): string | null {
-    const repeated = load<i32>(this.nodeBase + (<usize>v * 12)) >> DUPLICATE_SHIFT;
+    const repeated = load<i32>(this.nodeBase + <usize>v * 12) >> DUPLICATE_SHIFT;
     return repeated == 0 ? null : unchecked(this.strings[repeated - 1]);
   }
   /** The name of the type of v ("null", "boolean", "number", "string", "list", "object"), for "must be X, got Y" */
@@ -315,7 +315,10 @@ class Parser {
   trueValue: JsonRef;
   falseValue: JsonRef;
 
-  constructor(public base: usize, public len: i32) {
+  constructor(
+    public base: usize,
+    public len: i32,
+  ) {
     this.interned.fill(NONE);
     this.nullValue = this.doc.add(JsonKind.Null, 0, 0);
     this.trueValue = this.doc.add(JsonKind.True, 0, 0);
@@ -549,9 +552,10 @@ class Parser {
 
   asciiString(start: i32, length: i32): JsonRef {
     const at = this.base + <usize>start;
-    if (length > INTERN_MAX) return this.doc.addString(String.UTF8.decodeUnsafe(at, <usize>length), start, JsonKind.String);
+    if (length > INTERN_MAX)
+      return this.doc.addString(String.UTF8.decodeUnsafe(at, <usize>length), start, JsonKind.String);
     const hash = scannedHash;
-    const slot = <i32>((hash ^ (hash >> 15)) & <u32>(INTERN_SLOTS - 1));
+    const slot = <i32>((hash ^ (hash >> 15)) & (<u32>(INTERN_SLOTS - 1)));
     const cached = unchecked(this.interned[slot]);
     if (
       cached != NONE &&

@@ -35,7 +35,8 @@ export class Metrics {
   constructor() {
     this.requests = defineCounter(REQUESTS_METRIC);
     this.configRejected = defineCounter(CONFIG_REJECTED_METRIC);
-    for (let i = 0; i < OUTCOME_COUNT; i++) unchecked((this.outcomes[i] = defineCounter(outcomeMetricName(<Outcome>i))));
+    for (let i = 0; i < OUTCOME_COUNT; i++)
+      unchecked((this.outcomes[i] = defineCounter(outcomeMetricName(<Outcome>i))));
   }
 
   /** Two metric updates per handled request (SPEC §10). */

@@ -30,7 +30,10 @@ export const enum FallbackPolicy {
 }
 
 export class Label {
-  constructor(public key: string, public value: string) {}
+  constructor(
+    public key: string,
+    public value: string,
+  ) {}
 }
 
 /** One `headerToDynamicSubsetKey` entry. */
@@ -44,15 +47,24 @@ export class HeaderMapping {
 
 /** One `routes[]` entry; name null = applies to every other route. */
 export class RouteConfig {
-  constructor(public name: string | null, public mappings: HeaderMapping[]) {}
+  constructor(
+    public name: string | null,
+    public mappings: HeaderMapping[],
+  ) {}
 }
 
 export class SubsetSelector {
-  constructor(public keys: string[], public fallbackPolicy: FallbackPolicy) {}
+  constructor(
+    public keys: string[],
+    public fallbackPolicy: FallbackPolicy,
+  ) {}
 }
 
 export class CatalogSubset {
-  constructor(public name: string, public labels: Label[]) {}
+  constructor(
+    public name: string,
+    public labels: Label[],
+  ) {}
 }
 
 export class CatalogEndpoint {

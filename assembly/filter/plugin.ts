@@ -146,7 +146,10 @@ export class DynamicSubsetStream extends HttpContext {
   /** Catalog %ip%: the session header Envoy may add to the response, removed there. */
   private sessionHeader: ArrayBuffer | null = null;
 
-  constructor(contextId: u32, readonly plugin: DynamicSubsetRoot) {
+  constructor(
+    contextId: u32,
+    readonly plugin: DynamicSubsetRoot,
+  ) {
     super(contextId, plugin);
   }
 
@@ -199,8 +202,7 @@ export class DynamicSubsetStream extends HttpContext {
 
   private sendNoHealthyUpstream(): void {
     const decision = this.decision;
-    const headers =
-      decision != null ? serializePairs([new HeaderPair(DECISION_HEADER, decision)]) : EMPTY_BYTES;
+    const headers = decision != null ? serializePairs([new HeaderPair(DECISION_HEADER, decision)]) : EMPTY_BYTES;
     sendLocalResponse(503, NO_FALLBACK_DETAILS, NO_HEALTHY_UPSTREAM, headers);
     this.repliedLocally = true;
   }

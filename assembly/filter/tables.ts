@@ -100,7 +100,7 @@ export class ByteKeyIndex {
 function hashBytes(ptr: usize, len: i32): u32 {
   let h: u32 = 0x811c9dc5;
   for (let i = 0; i < len; i++) {
-    h = (h ^ <u32>load<u8>(ptr + <usize>i)) * 0x01000193;
+    h = (h ^ (<u32>load<u8>(ptr + <usize>i))) * 0x01000193;
   }
   return h;
 }
@@ -185,7 +185,11 @@ export class Tables {
   routeCount: i32 = 0;
   selectorCount: i32 = 0;
 
-  constructor(public mode: Mode, public responseHeader: bool, serviceCount: i32) {
+  constructor(
+    public mode: Mode,
+    public responseHeader: bool,
+    serviceCount: i32,
+  ) {
     this.clusters = new ByteKeyIndex(serviceCount);
     this.hosts = new ByteKeyIndex(serviceCount);
   }
@@ -195,7 +199,8 @@ export class Tables {
     this.services.push(table);
     const cluster = config.cluster;
     const host = config.host;
-    if (cluster != null && this.clusters.add(utf8(cluster)) == this.clusterService.length) this.clusterService.push(index);
+    if (cluster != null && this.clusters.add(utf8(cluster)) == this.clusterService.length)
+      this.clusterService.push(index);
     if (host != null && this.hosts.add(utf8(host)) == this.hostService.length) this.hostService.push(index);
     this.maxServiceKeys = max(this.maxServiceKeys, table.keys.length);
     this.routeCount += config.routes.length;
@@ -208,7 +213,8 @@ export class Tables {
     for (let s = 0; s < table.selectors.length; s++) {
       const keys = table.selectors[s].keys;
       let decisionBytes = 7; // "subset:"
-      for (let k = 0; k < keys.length; k++) decisionBytes += table.keys[unchecked(keys[k])].name.byteLength + MAX_WRITTEN_VALUE + 2;
+      for (let k = 0; k < keys.length; k++)
+        decisionBytes += table.keys[unchecked(keys[k])].name.byteLength + MAX_WRITTEN_VALUE + 2;
       this.maxDecisionBytes = max(this.maxDecisionBytes, decisionBytes);
       this.maxTupleBytes = max(this.maxTupleBytes, keys.length * (MAX_LABEL_VALUE + 1));
     }
@@ -539,7 +545,14 @@ class ServiceCompiler {
     for (let i = 0; i < selectors.length; i++) pins = pins || this.hasIpKey(selectors[i].keys);
     const sessionHeader = catalog != null && pins ? this.strip.names[this.sessionHeader] : null;
     return new ServiceTable(
-      this.keys, selectors, routesByName, routes, unnamedRoute, config.fallbackPolicy, defaultTarget, sessionHeader,
+      this.keys,
+      selectors,
+      routesByName,
+      routes,
+      unnamedRoute,
+      config.fallbackPolicy,
+      defaultTarget,
+      sessionHeader,
     );
   }
 

@@ -26,7 +26,14 @@
 // The rest of each Istio HTTPRoute is kept as written (`AsmHttpRoute.route`) for the targets to translate.
 
 import { readFileSync } from "node:fs";
-import type { DynamicSubset, FallbackPolicy, HeaderMapping, LbPolicy, Labels, SubsetSelector } from "../config/types.js";
+import type {
+  DynamicSubset,
+  FallbackPolicy,
+  HeaderMapping,
+  LbPolicy,
+  Labels,
+  SubsetSelector,
+} from "../config/types.js";
 import { isHeaderToken } from "./syntax.js";
 import { child, DocReader, type Node, type Obj, yamlNodes } from "./reader.js";
 
@@ -81,7 +88,10 @@ const LB_POLICIES: readonly LbPolicy[] = ["RANDOM", "ROUND_ROBIN", "LEAST_REQUES
 function readMetadata(r: DocReader, doc: Node): { name?: string; namespace?: string } {
   const md = child(doc, "metadata");
   if (!r.object(md)) return {};
-  return { name: r.plainString(child(md, "name")), namespace: r.optional(child(md, "namespace"), (n) => r.plainString(n)) };
+  return {
+    name: r.plainString(child(md, "name")),
+    namespace: r.optional(child(md, "namespace"), (n) => r.plainString(n)),
+  };
 }
 
 const sameKeySet = (a: string[], b: string[]) => a.length === b.length && a.every((k) => b.includes(k));
@@ -89,7 +99,10 @@ const sameKeySet = (a: string[], b: string[]) => a.length === b.length && a.ever
 function readSelector(r: DocReader, n: Node): SubsetSelector | undefined {
   if (!r.object(n, ["keys", "fallbackPolicy"])) return undefined;
   const keysNode = child(n, "keys");
-  const items = Array.isArray(keysNode.v) && keysNode.v.length > 0 ? r.list(keysNode) : r.fail(keysNode, "must be a non-empty list of distinct strings");
+  const items =
+    Array.isArray(keysNode.v) && keysNode.v.length > 0
+      ? r.list(keysNode)
+      : r.fail(keysNode, "must be a non-empty list of distinct strings");
   const keys = items?.map((k) => r.key(k));
   if (keys && new Set(keys).size !== keys.length) r.fail(keysNode, "must be a non-empty list of distinct strings");
   const fallbackPolicy = r.optional(child(n, "fallbackPolicy"), (p) => r.oneOf(p, FALLBACK_POLICIES));
@@ -113,7 +126,10 @@ function readDefaultSubset(r: DocReader, n: Node): Labels | undefined {
 function readDynamicSubset(r: DocReader, n: Node): DynamicSubset | undefined {
   if (!r.object(n, ["subsetSelectors", "defaultSubset", "fallbackPolicy", "lbPolicy"])) return undefined;
   const selNode = child(n, "subsetSelectors");
-  const selItems = Array.isArray(selNode.v) && selNode.v.length > 0 ? r.list(selNode) : r.fail(selNode, "must be a non-empty list of selectors");
+  const selItems =
+    Array.isArray(selNode.v) && selNode.v.length > 0
+      ? r.list(selNode)
+      : r.fail(selNode, "must be a non-empty list of selectors");
   const subsetSelectors = selItems?.map((s) => readSelector(r, s));
   subsetSelectors?.forEach((s, i) => {
     const j = s ? subsetSelectors.findIndex((t) => t !== undefined && sameKeySet(s.keys, t.keys)) : i;
@@ -122,8 +138,10 @@ function readDynamicSubset(r: DocReader, n: Node): DynamicSubset | undefined {
   const defaultSubset = r.optional(child(n, "defaultSubset"), (d) => readDefaultSubset(r, d));
   const fallbackPolicy = r.optional(child(n, "fallbackPolicy"), (p) => r.oneOf(p, FALLBACK_POLICIES));
   const lbPolicy = r.optional(child(n, "lbPolicy"), (p) => r.oneOf(p, LB_POLICIES));
-  const wantsDefault = fallbackPolicy === "DEFAULT_SUBSET" || subsetSelectors?.some((s) => s?.fallbackPolicy === "DEFAULT_SUBSET");
-  if (wantsDefault && child(n, "defaultSubset").v === undefined) r.fail(child(n, "defaultSubset"), "is required when a fallbackPolicy is DEFAULT_SUBSET");
+  const wantsDefault =
+    fallbackPolicy === "DEFAULT_SUBSET" || subsetSelectors?.some((s) => s?.fallbackPolicy === "DEFAULT_SUBSET");
+  if (wantsDefault && child(n, "defaultSubset").v === undefined)
+    r.fail(child(n, "defaultSubset"), "is required when a fallbackPolicy is DEFAULT_SUBSET");
   if (!subsetSelectors || subsetSelectors.some((s) => s === undefined)) return undefined;
   const ds: DynamicSubset = { subsetSelectors: subsetSelectors as SubsetSelector[] };
   if (defaultSubset) ds.defaultSubset = defaultSubset;
@@ -147,7 +165,8 @@ function readMapping(r: DocReader, n: Node): HeaderMapping | undefined {
   if (!r.object(n, ["header", "key", "defaultValue"])) return undefined;
   const headerNode = child(n, "header");
   const header = r.labelString(headerNode, "a header name");
-  if (header !== undefined && !isHeaderToken(header)) r.fail(headerNode, `"${header}" is not a header-name token (pseudo-headers such as :authority are not supported)`);
+  if (header !== undefined && !isHeaderToken(header))
+    r.fail(headerNode, `"${header}" is not a header-name token (pseudo-headers such as :authority are not supported)`);
   const key = r.key(child(n, "key"));
   const defaultValue = r.optional(child(n, "defaultValue"), (d) => r.valueFor(key, d));
   if (header === undefined || !isHeaderToken(header) || key === undefined) return undefined;
@@ -172,10 +191,22 @@ function readVirtualService(r: DocReader, doc: Node): AsmVirtualService | undefi
   const spec = child(doc, "spec");
   if (!r.object(spec)) return undefined;
   const hostsNode = child(spec, "hosts");
-  const hosts = (Array.isArray(hostsNode.v) && hostsNode.v.length > 0 ? r.list(hostsNode) : r.fail(hostsNode, "must be a non-empty list of host names"))?.map((h) => r.plainString(h));
+  const hosts = (
+    Array.isArray(hostsNode.v) && hostsNode.v.length > 0
+      ? r.list(hostsNode)
+      : r.fail(hostsNode, "must be a non-empty list of host names")
+  )?.map((h) => r.plainString(h));
   const http = r.optional(child(spec, "http"), (h) => r.list(h))?.map((h) => readHttpRoute(r, h)) ?? [];
-  if (name === undefined || !hosts || hosts.some((h) => h === undefined) || http.some((h) => h === undefined)) return undefined;
-  return { ref: r.ref, name, namespace, hosts: hosts as string[], http: http as AsmHttpRoute[], document: doc.v as Obj };
+  if (name === undefined || !hosts || hosts.some((h) => h === undefined) || http.some((h) => h === undefined))
+    return undefined;
+  return {
+    ref: r.ref,
+    name,
+    namespace,
+    hosts: hosts as string[],
+    http: http as AsmHttpRoute[],
+    document: doc.v as Obj,
+  };
 }
 
 function readDocument(r: DocReader, doc: Node, out: AsmInput): void {
@@ -183,7 +214,8 @@ function readDocument(r: DocReader, doc: Node, out: AsmInput): void {
   if (!r.object(doc)) return;
   const kind = (doc.v as Obj).kind;
   if (kind === "List") {
-    for (const item of r.list(child(doc, "items")) ?? []) readDocument(new DocReader(`${r.ref}.${item.path}`, r.problems, r.warnings), { ...item, path: "" }, out);
+    for (const item of r.list(child(doc, "items")) ?? [])
+      readDocument(new DocReader(`${r.ref}.${item.path}`, r.problems, r.warnings), { ...item, path: "" }, out);
     return;
   }
   if (kind !== "DestinationRule" && kind !== "VirtualService") {

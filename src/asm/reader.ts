@@ -21,7 +21,8 @@ export interface Node {
 }
 
 export function child(n: Node, key: string | number): Node {
-  const pick = (x: unknown) => (typeof key === "number" ? (Array.isArray(x) ? x[key] : undefined) : isObj(x) ? x[key] : undefined);
+  const pick = (x: unknown) =>
+    typeof key === "number" ? (Array.isArray(x) ? x[key] : undefined) : isObj(x) ? x[key] : undefined;
   const path = typeof key === "number" ? `${n.path}[${key}]` : n.path ? `${n.path}.${key}` : key;
   return { v: pick(n.v), raw: pick(n.raw), path };
 }
@@ -55,7 +56,9 @@ export class DocReader {
   labelString(n: Node, what = "a non-empty string"): string | undefined {
     if (typeof n.v === "string") return n.v === "" ? this.fail(n, `must be ${what}`) : n.v;
     if ((typeof n.v === "number" || typeof n.v === "boolean") && typeof n.raw === "string") {
-      this.warnings.push(`${this.ref} ${n.path}: YAML ${typeof n.v} ${n.raw} read as the string "${n.raw}" (labels are strings; quote it)`);
+      this.warnings.push(
+        `${this.ref} ${n.path}: YAML ${typeof n.v} ${n.raw} read as the string "${n.raw}" (labels are strings; quote it)`,
+      );
       return n.raw;
     }
     return this.fail(n, `must be ${what}`);
@@ -84,7 +87,8 @@ export class DocReader {
   /** A dynamic subset key: a label key, or the built-in %ip%. */
   key(n: Node): string | undefined {
     const k = this.labelString(n);
-    if (k !== undefined && k.startsWith("%") && k !== IP_KEY) return this.fail(n, `unknown built-in attribute ${k} (only ${IP_KEY} is supported)`);
+    if (k !== undefined && k.startsWith("%") && k !== IP_KEY)
+      return this.fail(n, `unknown built-in attribute ${k} (only ${IP_KEY} is supported)`);
     return k;
   }
 
@@ -92,12 +96,17 @@ export class DocReader {
   valueFor(key: string | undefined, n: Node): string | undefined {
     if (key === IP_KEY) {
       const v = this.labelString(n, "an IP address");
-      return v === undefined || isIpLiteral(v) ? v : this.fail(n, `must be an IPv4 or IPv6 literal for ${IP_KEY}, got "${v}"`);
+      return v === undefined || isIpLiteral(v)
+        ? v
+        : this.fail(n, `must be an IPv4 or IPv6 literal for ${IP_KEY}, got "${v}"`);
     }
     const v = this.labelString(n, "a label value");
     return v === undefined || isLabelValue(v)
       ? v
-      : this.fail(n, `"${v}" is not a valid label value (at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric)`);
+      : this.fail(
+          n,
+          `"${v}" is not a valid label value (at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric)`,
+        );
   }
 }
 
@@ -107,6 +116,8 @@ export function yamlNodes(text: string): ({ node: Node } | { errors: string[] })
   const raw = parseAllDocuments(text, { schema: "failsafe" });
   if (!Array.isArray(core) || !Array.isArray(raw)) return [];
   return core.map((doc, i) =>
-    doc.errors.length > 0 ? { errors: doc.errors.map((e) => e.message.split("\n")[0]) } : { node: { v: doc.toJS(), raw: raw[i]?.toJS(), path: "" } },
+    doc.errors.length > 0
+      ? { errors: doc.errors.map((e) => e.message.split("\n")[0]) }
+      : { node: { v: doc.toJS(), raw: raw[i]?.toJS(), path: "" } },
   );
 }

@@ -80,29 +80,59 @@ function parseArgs(argv: string[]): Args {
     return v;
   };
   const int = (v: string, flag: string) => {
-    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new UsageError(`${flag}: not a port number: ${v}`);
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535)
+      throw new UsageError(`${flag}: not a port number: ${v}`);
     return Number(v);
   };
   for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = args[i].startsWith("--") && args[i].includes("=") ? args[i].split(/=(.*)/s, 2) : [args[i], undefined];
+    const [flag, inline] =
+      args[i].startsWith("--") && args[i].includes("=") ? args[i].split(/=(.*)/s, 2) : [args[i], undefined];
     const take = () => (inline !== undefined ? inline : value(i++, flag));
     switch (flag) {
-      case "-h": case "--help": a.help = true; break;
-      case "--target": a.target = take(); break;
-      case "-f": case "--filename": a.variants[a.variants.length - 1].files.push(take()); break;
-      case "-o": case "--out": a.out = take(); break;
-      case "--output": a.output = take(); break;
-      case "--endpoints": a.endpoints = take(); break;
-      case "--pods": a.pods = take(); break;
-      case "--wasm": a.wasm = take(); break;
-      case "--port": a.port = int(take(), flag); break;
-      case "--listen": a.listen = take(); break;
-      case "--admin-port": a.adminPort = int(take(), flag); break;
+      case "-h":
+      case "--help":
+        a.help = true;
+        break;
+      case "--target":
+        a.target = take();
+        break;
+      case "-f":
+      case "--filename":
+        a.variants[a.variants.length - 1].files.push(take());
+        break;
+      case "-o":
+      case "--out":
+        a.out = take();
+        break;
+      case "--output":
+        a.output = take();
+        break;
+      case "--endpoints":
+        a.endpoints = take();
+        break;
+      case "--pods":
+        a.pods = take();
+        break;
+      case "--wasm":
+        a.wasm = take();
+        break;
+      case "--port":
+        a.port = int(take(), flag);
+        break;
+      case "--listen":
+        a.listen = take();
+        break;
+      case "--admin-port":
+        a.adminPort = int(take(), flag);
+        break;
       case "--header-prefix":
         a.headerPrefix = take();
-        if (!/^[a-z0-9!#$%&'*+\-.^_`|~]+$/.test(a.headerPrefix)) throw new UsageError(`--header-prefix: not a lower-case header-name token: ${a.headerPrefix}`);
+        if (!/^[a-z0-9!#$%&'*+\-.^_`|~]+$/.test(a.headerPrefix))
+          throw new UsageError(`--header-prefix: not a lower-case header-name token: ${a.headerPrefix}`);
         break;
-      case "--response-header": a.responseHeader = true; break;
+      case "--response-header":
+        a.responseHeader = true;
+        break;
       case "--variant": {
         const name = take();
         const current = a.variants[a.variants.length - 1];
@@ -111,7 +141,8 @@ function parseArgs(argv: string[]): Args {
         break;
       }
       default:
-        if (flag.startsWith("--") && flag.length > 2) a.rest[flag.slice(2)] = take(); // istio target options
+        if (flag.startsWith("--") && flag.length > 2)
+          a.rest[flag.slice(2)] = take(); // istio target options
         else throw new UsageError(`unknown option ${flag}`);
     }
   }
@@ -120,7 +151,8 @@ function parseArgs(argv: string[]): Args {
 
 function renderEnvoyTarget(a: Args, argv: string[]): { text: string; warnings: string[] } {
   const output = a.output ?? "bootstrap";
-  if (output !== "bootstrap" && output !== "parts" && output !== "plugin-config") throw new UsageError(`--output for target envoy: bootstrap, parts or plugin-config (got ${output})`);
+  if (output !== "bootstrap" && output !== "parts" && output !== "plugin-config")
+    throw new UsageError(`--output for target envoy: bootstrap, parts or plugin-config (got ${output})`);
   if (a.pods) throw new UsageError("--pods is for the istio target; the envoy target reads --endpoints");
   const unknown = Object.keys(a.rest);
   if (unknown.length > 0) throw new UsageError(`unknown option --${unknown[0]} for target envoy`);
@@ -128,7 +160,8 @@ function renderEnvoyTarget(a: Args, argv: string[]): { text: string; warnings: s
     if (v.files.length === 0) throw new UsageError(`${v.name ? `variant ${v.name}: ` : ""}no input: give -f FILE.yaml`);
     return { name: v.name, input: readAsmFiles(v.files) };
   });
-  if (output !== "plugin-config" && !a.endpoints) throw new UsageError(`--endpoints FILE is required for --output ${output}`);
+  if (output !== "plugin-config" && !a.endpoints)
+    throw new UsageError(`--endpoints FILE is required for --output ${output}`);
   const endpoints = a.endpoints ? readEndpointsFile(a.endpoints) : { services: [], warnings: [] };
   const { documents, warnings } = renderEnvoy(variants, {
     output,
@@ -143,7 +176,10 @@ function renderEnvoyTarget(a: Args, argv: string[]): { text: string; warnings: s
   warnings.unshift(...endpoints.warnings);
   if (output === "plugin-config") {
     // one variant: its plugin configuration; several: an object of them by variant name
-    const value = documents.length === 1 ? documents[0].value : Object.fromEntries(documents.map((d, i) => [variants[i].name, d.value]));
+    const value =
+      documents.length === 1
+        ? documents[0].value
+        : Object.fromEntries(documents.map((d, i) => [variants[i].name, d.value]));
     return { text: `${JSON.stringify(value, null, 2)}\n`, warnings };
   }
   const header = `# Rendered by: dynamic-subset ${argv.join(" ")}\n# Do not edit by hand: change the inputs and render again.\n`;
@@ -152,7 +188,9 @@ function renderEnvoyTarget(a: Args, argv: string[]): { text: string; warnings: s
 
 /** The command line without `-o FILE`, for the header of the output. */
 function withoutOut(argv: string[]): string[] {
-  return argv.filter((x, i) => !["-o", "--out"].includes(x) && !["-o", "--out"].includes(argv[i - 1]) && !x.startsWith("--out="));
+  return argv.filter(
+    (x, i) => !["-o", "--out"].includes(x) && !["-o", "--out"].includes(argv[i - 1]) && !x.startsWith("--out="),
+  );
 }
 
 function renderIstioTarget(a: Args): { text: string; warnings: string[] } {
@@ -178,7 +216,10 @@ export function main(argv: string[]): number {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (a.target !== "envoy" && a.target !== "istio") throw new UsageError(a.target ? `unknown target "${a.target}" (expected envoy or istio)` : "--target envoy|istio is required");
+    if (a.target !== "envoy" && a.target !== "istio")
+      throw new UsageError(
+        a.target ? `unknown target "${a.target}" (expected envoy or istio)` : "--target envoy|istio is required",
+      );
     const { text, warnings } = a.target === "envoy" ? renderEnvoyTarget(a, withoutOut(argv)) : renderIstioTarget(a);
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
     if (a.out) writeFileSync(a.out, text);

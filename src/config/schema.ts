@@ -18,6 +18,8 @@ export function pluginConfigProblems(config: unknown): string[] {
 export function assertValidPluginConfig(config: unknown): void {
   const problems = pluginConfigProblems(config);
   if (problems.length > 0) {
-    throw new Error(`internal error: the rendered plugin configuration fails ${SCHEMA.pathname}: ${problems.join("; ")}`);
+    throw new Error(
+      `internal error: the rendered plugin configuration fails ${SCHEMA.pathname}: ${problems.join("; ")}`,
+    );
   }
 }

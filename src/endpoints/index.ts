@@ -33,7 +33,9 @@ export interface EndpointService {
 }
 
 function readPort(r: DocReader, n: Node): number | undefined {
-  return Number.isInteger(n.v) && (n.v as number) >= 1 && (n.v as number) <= 65535 ? (n.v as number) : r.fail(n, "must be a port number (1-65535)");
+  return Number.isInteger(n.v) && (n.v as number) >= 1 && (n.v as number) <= 65535
+    ? (n.v as number)
+    : r.fail(n, "must be a port number (1-65535)");
 }
 
 function readLabels(r: DocReader, n: Node): Labels | undefined {
@@ -52,9 +54,11 @@ function readEndpoint(r: DocReader, n: Node, defaultPort: number | undefined): E
   if (!r.object(n, ["address", "port", "labels"])) return undefined;
   const addrNode = child(n, "address");
   const address = r.plainString(addrNode);
-  if (address !== undefined && !isIpLiteral(address)) r.fail(addrNode, `must be an IPv4 or IPv6 literal, got "${address}"`);
+  if (address !== undefined && !isIpLiteral(address))
+    r.fail(addrNode, `must be an IPv4 or IPv6 literal, got "${address}"`);
   const port = r.optional(child(n, "port"), (p) => readPort(r, p)) ?? defaultPort;
-  if (port === undefined && child(n, "port").v === undefined) r.fail(child(n, "port"), "is required (or give a port for the whole service)");
+  if (port === undefined && child(n, "port").v === undefined)
+    r.fail(child(n, "port"), "is required (or give a port for the whole service)");
   const labels = r.optional(child(n, "labels"), (l) => readLabels(r, l)) ?? {};
   if (address === undefined || !isIpLiteral(address) || port === undefined) return undefined;
   return { address, port, labels };
@@ -69,7 +73,10 @@ function readService(r: DocReader, n: Node): EndpointService | undefined {
   return { host, endpoints: endpoints as Endpoint[] };
 }
 
-export function parseEndpoints({ file, text }: { file: string; text: string }): { services: EndpointService[]; warnings: string[] } {
+export function parseEndpoints({ file, text }: { file: string; text: string }): {
+  services: EndpointService[];
+  warnings: string[];
+} {
   const problems: string[] = [];
   const warnings: string[] = [];
   const services: EndpointService[] = [];

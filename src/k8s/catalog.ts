@@ -22,7 +22,14 @@
 
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
-import { IP_KEY, type Catalog, type CatalogEndpoint, type CatalogSubset, type DynamicSubset, type Labels } from "../config/types.js";
+import {
+  IP_KEY,
+  type Catalog,
+  type CatalogEndpoint,
+  type CatalogSubset,
+  type DynamicSubset,
+  type Labels,
+} from "../config/types.js";
 import { type Endpoint, K8sInputError } from "./pods.js";
 
 const PLAIN = /^[a-z0-9]+$/;
@@ -81,16 +88,27 @@ function subsets(ds: DynamicSubset, endpoints: Endpoint[]): CatalogSubset[] {
   const seen = new Map<string, Labels>();
   for (const s of named) {
     const other = seen.get(s.name);
-    if (other) throw new K8sInputError(`subset name ${s.name} would name both ${JSON.stringify(other)} and ${JSON.stringify(s.labels)}; rename a label`);
+    if (other)
+      throw new K8sInputError(
+        `subset name ${s.name} would name both ${JSON.stringify(other)} and ${JSON.stringify(s.labels)}; rename a label`,
+      );
     seen.set(s.name, s.labels);
   }
   return named.sort((a, b) => byteOrder(a.name, b.name));
 }
 
-export function buildCatalog(ds: DynamicSubset, endpoints: Endpoint[], routeToken: string, sessionHeader: string): Catalog {
+export function buildCatalog(
+  ds: DynamicSubset,
+  endpoints: Endpoint[],
+  routeToken: string,
+  sessionHeader: string,
+): Catalog {
   const catalog: Catalog = { routeToken, subsets: subsets(ds, endpoints) };
   if (ds.subsetSelectors.some((s) => s.keys.includes(IP_KEY))) {
-    const eps: CatalogEndpoint[] = endpoints.map((ep) => ({ address: endpointAddress(ep.ip, ep.port), labels: Object.fromEntries(canonical(ep.labels)) }));
+    const eps: CatalogEndpoint[] = endpoints.map((ep) => ({
+      address: endpointAddress(ep.ip, ep.port),
+      labels: Object.fromEntries(canonical(ep.labels)),
+    }));
     catalog.endpoints = eps.sort((a, b) => addressOrder(a.address, b.address));
     catalog.sessionHeader = sessionHeader;
   }

@@ -67,7 +67,8 @@ const SIDECAR = "istio-proxy";
 
 function stringMap(x: unknown, where: string): Labels {
   if (x === undefined) return {};
-  if (!isObj(x) || Object.values(x).some((v) => typeof v !== "string")) throw new K8sInputError(`${where}: must be a map of strings`);
+  if (!isObj(x) || Object.values(x).some((v) => typeof v !== "string"))
+    throw new K8sInputError(`${where}: must be a map of strings`);
   return x as Labels;
 }
 
@@ -87,7 +88,11 @@ function containerPorts(spec: Obj): ContainerPort[] {
     .filter((c): c is Obj => isObj(c) && c.name !== SIDECAR)
     .flatMap((c) => (Array.isArray(c.ports) ? c.ports : []))
     .filter((p): p is Obj => isObj(p) && typeof p.containerPort === "number" && (p.protocol ?? "TCP") === "TCP")
-    .map((p) => (typeof p.name === "string" ? { name: p.name, containerPort: p.containerPort as number } : { containerPort: p.containerPort as number }));
+    .map((p) =>
+      typeof p.name === "string"
+        ? { name: p.name, containerPort: p.containerPort as number }
+        : { containerPort: p.containerPort as number },
+    );
 }
 
 function readPod(x: unknown, where: string): PodInfo {
@@ -110,7 +115,8 @@ function readPod(x: unknown, where: string): PodInfo {
 function parseDocuments(text: string, file: string): unknown[] {
   const docs = parseAllDocuments(text); // JSON is YAML
   const list = Array.isArray(docs) ? docs : [docs];
-  for (const [i, d] of list.entries()) if (d.errors.length > 0) throw new K8sInputError(`${file}#${i}: ${d.errors[0].message.split("\n")[0]}`);
+  for (const [i, d] of list.entries())
+    if (d.errors.length > 0) throw new K8sInputError(`${file}#${i}: ${d.errors[0].message.split("\n")[0]}`);
   return list.map((d) => d.toJS()).filter((d) => d !== null && d !== undefined);
 }
 
@@ -124,7 +130,8 @@ export function parsePods(text: string, file: string): PodInfo[] {
 
 export function parseService(text: string, file: string): ServiceInfo {
   const doc = parseDocuments(text, file).find((d) => isObj(d) && d.kind === "Service");
-  if (!isObj(doc) || !isObj(doc.metadata) || !isObj(doc.spec)) throw new K8sInputError(`${file}: no kind: Service document with metadata and spec`);
+  if (!isObj(doc) || !isObj(doc.metadata) || !isObj(doc.spec))
+    throw new K8sInputError(`${file}: no kind: Service document with metadata and spec`);
   const { metadata, spec } = doc;
   const ports = (Array.isArray(spec.ports) ? spec.ports : []).filter(isObj).map((p, i) => {
     if (typeof p.port !== "number") throw new K8sInputError(`${file} spec.ports[${i}].port: must be a number`);
@@ -144,12 +151,21 @@ export function parseService(text: string, file: string): ServiceInfo {
 const selects = (selector: Labels, labels: Labels) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 function targetPortOf(service: ServiceInfo, destinationPort: number | undefined): number | string {
-  const sp = service.ports.find((p) => p.port === destinationPort) ?? (service.ports.length === 1 ? service.ports[0] : undefined);
-  if (!sp) throw new K8sInputError(`Service ${service.name} has no port ${destinationPort ?? "(the VirtualService names none)"}; give the destination port`);
+  const sp =
+    service.ports.find((p) => p.port === destinationPort) ??
+    (service.ports.length === 1 ? service.ports[0] : undefined);
+  if (!sp)
+    throw new K8sInputError(
+      `Service ${service.name} has no port ${destinationPort ?? "(the VirtualService names none)"}; give the destination port`,
+    );
   return sp.targetPort;
 }
 
-function podPort(pod: PodInfo, target: number | string | undefined, destinationPort: number | undefined): number | undefined {
+function podPort(
+  pod: PodInfo,
+  target: number | string | undefined,
+  destinationPort: number | undefined,
+): number | undefined {
   if (typeof target === "number") return target;
   if (typeof target === "string") return pod.ports.find((p) => p.name === target)?.containerPort;
   if (pod.ports.length === 1) return pod.ports[0].containerPort;
@@ -162,7 +178,11 @@ export interface EndpointOptions {
   destinationPort?: number; // the VirtualService route's destination port
 }
 
-export function servingEndpoints(pods: PodInfo[], service: ServiceInfo | undefined, opts: EndpointOptions): { endpoints: Endpoint[]; warnings: string[] } {
+export function servingEndpoints(
+  pods: PodInfo[],
+  service: ServiceInfo | undefined,
+  opts: EndpointOptions,
+): { endpoints: Endpoint[]; warnings: string[] } {
   const warnings: string[] = [];
   const selector = service?.selector ?? { app: opts.name };
   if (!service) warnings.push(`no --service given: pods selected by app=${opts.name} in namespace ${opts.namespace}`);
@@ -176,10 +196,13 @@ export function servingEndpoints(pods: PodInfo[], service: ServiceInfo | undefin
     }
     const port = podPort(pod, target, opts.destinationPort);
     if (port === undefined) {
-      warnings.push(`pod ${pod.namespace}/${pod.name} skipped: no port ${target === undefined ? "" : `named ${target} `}to send traffic to`);
+      warnings.push(
+        `pod ${pod.namespace}/${pod.name} skipped: no port ${target === undefined ? "" : `named ${target} `}to send traffic to`,
+      );
       continue;
     }
-    if (!service && pod.ports.length === 0) warnings.push(`pod ${pod.namespace}/${pod.name} declares no container port: using the destination port ${port}`);
+    if (!service && pod.ports.length === 0)
+      warnings.push(`pod ${pod.namespace}/${pod.name} declares no container port: using the destination port ${port}`);
     endpoints.push({ pod: pod.name, ip: pod.ip as string, port, labels: pod.labels });
   }
   return { endpoints, warnings };

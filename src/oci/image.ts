@@ -68,7 +68,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
 const ascii = (s: string) => new TextEncoder().encode(s);
 
 export function ustar(name: string, data: Uint8Array): Uint8Array {
-  if (!/^[\x21-\x7e]{1,100}$/.test(name)) throw new Error(`tar entry name must be 1-100 printable ASCII characters: ${name}`);
+  if (!/^[\x21-\x7e]{1,100}$/.test(name))
+    throw new Error(`tar entry name must be 1-100 printable ASCII characters: ${name}`);
   if (data.length > 0o77777777777) throw new Error("tar entry too large for a ustar header");
   const header = new Uint8Array(BLOCK);
   const put = (text: string, offset: number) => header.set(ascii(text), offset);
@@ -114,26 +115,44 @@ export function gzipFixed(data: Uint8Array): Uint8Array {
   return concat([header, body, trailer]);
 }
 
-function blob(blobs: Map<string, Uint8Array>, mediaType: string, content: Uint8Array, annotations?: Record<string, string>): Descriptor {
+function blob(
+  blobs: Map<string, Uint8Array>,
+  mediaType: string,
+  content: Uint8Array,
+  annotations?: Record<string, string>,
+): Descriptor {
   const digest = digestOf(content);
   blobs.set(digest, content);
-  return annotations ? { mediaType, digest, size: content.length, annotations } : { mediaType, digest, size: content.length };
+  return annotations
+    ? { mediaType, digest, size: content.length, annotations }
+    : { mediaType, digest, size: content.length };
 }
 
 const json = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 export function buildImage(wasm: Uint8Array, tag: string): Image {
-  if (wasm.length < 8 || WASM_MAGIC.some((b, i) => wasm[i] !== b)) throw new Error("not a WebAssembly module (no \\0asm magic)");
+  if (wasm.length < 8 || WASM_MAGIC.some((b, i) => wasm[i] !== b))
+    throw new Error("not a WebAssembly module (no \\0asm magic)");
   const blobs = new Map<string, Uint8Array>();
   const tar = ustar(WASM_ENTRY, wasm);
   const diffId = digestOf(tar);
   const layer = blob(blobs, MEDIA_TYPES.layer, gzipFixed(tar));
-  const config = blob(blobs, MEDIA_TYPES.config, json({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [diffId] }, config: {} }));
+  const config = blob(
+    blobs,
+    MEDIA_TYPES.config,
+    json({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [diffId] }, config: {} }),
+  );
   const manifest = blob(
     blobs,
     MEDIA_TYPES.manifest,
-    json({ schemaVersion: 2, mediaType: MEDIA_TYPES.manifest, config, layers: [layer], annotations: { "module.wasm.image/variant": "compat" } }),
+    json({
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.manifest,
+      config,
+      layers: [layer],
+      annotations: { "module.wasm.image/variant": "compat" },
+    }),
   );
   const refd = { ...manifest, annotations: { "org.opencontainers.image.ref.name": tag } };
   const index = json({ schemaVersion: 2, mediaType: MEDIA_TYPES.index, manifests: [refd] });

@@ -27,7 +27,14 @@ import type { PluginConfig, ServiceConfig, SubsetSelector } from "../config/type
 import { DEFAULT_HEADER_PREFIX, IP_KEY } from "../config/types.js";
 import { assertValidPluginConfig } from "../config/schema.js";
 import type { EndpointService } from "../endpoints/index.js";
-import { envoyRouteName, pluginServices, prefixSafeSelectors, routeDestinations, routeMatches, serviceHost } from "./plugin-config.js";
+import {
+  envoyRouteName,
+  pluginServices,
+  prefixSafeSelectors,
+  routeDestinations,
+  routeMatches,
+  serviceHost,
+} from "./plugin-config.js";
 
 export interface EnvoyVariant {
   name?: string; // listener / route configuration name; also the cluster-name suffix when there are several
@@ -176,7 +183,9 @@ const ROUTE_FIELDS_RENDERED = new Set(["name", "match", "route", "timeout"]);
 const MATCH_FIELDS = new Set(["name", "uri", "headers", "withoutHeaders", "method", "ignoreUriCase"]);
 
 function routeMatch(m: Obj, where: string, problems: string[]): Obj {
-  for (const k of Object.keys(m)) if (!MATCH_FIELDS.has(k)) problems.push(`${where}.${k}: not supported by the envoy target (supported: ${[...MATCH_FIELDS].join(", ")})`);
+  for (const k of Object.keys(m))
+    if (!MATCH_FIELDS.has(k))
+      problems.push(`${where}.${k}: not supported by the envoy target (supported: ${[...MATCH_FIELDS].join(", ")})`);
   const out: Obj = {};
   const uri = m.uri === undefined ? undefined : stringMatcher(m.uri, `${where}.uri`, problems);
   if (!uri) out.prefix = "/";
@@ -204,7 +213,13 @@ function routeMatch(m: Obj, where: string, problems: string[]): Obj {
   return out;
 }
 
-function routeAction(vs: AsmVirtualService, route: AsmHttpRoute, where: string, clusterName: (host: string) => string, problems: string[]): Obj | undefined {
+function routeAction(
+  vs: AsmVirtualService,
+  route: AsmHttpRoute,
+  where: string,
+  clusterName: (host: string) => string,
+  problems: string[],
+): Obj | undefined {
   const dests = Array.isArray(route.route.route) ? route.route.route : [];
   if (dests.length === 0) {
     problems.push(`${where}.route: the envoy target renders routes with destinations only`);
@@ -213,7 +228,9 @@ function routeAction(vs: AsmVirtualService, route: AsmHttpRoute, where: string, 
   const hosts = routeDestinations(vs, route);
   dests.forEach((d, j) => {
     if (isObj(d) && isObj(d.destination) && d.destination.subset !== undefined) {
-      problems.push(`${where}.route[${j}].destination.subset: static subsets are not rendered by the envoy target (dynamicSubset replaces them)`);
+      problems.push(
+        `${where}.route[${j}].destination.subset: static subsets are not rendered by the envoy target (dynamicSubset replaces them)`,
+      );
     }
   });
   if (hosts.length !== dests.length) {
@@ -232,7 +249,12 @@ function routeAction(vs: AsmVirtualService, route: AsmHttpRoute, where: string, 
   return action;
 }
 
-function envoyRoutes(vs: AsmVirtualService, clusterName: (host: string) => string, problems: string[], warnings: string[]): Obj[] {
+function envoyRoutes(
+  vs: AsmVirtualService,
+  clusterName: (host: string) => string,
+  problems: string[],
+  warnings: string[],
+): Obj[] {
   return vs.http.flatMap((route, i) => {
     const where = `${vs.ref} spec.http[${i}]`;
     for (const k of Object.keys(route.route)) {
@@ -255,7 +277,13 @@ interface RenderedVariant {
 }
 
 /** One cluster per destination host, from the endpoints file; lb_subset_config where a DR has dynamicSubset. */
-function clustersFor(hosts: string[], input: AsmInput, endpoints: EndpointService[], clusterName: (host: string) => string, problems: string[]): Obj[] {
+function clustersFor(
+  hosts: string[],
+  input: AsmInput,
+  endpoints: EndpointService[],
+  clusterName: (host: string) => string,
+  problems: string[],
+): Obj[] {
   return hosts.flatMap((host) => {
     const eps = endpoints.find((s) => fqdn(s.host, undefined) === host);
     if (!eps) {
@@ -267,12 +295,21 @@ function clustersFor(hosts: string[], input: AsmInput, endpoints: EndpointServic
   });
 }
 
-function renderVariant(variant: EnvoyVariant, many: boolean, options: EnvoyRenderOptions, warnings: string[]): RenderedVariant {
+function renderVariant(
+  variant: EnvoyVariant,
+  many: boolean,
+  options: EnvoyRenderOptions,
+  warnings: string[],
+): RenderedVariant {
   const name = variant.name ?? "dynamic_subset";
   const { input } = variant;
   const clusterName = (host: string) => (many ? `${name}|${host}` : host);
   const problems: string[] = [];
-  const { services, warnings: w } = pluginServices(input, (dr) => ({ cluster: clusterName(serviceHost(dr)) }), options.headerPrefix);
+  const { services, warnings: w } = pluginServices(
+    input,
+    (dr) => ({ cluster: clusterName(serviceHost(dr)) }),
+    options.headerPrefix,
+  );
   warnings.push(...input.warnings, ...w);
   const plugin: PluginConfig = { mode: "metadata" };
   if (options.headerPrefix) plugin.headerPrefix = options.headerPrefix;
@@ -286,9 +323,13 @@ function renderVariant(variant: EnvoyVariant, many: boolean, options: EnvoyRende
     routes: envoyRoutes(vs, clusterName, problems, warnings),
   }));
   const hosts = [...new Set(input.virtualServices.flatMap((vs) => vs.http.flatMap((r) => routeDestinations(vs, r))))];
-  const clusters = options.output === "plugin-config" ? [] : clustersFor(hosts, input, options.endpoints, clusterName, problems);
+  const clusters =
+    options.output === "plugin-config" ? [] : clustersFor(hosts, input, options.endpoints, clusterName, problems);
   for (const dr of input.destinationRules) {
-    if (dr.dynamicSubset && !hosts.includes(serviceHost(dr))) warnings.push(`${dr.ref} spec.host: no VirtualService route goes to ${serviceHost(dr)}; no cluster rendered for it`);
+    if (dr.dynamicSubset && !hosts.includes(serviceHost(dr)))
+      warnings.push(
+        `${dr.ref} spec.host: no VirtualService route goes to ${serviceHost(dr)}; no cluster rendered for it`,
+      );
   }
   if (problems.length > 0) throw new AsmInputError(problems);
   return { name, plugin, routeConfig: { name, virtual_hosts: virtualHosts }, clusters };
@@ -335,22 +376,35 @@ function listener(v: RenderedVariant, address: string, port: number, wasmFilenam
 // from the name and makes it a label: Prometheus shows dynamic_subset_outcomes_total{dynamic_subset_outcome="subset"}.
 export const STATS_TAGS = [{ tag_name: "dynamic_subset_outcome", regex: "(dynamic_subset_outcome=\\.=(.*?);\\.;)" }];
 
-export function renderEnvoy(variants: EnvoyVariant[], options: EnvoyRenderOptions): { documents: EnvoyDocument[]; warnings: string[] } {
+export function renderEnvoy(
+  variants: EnvoyVariant[],
+  options: EnvoyRenderOptions,
+): { documents: EnvoyDocument[]; warnings: string[] } {
   const warnings: string[] = [];
   const names = variants.map((v) => v.name ?? "dynamic_subset");
-  if (new Set(names).size !== names.length) throw new AsmInputError([`variants: names must be distinct (got ${names.join(", ")})`]);
+  if (new Set(names).size !== names.length)
+    throw new AsmInputError([`variants: names must be distinct (got ${names.join(", ")})`]);
   const rendered = variants.map((v) => renderVariant(v, variants.length > 1, options, warnings));
   const wasmFilename = options.wasmFilename ?? "build/dynamic_subset.wasm";
   const address = options.listenAddress ?? "127.0.0.1";
   const port = options.port ?? 10000;
   if (options.output === "plugin-config") {
-    return { documents: rendered.map((v) => ({ comment: `${v.name}: plugin configuration`, value: v.plugin })), warnings };
+    return {
+      documents: rendered.map((v) => ({ comment: `${v.name}: plugin configuration`, value: v.plugin })),
+      warnings,
+    };
   }
   if (options.output === "parts") {
     const documents = rendered.flatMap((v): EnvoyDocument[] => [
-      { comment: `${v.name}: plugin configuration (the JSON text of the wasm filter's configuration)`, value: v.plugin },
+      {
+        comment: `${v.name}: plugin configuration (the JSON text of the wasm filter's configuration)`,
+        value: v.plugin,
+      },
       { comment: `${v.name}: HttpConnectionManager http_filters`, value: httpFilters(v.plugin, wasmFilename) },
-      { comment: `${v.name}: HttpConnectionManager route_config (route names are what the filter reads as xds.route_name)`, value: v.routeConfig },
+      {
+        comment: `${v.name}: HttpConnectionManager route_config (route names are what the filter reads as xds.route_name)`,
+        value: v.routeConfig,
+      },
       ...v.clusters.map((c) => ({ comment: `${v.name}: cluster ${String(c.name)}`, value: c })),
     ]);
     return { documents, warnings };
@@ -365,7 +419,15 @@ export function renderEnvoy(variants: EnvoyVariant[], options: EnvoyRenderOption
     },
   };
   const listing = rendered.map((v, i) => `${v.name} on ${address}:${port + i}`).join(", ");
-  return { documents: [{ comment: `Envoy bootstrap. Listeners: ${listing}; admin on 127.0.0.1:${options.adminPort ?? 9901}.`, value: bootstrap }], warnings };
+  return {
+    documents: [
+      {
+        comment: `Envoy bootstrap. Listeners: ${listing}; admin on 127.0.0.1:${options.adminPort ?? 9901}.`,
+        value: bootstrap,
+      },
+    ],
+    warnings,
+  };
 }
 
 const FAILURE_POLICY_COMMENT = [
@@ -383,7 +445,13 @@ export function envoyYaml(documents: EnvoyDocument[], header = ""): string {
     doc.commentBefore = ` ${comment}`;
     visit(doc, {
       Pair(_, pair) {
-        if (isPair(pair) && isScalar(pair.key) && pair.key.value === "config" && isMap(pair.value) && pair.value.get("root_id") === "dynamic_subset") {
+        if (
+          isPair(pair) &&
+          isScalar(pair.key) &&
+          pair.key.value === "config" &&
+          isMap(pair.value) &&
+          pair.value.get("root_id") === "dynamic_subset"
+        ) {
           pair.key.commentBefore = FAILURE_POLICY_COMMENT;
         }
         if (isPair(pair) && isScalar(pair.key) && QUOTED_UNDER.has(String(pair.key.value))) {

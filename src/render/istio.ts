@@ -33,7 +33,14 @@ import { AsmInputError, fqdn, readAsmFiles } from "../asm/index.js";
 import { DEFAULT_HEADER_PREFIX, IP_KEY, type Labels, type PluginConfig, type ServiceConfig } from "../config/types.js";
 import { assertValidPluginConfig } from "../config/schema.js";
 import { buildCatalog } from "../k8s/catalog.js";
-import { K8sInputError, parsePods, parseService, type PodInfo, type ServiceInfo, servingEndpoints } from "../k8s/pods.js";
+import {
+  K8sInputError,
+  parsePods,
+  parseService,
+  type PodInfo,
+  type ServiceInfo,
+  servingEndpoints,
+} from "../k8s/pods.js";
 import { pluginServices, serviceHost } from "./plugin-config.js";
 
 export const DEFAULT_WASM_URL = "oci://registry.example.com/dynamic-subset:0.1.0";
@@ -98,11 +105,19 @@ function previousTokens(text: string | undefined): Map<string, string> {
   if (text === undefined) return tokens;
   for (const doc of parseAllDocuments(text) as unknown as { toJS(): unknown }[]) {
     const d = doc.toJS();
-    if (!isObj(d) || d.kind !== "WasmPlugin" || !isObj(d.spec) || d.spec.pluginName !== PLUGIN_NAME || !isObj(d.spec.pluginConfig)) continue;
+    if (
+      !isObj(d) ||
+      d.kind !== "WasmPlugin" ||
+      !isObj(d.spec) ||
+      d.spec.pluginName !== PLUGIN_NAME ||
+      !isObj(d.spec.pluginConfig)
+    )
+      continue;
     const services = Array.isArray(d.spec.pluginConfig.services) ? d.spec.pluginConfig.services : [];
     for (const s of services) {
       const token = isObj(s) && isObj(s.catalog) ? s.catalog.routeToken : undefined;
-      if (isObj(s) && typeof s.host === "string" && typeof token === "string" && TOKEN.test(token)) tokens.set(s.host, token);
+      if (isObj(s) && typeof s.host === "string" && typeof token === "string" && TOKEN.test(token))
+        tokens.set(s.host, token);
     }
   }
   return tokens;
@@ -124,21 +139,36 @@ function destinationPort(input: AsmInput, host: string): number | undefined {
 
 function kubernetesService(host: string): { name: string; namespace: string } {
   const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local$/.exec(host);
-  if (!m) throw new IstioInputError(`host ${host}: not a Kubernetes service name (<name>.<namespace>.svc.cluster.local); the istio target reads its endpoints from pods`);
+  if (!m)
+    throw new IstioInputError(
+      `host ${host}: not a Kubernetes service name (<name>.<namespace>.svc.cluster.local); the istio target reads its endpoints from pods`,
+    );
   return { name: m[1], namespace: m[2] };
 }
 
-function dynamicServices(input: AsmInput, live: IstioInput, tokens: Map<string, string>, options: IstioOptions, warnings: string[]): DynamicService[] {
+function dynamicServices(
+  input: AsmInput,
+  live: IstioInput,
+  tokens: Map<string, string>,
+  options: IstioOptions,
+  warnings: string[],
+): DynamicService[] {
   const { services, warnings: w } = pluginServices(input, (dr) => ({ host: serviceHost(dr) }));
   warnings.push(...w);
   const drByHost = new Map(input.destinationRules.filter((dr) => dr.dynamicSubset).map((dr) => [serviceHost(dr), dr]));
   return services.map((config) => {
     const host = config.host as string;
     const { name, namespace } = kubernetesService(host);
-    const service = live.service && live.service.name === name && live.service.namespace === namespace ? live.service : undefined;
-    const found = servingEndpoints(live.pods, service, { name, namespace, destinationPort: destinationPort(input, host) });
+    const service =
+      live.service && live.service.name === name && live.service.namespace === namespace ? live.service : undefined;
+    const found = servingEndpoints(live.pods, service, {
+      name,
+      namespace,
+      destinationPort: destinationPort(input, host),
+    });
     warnings.push(...found.warnings);
-    if (found.endpoints.length === 0) warnings.push(`${host}: no ready pod found; the catalog is empty (every request takes its fallback)`);
+    if (found.endpoints.length === 0)
+      warnings.push(`${host}: no ready pod found; the catalog is empty (every request takes its fallback)`);
     const token = options.routeToken ?? tokens.get(host) ?? newToken();
     const catalog = buildCatalog(config.dynamicSubset, found.endpoints, token, SESSION_HEADER);
     return { dr: drByHost.get(host) as AsmDestinationRule, host, config: { ...config, catalog } };
@@ -156,7 +186,10 @@ function renderDestinationRule(s: DynamicService, warnings: string[]): Obj {
   const { dynamicSubset: _asmOnly, ...lb } = tp.loadBalancer as Obj;
   const lbPolicy = s.config.dynamicSubset.lbPolicy;
   if (lbPolicy) {
-    if (lb.simple !== undefined || lb.consistentHash !== undefined) warnings.push(`${s.dr.ref}: dynamicSubset.lbPolicy ${lbPolicy} replaces trafficPolicy.loadBalancer.simple/consistentHash`);
+    if (lb.simple !== undefined || lb.consistentHash !== undefined)
+      warnings.push(
+        `${s.dr.ref}: dynamicSubset.lbPolicy ${lbPolicy} replaces trafficPolicy.loadBalancer.simple/consistentHash`,
+      );
     delete lb.consistentHash;
     lb.simple = lbPolicy;
   }
@@ -166,7 +199,10 @@ function renderDestinationRule(s: DynamicService, warnings: string[]): Obj {
   const own = Array.isArray(spec.subsets) ? (spec.subsets as Obj[]) : [];
   const generated = (s.config.catalog?.subsets ?? []).map((c) => ({ name: c.name, labels: c.labels }));
   for (const g of generated) {
-    if (own.some((o) => o.name === g.name)) throw new IstioInputError(`${s.dr.ref} spec.subsets: a subset is already named ${g.name}; rename it (names ds-* are generated)`);
+    if (own.some((o) => o.name === g.name))
+      throw new IstioInputError(
+        `${s.dr.ref} spec.subsets: a subset is already named ${g.name}; rename it (names ds-* are generated)`,
+      );
   }
   if (own.length + generated.length > 0) spec.subsets = [...own, ...generated];
   return doc;
@@ -187,7 +223,9 @@ function destinations(vs: AsmVirtualService, route: AsmHttpRoute): Destination[]
     const d = isObj(rd) && isObj(rd.destination) ? rd.destination : undefined;
     if (!d || typeof d.host !== "string") return [];
     const port = isObj(d.port) && typeof d.port.number === "number" ? d.port.number : undefined;
-    return [{ index, host: fqdn(d.host, vs.namespace), port, subset: typeof d.subset === "string" ? d.subset : undefined }];
+    return [
+      { index, host: fqdn(d.host, vs.namespace), port, subset: typeof d.subset === "string" ? d.subset : undefined },
+    ];
   });
 }
 
@@ -223,11 +261,15 @@ function generatedRoutes(vs: AsmVirtualService, route: AsmHttpRoute, index: numb
   const catalog = s.config.catalog;
   if (!dest || !catalog) return [];
   const routeDest = (route.route.route as Obj[])[dest.index];
-  const matches = Array.isArray(route.route.match) && route.route.match.length > 0 ? (route.route.match as Obj[]) : [{}];
+  const matches =
+    Array.isArray(route.route.match) && route.route.match.length > 0 ? (route.route.match as Obj[]) : [{}];
   const base = route.name ?? `http-${index}`;
   return catalog.subsets.map((subset) => {
     const value = `${subset.name}.${catalog.routeToken}`;
-    const match = matches.map((m) => ({ ...clone(m), headers: { ...(isObj(m.headers) ? clone(m.headers) : {}), [SUBSET_HEADER]: { exact: value } } }));
+    const match = matches.map((m) => ({
+      ...clone(m),
+      headers: { ...(isObj(m.headers) ? clone(m.headers) : {}), [SUBSET_HEADER]: { exact: value } },
+    }));
     const { weight: _weight, ...destEntry } = clone(routeDest);
     const destination = { ...(destEntry.destination as Obj), subset: subset.name };
     const { name: _name, match: _match, route: _route, ...settings } = clone(route.route);
@@ -253,8 +295,12 @@ function renderVirtualService(vs: AsmVirtualService, services: DynamicService[])
 function renderWasmPlugin(services: DynamicService[], input: AsmInput, options: IstioOptions): Obj {
   const pluginConfig: PluginConfig = { mode: "catalog", services: services.map((s) => s.config) };
   assertValidPluginConfig(pluginConfig);
-  const ports = [...new Set(services.map((s) => destinationPort(input, s.host)).filter((p): p is number => p !== undefined))].sort((a, b) => a - b);
-  const match = [ports.length > 0 ? { mode: "CLIENT", ports: ports.map((number) => ({ number })) } : { mode: "CLIENT" }];
+  const ports = [
+    ...new Set(services.map((s) => destinationPort(input, s.host)).filter((p): p is number => p !== undefined)),
+  ].sort((a, b) => a - b);
+  const match = [
+    ports.length > 0 ? { mode: "CLIENT", ports: ports.map((number) => ({ number })) } : { mode: "CLIENT" },
+  ];
   const spec: Obj = { url: options.wasmUrl ?? DEFAULT_WASM_URL };
   if (options.wasmSha256) spec.sha256 = options.wasmSha256;
   Object.assign(spec, { pluginName: PLUGIN_NAME, phase: "UNSPECIFIED_PHASE", failStrategy: "FAIL_CLOSE", match });
@@ -290,7 +336,8 @@ function renderService(service: ServiceInfo, sessionHeader: string | undefined):
   const doc = clone(service.document);
   delete doc.status;
   const metadata = doc.metadata as Obj;
-  for (const k of ["resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink"]) delete metadata[k];
+  for (const k of ["resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink"])
+    delete metadata[k];
   const annotations = isObj(metadata.annotations) ? metadata.annotations : undefined;
   if (annotations) delete annotations["kubectl.kubernetes.io/last-applied-configuration"];
   const labels: Obj = isObj(metadata.labels) ? metadata.labels : {};
@@ -308,7 +355,8 @@ function commentKeys(doc: Document, path: string[], comments: Record<string, str
   if (!isMap(map)) return;
   for (const item of (map as YAMLMap).items) {
     const pair = item as Pair;
-    if (isPair(pair) && isScalar(pair.key) && typeof pair.key.value === "string" && comments[pair.key.value]) pair.key.commentBefore = comments[pair.key.value];
+    if (isPair(pair) && isScalar(pair.key) && typeof pair.key.value === "string" && comments[pair.key.value])
+      pair.key.commentBefore = comments[pair.key.value];
   }
 }
 
@@ -319,28 +367,43 @@ function yamlDocument(value: Obj, comment: string): Document {
 }
 
 export function renderIstio(input: AsmInput, live: IstioInput, options: IstioOptions = {}): IstioOutput {
-  if (options.routeToken !== undefined && !TOKEN.test(options.routeToken)) throw new IstioInputError(`route token must be 16-64 lower-case hex digits`);
+  if (options.routeToken !== undefined && !TOKEN.test(options.routeToken))
+    throw new IstioInputError(`route token must be 16-64 lower-case hex digits`);
   const warnings = [...input.warnings];
   const notes: string[] = [];
   const services = dynamicServices(input, live, previousTokens(live.previousText), options, warnings);
-  if (services.length === 0) throw new IstioInputError("no DestinationRule with trafficPolicy.loadBalancer.dynamicSubset in the input");
+  if (services.length === 0)
+    throw new IstioInputError("no DestinationRule with trafficPolicy.loadBalancer.dynamicSubset in the input");
   const dynamicHosts = new Set(services.map((s) => s.host));
   const ipServices = services.filter(usesIp);
 
   const docs: Document[] = [];
   const wasmPlugin = renderWasmPlugin(services, input, options);
-  const wasm = yamlDocument(wasmPlugin, " Filter: dynamic subset routing in catalog mode. The catalog lists the subsets and pods that existed at render time:\n re-render with --previous <this file> when pods change (the route token is kept, so the diff stays minimal).");
+  const wasm = yamlDocument(
+    wasmPlugin,
+    " Filter: dynamic subset routing in catalog mode. The catalog lists the subsets and pods that existed at render time:\n re-render with --previous <this file> when pods change (the route token is kept, so the diff stays minimal).",
+  );
   commentKeys(wasm, ["spec"], WASM_COMMENTS);
   docs.push(wasm);
   for (const dr of input.destinationRules) {
     const s = services.find((x) => x.dr === dr);
-    docs.push(s ? yamlDocument(renderDestinationRule(s, warnings), ` One subset per label tuple that existed at render time (names: ds-<key>-<value>--...).`) : yamlDocument(clone(dr.document), " Passed through (no dynamicSubset)."));
+    docs.push(
+      s
+        ? yamlDocument(
+            renderDestinationRule(s, warnings),
+            ` One subset per label tuple that existed at render time (names: ds-<key>-<value>--...).`,
+          )
+        : yamlDocument(clone(dr.document), " Passed through (no dynamicSubset)."),
+    );
   }
   for (const vs of input.virtualServices) {
     const touches = vs.http.some((r) => destinations(vs, r).some((d) => dynamicHosts.has(d.host)));
     docs.push(
       touches
-        ? yamlDocument(renderVirtualService(vs, services), ` Generated subset routes first (header ${SUBSET_HEADER} = <subset>.<route token>, written by the filter),\n then your routes, headerToDynamicSubsetKey removed (ASM-only; the filter has the mappings).`)
+        ? yamlDocument(
+            renderVirtualService(vs, services),
+            ` Generated subset routes first (header ${SUBSET_HEADER} = <subset>.<route token>, written by the filter),\n then your routes, headerToDynamicSubsetKey removed (ASM-only; the filter has the mappings).`,
+          )
         : yamlDocument(clone(vs.document), " Passed through (no route to a dynamic-subset service)."),
     );
   }
@@ -348,17 +411,30 @@ export function renderIstio(input: AsmInput, live: IstioInput, options: IstioOpt
     const header = s.config.catalog?.sessionHeader;
     const { name, namespace } = kubernetesService(s.host);
     if (live.service && live.service.name === name && live.service.namespace === namespace) {
-      docs.push(yamlDocument(renderService(live.service, header), header ? ` ${SESSION_LABEL}: istiod routes a request carrying ${header} to that pod (needs ${ISTIOD_FLAG} on istiod).` : ` No %ip% selector: the ${SESSION_LABEL} label is removed.`));
+      docs.push(
+        yamlDocument(
+          renderService(live.service, header),
+          header
+            ? ` ${SESSION_LABEL}: istiod routes a request carrying ${header} to that pod (needs ${ISTIOD_FLAG} on istiod).`
+            : ` No %ip% selector: the ${SESSION_LABEL} label is removed.`,
+        ),
+      );
     } else if (header) {
-      notes.push(`label the Service: kubectl -n ${namespace} label service ${name} ${SESSION_LABEL}=${header} --overwrite`);
+      notes.push(
+        `label the Service: kubectl -n ${namespace} label service ${name} ${SESSION_LABEL}=${header} --overwrite`,
+      );
     }
   }
   if (ipServices.length > 0) {
-    notes.push(`%ip% routing uses Istio's persistent sessions: set ${ISTIOD_FLAG} on istiod (e.g. istioctl install --set values.pilot.env.PILOT_ENABLE_PERSISTENT_SESSION_FILTER=true)`);
+    notes.push(
+      `%ip% routing uses Istio's persistent sessions: set ${ISTIOD_FLAG} on istiod (e.g. istioctl install --set values.pilot.env.PILOT_ENABLE_PERSISTENT_SESSION_FILTER=true)`,
+    );
   }
   const header = [
     " Rendered by dynamic-subset (target istio) for upstream Istio >= 1.20. Apply with kubectl apply -f.",
-    ...(options.command ? [` Re-render when pods change (fresh kubectl get pods -o json): ${options.command} --previous THIS_FILE`] : []),
+    ...(options.command
+      ? [` Re-render when pods change (fresh kubectl get pods -o json): ${options.command} --previous THIS_FILE`]
+      : []),
     ...notes.map((n) => ` NOTE: ${n}`),
   ].join("\n");
   docs[0].commentBefore = `${header}\n\n${docs[0].commentBefore ?? ""}`;
@@ -383,27 +459,50 @@ const CLI_OPTIONS = ["service", "previous", "wasm-url", "wasm-sha256", "selector
 
 function parseSelector(text: string): Labels {
   const pairs = text.split(",").map((p) => p.split("="));
-  if (pairs.some((p) => p.length !== 2 || p[0] === "" || p[1] === "")) throw new AsmInputError([`--selector: expected key=value[,key=value...], got "${text}"`]);
+  if (pairs.some((p) => p.length !== 2 || p[0] === "" || p[1] === ""))
+    throw new AsmInputError([`--selector: expected key=value[,key=value...], got "${text}"`]);
   return Object.fromEntries(pairs);
 }
 
-export function renderIstioCli(args: { files: string[]; pods?: string; output?: string; options: Record<string, string> }): { text: string; warnings: string[] } {
+export function renderIstioCli(args: {
+  files: string[];
+  pods?: string;
+  output?: string;
+  options: Record<string, string>;
+}): { text: string; warnings: string[] } {
   const o = args.options;
   const unknown = Object.keys(o).filter((k) => !CLI_OPTIONS.includes(k));
   const problems = [
-    ...unknown.map((k) => `unknown option --${k} for target istio (known: ${CLI_OPTIONS.map((c) => `--${c}`).join(", ")})`),
+    ...unknown.map(
+      (k) => `unknown option --${k} for target istio (known: ${CLI_OPTIONS.map((c) => `--${c}`).join(", ")})`,
+    ),
     ...(args.files.length === 0 ? ["no input: give -f FILE.yaml"] : []),
     ...(args.pods ? [] : ["--pods FILE (kubectl get pods -o json) is required for target istio"]),
-    ...(args.output && args.output !== "yaml" && args.output !== "plugin-config" ? [`--output for target istio: yaml (default) or plugin-config (got ${args.output})`] : []),
-    ...(o["wasm-sha256"] !== undefined && !/^[a-f0-9]{64}$/.test(o["wasm-sha256"]) ? ["--wasm-sha256: 64 lower-case hex digits"] : []),
+    ...(args.output && args.output !== "yaml" && args.output !== "plugin-config"
+      ? [`--output for target istio: yaml (default) or plugin-config (got ${args.output})`]
+      : []),
+    ...(o["wasm-sha256"] !== undefined && !/^[a-f0-9]{64}$/.test(o["wasm-sha256"])
+      ? ["--wasm-sha256: 64 lower-case hex digits"]
+      : []),
   ];
   if (problems.length > 0) throw new AsmInputError(problems);
-  const flags = Object.entries(o).filter(([k]) => k !== "previous" && k !== "route-token").map(([k, v]) => ` --${k} ${v}`);
+  const flags = Object.entries(o)
+    .filter(([k]) => k !== "previous" && k !== "route-token")
+    .map(([k, v]) => ` --${k} ${v}`);
   const command = `dynamic-subset render --target istio${args.files.map((f) => ` -f ${f}`).join("")} --pods ${args.pods}${flags.join("")}`;
-  const options: IstioOptions = { command, wasmUrl: o["wasm-url"], wasmSha256: o["wasm-sha256"], routeToken: o["route-token"] };
+  const options: IstioOptions = {
+    command,
+    wasmUrl: o["wasm-url"],
+    wasmSha256: o["wasm-sha256"],
+    routeToken: o["route-token"],
+  };
   if (o.selector !== undefined) options.selector = parseSelector(o.selector);
   try {
-    const out = renderIstioFiles(readAsmFiles(args.files), { pods: args.pods as string, service: o.service, previous: o.previous }, options);
+    const out = renderIstioFiles(
+      readAsmFiles(args.files),
+      { pods: args.pods as string, service: o.service, previous: o.previous },
+      options,
+    );
     const text = args.output === "plugin-config" ? `${JSON.stringify(out.pluginConfig, null, 2)}\n` : out.yaml;
     return { text, warnings: [...out.warnings, ...out.notes.map((n) => `NOTE: ${n}`)] };
   } catch (e) {

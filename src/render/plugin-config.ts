@@ -82,7 +82,12 @@ interface RouteSource {
 }
 
 /** The routes[] of one service: one entry per Envoy route name that targets it and maps headers. */
-function serviceRoutes(host: string, virtualServices: AsmVirtualService[], headerPrefix: string, problems: string[]): RouteConfig[] {
+function serviceRoutes(
+  host: string,
+  virtualServices: AsmVirtualService[],
+  headerPrefix: string,
+  problems: string[],
+): RouteConfig[] {
   const byName = new Map<string, RouteSource>();
   const unmapped = new Set<string>(); // named routes to this host without mappings
   for (const vs of virtualServices) {
@@ -91,7 +96,9 @@ function serviceRoutes(host: string, virtualServices: AsmVirtualService[], heade
       const where = `${vs.ref} spec.http[${i}]`;
       route.headerToDynamicSubsetKey.forEach((m, j) => {
         if (m.header.toLowerCase().startsWith(headerPrefix)) {
-          problems.push(`${where}.headerToDynamicSubsetKey[${j}].header: ${m.header} is an internal header of the filter (prefix ${headerPrefix}), which it strips from every request`);
+          problems.push(
+            `${where}.headerToDynamicSubsetKey[${j}].header: ${m.header} is an internal header of the filter (prefix ${headerPrefix}), which it strips from every request`,
+          );
         }
       });
       for (const name of envoyRouteNames(route)) {
@@ -136,22 +143,35 @@ export function pluginServices(
     const host = serviceHost(dr);
     const first = seenHost.get(host);
     if (first) {
-      problems.push(`${dr.ref} spec.host: a DestinationRule with dynamicSubset for ${host} is already given in ${first}`);
+      problems.push(
+        `${dr.ref} spec.host: a DestinationRule with dynamicSubset for ${host} is already given in ${first}`,
+      );
       continue;
     }
     seenHost.set(host, dr.ref);
     const { subsetSelectors, ...rest } = dr.dynamicSubset;
-    const service: ServiceConfig = { ...match(dr), dynamicSubset: { subsetSelectors: prefixSafeSelectors(subsetSelectors), ...rest } };
+    const service: ServiceConfig = {
+      ...match(dr),
+      dynamicSubset: { subsetSelectors: prefixSafeSelectors(subsetSelectors), ...rest },
+    };
     const routes = serviceRoutes(host, input.virtualServices, headerPrefix, problems);
     if (routes.length > 0) service.routes = routes;
-    const keys = new Set([...subsetSelectors.flatMap((sel) => sel.keys), ...routes.flatMap((r) => r.headerToDynamicSubsetKey.map((m) => m.key))]);
-    if (keys.size > MAX_KEYS_PER_SERVICE) problems.push(`${dr.ref} spec.host: ${host} uses ${keys.size} distinct keys; the filter allows at most ${MAX_KEYS_PER_SERVICE} per service`);
+    const keys = new Set([
+      ...subsetSelectors.flatMap((sel) => sel.keys),
+      ...routes.flatMap((r) => r.headerToDynamicSubsetKey.map((m) => m.key)),
+    ]);
+    if (keys.size > MAX_KEYS_PER_SERVICE)
+      problems.push(
+        `${dr.ref} spec.host: ${host} uses ${keys.size} distinct keys; the filter allows at most ${MAX_KEYS_PER_SERVICE} per service`,
+      );
     services.push(service);
   }
   for (const vs of input.virtualServices) {
     vs.http.forEach((route, i) => {
       if (route.headerToDynamicSubsetKey.length > 0 && !routeDestinations(vs, route).some((h) => seenHost.has(h))) {
-        warnings.push(`${vs.ref} spec.http[${i}].headerToDynamicSubsetKey: no destination of this route has a DestinationRule with dynamicSubset; ignored`);
+        warnings.push(
+          `${vs.ref} spec.http[${i}].headerToDynamicSubsetKey: no destination of this route has a DestinationRule with dynamicSubset; ignored`,
+        );
       }
     });
   }

@@ -38,14 +38,25 @@ function world(seed) {
   for (let i = 0, n = 1 + r.int(3); i < n; i++) {
     const keys = r.subset(KEYS, r.chance(0.2) ? 0 : 1, 3);
     if (keys.length === 0 || r.chance(0.25)) keys.unshift("%ip%");
-    keySets.set([...keys].sort().join(","), { keys, ...(r.chance(0.6) ? { fallbackPolicy: r.pick(POLICIES.slice(1)) } : {}) });
+    keySets.set([...keys].sort().join(","), {
+      keys,
+      ...(r.chance(0.6) ? { fallbackPolicy: r.pick(POLICIES.slice(1)) } : {}),
+    });
   }
   const subsetSelectors = [...keySets.values()];
   const fallbackPolicy = r.pick(POLICIES);
-  const needsDefault = fallbackPolicy === "DEFAULT_SUBSET" || subsetSelectors.some((s) => s.fallbackPolicy === "DEFAULT_SUBSET");
-  const defaultSubset = needsDefault || r.chance(0.3) ? Object.fromEntries(r.subset(KEYS, 1, 2).map((k) => [k, r.pick(VALUES)])) : undefined;
+  const needsDefault =
+    fallbackPolicy === "DEFAULT_SUBSET" || subsetSelectors.some((s) => s.fallbackPolicy === "DEFAULT_SUBSET");
+  const defaultSubset =
+    needsDefault || r.chance(0.3)
+      ? Object.fromEntries(r.subset(KEYS, 1, 2).map((k) => [k, r.pick(VALUES)]))
+      : undefined;
   const mappedKeys = [...new Set([...subsetSelectors.flatMap((s) => s.keys), ...r.subset(KEYS, 0, 1)])];
-  const mappings = mappedKeys.map((key) => ({ header: header(key), key, ...(key !== "%ip%" && r.chance(0.4) ? { defaultValue: r.pick(VALUES) } : {}) }));
+  const mappings = mappedKeys.map((key) => ({
+    header: header(key),
+    key,
+    ...(key !== "%ip%" && r.chance(0.4) ? { defaultValue: r.pick(VALUES) } : {}),
+  }));
 
   const pods = [];
   for (let i = 0, n = 2 + r.int(7); i < n; i++) {
@@ -59,7 +70,10 @@ function world(seed) {
     const headers = [];
     for (const { header: h, key } of mappings) {
       if (!r.chance(0.6)) continue;
-      const value = key === "%ip%" ? r.pick([...pods.map((p) => p.ip), "192.168.7.250", "not-an-ip", "::1"]) : r.pick([...VALUES, "d", "not valid!", ""]);
+      const value =
+        key === "%ip%"
+          ? r.pick([...pods.map((p) => p.ip), "192.168.7.250", "not-an-ip", "::1"])
+          : r.pick([...VALUES, "d", "not valid!", ""]);
       headers.push([r.chance(0.2) ? h.toUpperCase() : h, value]);
     }
     requests.push(headers);
@@ -69,15 +83,42 @@ function world(seed) {
     apiVersion: "networking.istio.io/v1beta1",
     kind: "DestinationRule",
     metadata: { name: "helloworld", namespace: "default" },
-    spec: { host: HOST, trafficPolicy: { loadBalancer: { dynamicSubset: { subsetSelectors, ...(defaultSubset ? { defaultSubset } : {}), ...(fallbackPolicy ? { fallbackPolicy } : {}) } } } },
+    spec: {
+      host: HOST,
+      trafficPolicy: {
+        loadBalancer: {
+          dynamicSubset: {
+            subsetSelectors,
+            ...(defaultSubset ? { defaultSubset } : {}),
+            ...(fallbackPolicy ? { fallbackPolicy } : {}),
+          },
+        },
+      },
+    },
   };
   const vs = {
     apiVersion: "networking.istio.io/v1beta1",
     kind: "VirtualService",
     metadata: { name: "helloworld", namespace: "default" },
-    spec: { hosts: [HOST], http: [{ name: "default", headerToDynamicSubsetKey: mappings, route: [{ destination: { host: HOST, port: { number: 8000 } } }] }] },
+    spec: {
+      hosts: [HOST],
+      http: [
+        {
+          name: "default",
+          headerToDynamicSubsetKey: mappings,
+          route: [{ destination: { host: HOST, port: { number: 8000 } } }],
+        },
+      ],
+    },
   };
-  return { asm: [{ file: "dr.yaml", text: stringify(dr) }, { file: "vs.yaml", text: stringify(vs) }], pods, requests };
+  return {
+    asm: [
+      { file: "dr.yaml", text: stringify(dr) },
+      { file: "vs.yaml", text: stringify(vs) },
+    ],
+    pods,
+    requests,
+  };
 }
 
 function endpointsYaml(pods) {
@@ -97,14 +138,26 @@ function podsJson(pods) {
 
 async function catalogMode(asm, pods) {
   const podsText = podsJson(pods);
-  const out = renderIstio(parseAsm(asm), { pods: parsePods(podsText, "pods.json"), service: parseService(SERVICE, "service.yaml") }, { routeToken: "0123456789abcdef0123456789abcdef" });
+  const out = renderIstio(
+    parseAsm(asm),
+    { pods: parsePods(podsText, "pods.json"), service: parseService(SERVICE, "service.yaml") },
+    { routeToken: "0123456789abcdef0123456789abcdef" },
+  );
   const sidecar = new IstioSidecar(out.yaml, podsText, SERVICE);
-  const host = await ProxyWasmHost.load(WASM, { pluginConfig: JSON.stringify(out.pluginConfig), rootId: "dynamic_subset" });
+  const host = await ProxyWasmHost.load(WASM, {
+    pluginConfig: JSON.stringify(out.pluginConfig),
+    rootId: "dynamic_subset",
+  });
   assert.ok(host.start(), `catalog mode configuration rejected: ${host.logsAt("error").join("; ")}`);
   const runFilter = (routeName, clusterName, pairs) => {
     const s = host.newStream({ properties: { "xds.route_name": routeName, "xds.cluster_name": clusterName } });
     s.requestHeaders(pairs, { endOfStream: true });
-    const result = { localResponse: s.localResponse, headers: s.requestHeaderMap, clearedRouteCache: s.foreignCalls.some((c) => c.name === "clear_route_cache"), decision: s.filterState.get("wasm.dynamic_subset") };
+    const result = {
+      localResponse: s.localResponse,
+      headers: s.requestHeaderMap,
+      clearedRouteCache: s.foreignCalls.some((c) => c.name === "clear_route_cache"),
+      decision: s.filterState.get("wasm.dynamic_subset"),
+    };
     s.complete();
     return result;
   };
@@ -129,22 +182,32 @@ async function metadataMode(asm, pods) {
 
 const needsFilter = existsSync(WASM) ? {} : { skip: `skipped: ${WASM} not built (npm run build:wasm)` };
 
-test(`metadata and catalog mode reach the same endpoints (${CONFIGS} random configurations x ${REQUESTS} requests)`, needsFilter, async () => {
-  const outcomes = new Map();
-  for (let seed = FIRST_SEED; seed < FIRST_SEED + CONFIGS; seed++) {
-    const { asm, pods, requests } = world(seed);
-    const metadata = await metadataMode(asm, pods);
-    const catalog = await catalogMode(asm, pods);
-    for (const headers of requests) {
-      const m = metadata(headers);
-      const c = catalog(headers);
-      const why = `seed ${seed} (EQUIVALENCE_SEED=${seed} replays it), request ${JSON.stringify(headers)}\n` +
-        `metadata decision ${m.decision}, catalog decision ${c.decision}\n${asm.map((a) => a.text).join("---\n")}`;
-      assert.equal(c.reach, m.reach, why);
-      const kind = m.reach.startsWith("503") ? "503" : m.reach.split(" ").length === pods.length ? "every endpoint" : "a subset";
-      outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
+test(
+  `metadata and catalog mode reach the same endpoints (${CONFIGS} random configurations x ${REQUESTS} requests)`,
+  needsFilter,
+  async () => {
+    const outcomes = new Map();
+    for (let seed = FIRST_SEED; seed < FIRST_SEED + CONFIGS; seed++) {
+      const { asm, pods, requests } = world(seed);
+      const metadata = await metadataMode(asm, pods);
+      const catalog = await catalogMode(asm, pods);
+      for (const headers of requests) {
+        const m = metadata(headers);
+        const c = catalog(headers);
+        const why =
+          `seed ${seed} (EQUIVALENCE_SEED=${seed} replays it), request ${JSON.stringify(headers)}\n` +
+          `metadata decision ${m.decision}, catalog decision ${c.decision}\n${asm.map((a) => a.text).join("---\n")}`;
+        assert.equal(c.reach, m.reach, why);
+        const kind = m.reach.startsWith("503")
+          ? "503"
+          : m.reach.split(" ").length === pods.length
+            ? "every endpoint"
+            : "a subset";
+        outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
+      }
     }
-  }
-  // The random worlds must exercise every kind of answer, or the comparison proves little.
-  for (const kind of ["503", "every endpoint", "a subset"]) assert.ok((outcomes.get(kind) ?? 0) > 10, `too few "${kind}" answers: ${JSON.stringify([...outcomes])}`);
-});
+    // The random worlds must exercise every kind of answer, or the comparison proves little.
+    for (const kind of ["503", "every endpoint", "a subset"])
+      assert.ok((outcomes.get(kind) ?? 0) > 10, `too few "${kind}" answers: ${JSON.stringify([...outcomes])}`);
+  },
+);

@@ -4,15 +4,15 @@
 // Default: 1,000 configurations and 4,000 requests (a few seconds) inside the test command. Longer: FUZZ_LONG=1
 // (15,000 and 60,000, about a minute) or FUZZ_ITERATIONS=<configurations> (requests = 4 x that);
 // FUZZ_SEED=<n> replays a run (every failure message names its seed and iteration).
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { ProxyWasmHost } from '../emulator/index.mjs';
-import { specExampleService } from '../fixtures/seed/plugin-config.mjs';
-import { random } from './prng.mjs';
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ProxyWasmHost } from "../emulator/index.mjs";
+import { specExampleService } from "../fixtures/seed/plugin-config.mjs";
+import { random } from "./prng.mjs";
 
-const WASM = fileURLToPath(new URL('../../build/dynamic_subset.wasm', import.meta.url));
+const WASM = fileURLToPath(new URL("../../build/dynamic_subset.wasm", import.meta.url));
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : 0x5eed1e55;
 const CONFIGS = process.env.FUZZ_ITERATIONS
   ? Number(process.env.FUZZ_ITERATIONS)
@@ -21,9 +21,9 @@ const CONFIGS = process.env.FUZZ_ITERATIONS
     : 1000;
 const REQUESTS = CONFIGS * 4;
 const DECISION = /^(subset:.*|fallback:(ANY_ENDPOINT|DEFAULT_SUBSET|NO_FALLBACK)|none)$/;
-const PREFIX = 'x-dynamic-subset-';
+const PREFIX = "x-dynamic-subset-";
 /** Spoofed values carry this marker: it is neither a label value nor an IP, so the filter never writes it. */
-const SPOOF = '~spoof~';
+const SPOOF = "~spoof~";
 const MAX_PAGES = 256; // 16 MiB: far above what the filter needs, far below "without bound"
 /** An error line names a JSON path (`services[0].routes[1].name`, `labels["a/b"]`, `configuration`) or a byte. */
 const PATH = String.raw`(?:[A-Za-z_$][\w$]*|\["(?:[^"\\]|\\.)*"\])(?:\.[A-Za-z_$][\w$]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*`;
@@ -34,44 +34,44 @@ const ERROR_LINE = new RegExp(`^dynamic_subset: (?:configuration: invalid JSON a
 const seedService = () => specExampleService();
 
 const CATALOG = {
-  routeToken: '9f3c1a7e52d04b68',
+  routeToken: "9f3c1a7e52d04b68",
   subsets: [
-    { name: 'dev-v1', labels: { stage: 'dev', version: 'v1' } },
-    { name: 'prod-v3', labels: { stage: 'prod', version: 'v3' } },
+    { name: "dev-v1", labels: { stage: "dev", version: "v1" } },
+    { name: "prod-v3", labels: { stage: "prod", version: "v3" } },
   ],
   endpoints: [
-    { address: '192.168.0.5:8000', labels: { stage: 'dev', version: 'v1' } },
-    { address: '192.168.0.6:8000', labels: { stage: 'prod', version: 'v3' } },
+    { address: "192.168.0.5:8000", labels: { stage: "dev", version: "v1" } },
+    { address: "192.168.0.6:8000", labels: { stage: "prod", version: "v3" } },
   ],
 };
 
 const VALID_CONFIGS = [
   { services: [seedService()] },
-  { mode: 'catalog', responseHeader: true, services: [{ ...seedService(), catalog: CATALOG }] },
+  { mode: "catalog", responseHeader: true, services: [{ ...seedService(), catalog: CATALOG }] },
   {
-    mode: 'catalog',
+    mode: "catalog",
     services: [
       {
         ...seedService(),
         cluster: undefined,
-        host: 'helloworld.default.svc.cluster.local',
-        dynamicSubset: { subsetSelectors: [{ keys: ['stage', 'version'] }], fallbackPolicy: 'ANY_ENDPOINT' },
-        catalog: { ...CATALOG, sessionHeader: 'x-dynamic-subset-pin' },
+        host: "helloworld.default.svc.cluster.local",
+        dynamicSubset: { subsetSelectors: [{ keys: ["stage", "version"] }], fallbackPolicy: "ANY_ENDPOINT" },
+        catalog: { ...CATALOG, sessionHeader: "x-dynamic-subset-pin" },
       },
     ],
   },
   {
-    headerPrefix: 'x-ds-',
+    headerPrefix: "x-ds-",
     services: [
       {
-        cluster: 'helloworld',
-        dynamicSubset: { subsetSelectors: [{ keys: ['app.kubernetes.io/version'] }, { keys: ['Zone', 'tier'] }] },
+        cluster: "helloworld",
+        dynamicSubset: { subsetSelectors: [{ keys: ["app.kubernetes.io/version"] }, { keys: ["Zone", "tier"] }] },
         routes: [
           {
             headerToDynamicSubsetKey: [
-              { header: 'X-App-Version', key: 'app.kubernetes.io/version' },
-              { header: 'x-zone', key: 'Zone', defaultValue: 'a' },
-              { header: 'x-tier', key: 'tier' },
+              { header: "X-App-Version", key: "app.kubernetes.io/version" },
+              { header: "x-zone", key: "Zone", defaultValue: "a" },
+              { header: "x-tier", key: "tier" },
             ],
           },
         ],
@@ -85,7 +85,7 @@ const VALID_CONFIGS = [
 
 /** Every [parent, key] inside a JSON value, so a mutation can pick one. */
 function slots(value, out = []) {
-  if (value && typeof value === 'object') {
+  if (value && typeof value === "object") {
     for (const key of Object.keys(value)) {
       out.push([value, key]);
       slots(value[key], out);
@@ -105,23 +105,23 @@ function randomScalar(r) {
     true,
     false,
     null,
-    '',
-    'NO_FALLBACK',
-    'catalog',
-    '%ip%',
-    'x-dynamic-subset-subset',
-    'Ünïcödé',
-    '\u0000',
-    'a'.repeat(r.int(300)),
+    "",
+    "NO_FALLBACK",
+    "catalog",
+    "%ip%",
+    "x-dynamic-subset-subset",
+    "Ünïcödé",
+    "\u0000",
+    "a".repeat(r.int(300)),
     [],
     {},
-    [1, 'two'],
+    [1, "two"],
     { keys: [] },
   ]);
 }
 
 function hugeString(r) {
-  const unit = r.pick(['a', 'é', '\\u0041', '\\"', '漢', 'v1']);
+  const unit = r.pick(["a", "é", "\\u0041", '\\"', "漢", "v1"]);
   return unit.repeat(r.int(200000) + 1000);
 }
 
@@ -145,8 +145,10 @@ const TREE_MUTATIONS = {
     return JSON.stringify(cfg);
   },
   unknownField(r, cfg) {
-    const objects = slots(cfg).map(([p, k]) => p[k]).filter((v) => v && typeof v === 'object' && !Array.isArray(v));
-    r.pick([cfg, ...objects])[r.pick(['fallbackpolicy', 'extra', '__proto__x', 'Keys'])] = randomScalar(r);
+    const objects = slots(cfg)
+      .map(([p, k]) => p[k])
+      .filter((v) => v && typeof v === "object" && !Array.isArray(v));
+    r.pick([cfg, ...objects])[r.pick(["fallbackpolicy", "extra", "__proto__x", "Keys"])] = randomScalar(r);
     return JSON.stringify(cfg);
   },
   duplicateField(r, cfg) {
@@ -160,19 +162,19 @@ const TREE_MUTATIONS = {
   deepNesting(r, cfg) {
     const depth = r.pick([31, 32, 33, 40, 100, 1000, 5000]);
     const all = slots(cfg);
-    const open = r.chance(0.5) ? '['.repeat(depth) : '{"a":'.repeat(depth);
-    const close = open[0] === '[' ? ']'.repeat(depth) : '}'.repeat(depth);
+    const open = r.chance(0.5) ? "[".repeat(depth) : '{"a":'.repeat(depth);
+    const close = open[0] === "[" ? "]".repeat(depth) : "}".repeat(depth);
     if (!all.length) return `${open}1${close}`;
     const [parent, key] = r.pick(all);
-    parent[key] = '\u0001NEST\u0001';
+    parent[key] = "\u0001NEST\u0001";
     return JSON.stringify(cfg).replace('"\\u0001NEST\\u0001"', `${open}1${close}`);
   },
   hugeString(r, cfg) {
-    const strings = slots(cfg).filter(([p, k]) => typeof p[k] === 'string');
+    const strings = slots(cfg).filter(([p, k]) => typeof p[k] === "string");
     const text = JSON.stringify(cfg);
     if (!strings.length) return text;
     const [parent, key] = r.pick(strings);
-    parent[key] = '\u0001HUGE\u0001';
+    parent[key] = "\u0001HUGE\u0001";
     return JSON.stringify(cfg).replace('"\\u0001HUGE\\u0001"', `"${hugeString(r)}"`);
   },
 };
@@ -180,7 +182,7 @@ const TREE_MUTATIONS = {
 /** Mutations of the JSON text itself. */
 const TEXT_MUTATIONS = {
   byteFlips(r, text) {
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = Buffer.from(text, "utf8");
     for (let n = r.int(4) + 1; n > 0 && bytes.length; n--) bytes[r.int(bytes.length)] = r.int(256);
     return bytes;
   },
@@ -206,7 +208,14 @@ function mutateConfig(r) {
 
 /** SPEC §5: the header name of a key, every byte outside [a-z0-9._-] written as %xx. */
 function keyHeader(prefix, key) {
-  return prefix + [...Buffer.from(key)].map((b) => (/[a-z0-9._-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`)).join('');
+  return (
+    prefix +
+    [...Buffer.from(key)]
+      .map((b) =>
+        /[a-z0-9._-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, "0")}`,
+      )
+      .join("")
+  );
 }
 
 /** Every internal header a configuration can produce (SPEC §6): the ones a client must never get through. */
@@ -225,10 +234,10 @@ function internalHeaders(config) {
   return names;
 }
 
-const INTERNAL = ['stage', 'version', '%25ip%25', 'subset', 'host', 'pin', 'app.kubernetes.io%2fversion', '%5aone'];
+const INTERNAL = ["stage", "version", "%25ip%25", "subset", "host", "pin", "app.kubernetes.io%2fversion", "%5aone"];
 
 function randomCase(r, s) {
-  return [...s].map((c) => (r.chance(0.5) ? c.toUpperCase() : c)).join('');
+  return [...s].map((c) => (r.chance(0.5) ? c.toUpperCase() : c)).join("");
 }
 
 function randomBytes(r, n) {
@@ -239,31 +248,43 @@ function randomBytes(r, n) {
 
 function randomValue(r) {
   switch (r.int(9)) {
-    case 0: return r.pick(['dev', 'prod', 'v1', 'v2', 'v3', '192.168.0.6', '192.168.0.5', '::1', 'fe80::1']);
-    case 1: return '';
-    case 2: return 'v'.repeat(r.pick([63, 64, 8192, 8193, 65536]));
-    case 3: return randomBytes(r, r.int(40));
-    case 4: return Uint8Array.from([0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80]); // invalid UTF-8
-    case 5: return randomBytes(r, r.pick([1024, 16384, 65536]));
-    case 6: return `${SPOOF}${r.int(100)}`;
-    case 7: return 'dev,prod';
-    default: return `${r.pick(['a', 'B', '0', '-'])}${'x'.repeat(r.int(70))}`;
+    case 0:
+      return r.pick(["dev", "prod", "v1", "v2", "v3", "192.168.0.6", "192.168.0.5", "::1", "fe80::1"]);
+    case 1:
+      return "";
+    case 2:
+      return "v".repeat(r.pick([63, 64, 8192, 8193, 65536]));
+    case 3:
+      return randomBytes(r, r.int(40));
+    case 4:
+      return Uint8Array.from([0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80]); // invalid UTF-8
+    case 5:
+      return randomBytes(r, r.pick([1024, 16384, 65536]));
+    case 6:
+      return `${SPOOF}${r.int(100)}`;
+    case 7:
+      return "dev,prod";
+    default:
+      return `${r.pick(["a", "B", "0", "-"])}${"x".repeat(r.int(70))}`;
   }
 }
 
 function randomRequest(r) {
   const headers = [
-    [':authority', 'helloworld:8000'],
-    [':path', '/'],
-    [':method', 'GET'],
+    [":authority", "helloworld:8000"],
+    [":path", "/"],
+    [":method", "GET"],
   ];
   for (let n = r.int(24); n > 0; n--) {
     switch (r.int(4)) {
       case 0: // mapped
-        headers.push([randomCase(r, r.pick(['x-stage', 'x-version', 'x-ip', 'x-app-version', 'x-zone', 'x-tier'])), randomValue(r)]);
+        headers.push([
+          randomCase(r, r.pick(["x-stage", "x-version", "x-ip", "x-app-version", "x-zone", "x-tier"])),
+          randomValue(r),
+        ]);
         break;
       case 1: // spoofed internal header
-        headers.push([randomCase(r, r.pick([PREFIX, 'x-ds-']) + r.pick(INTERNAL)), `${SPOOF}${r.int(1000)}`]);
+        headers.push([randomCase(r, r.pick([PREFIX, "x-ds-"]) + r.pick(INTERNAL)), `${SPOOF}${r.int(1000)}`]);
         break;
       case 2: // repeated name
         if (headers.length > 3) headers.push([headers[3 + r.int(headers.length - 3)][0], randomValue(r)]);
@@ -273,8 +294,14 @@ function randomRequest(r) {
     }
   }
   const properties = {
-    'xds.cluster_name': r.pick(['helloworld', 'helloworld', 'other', 'outbound|8000||helloworld.default.svc.cluster.local', '']),
-    'xds.route_name': r.pick(['default', 'pin', 'unmapped', '']),
+    "xds.cluster_name": r.pick([
+      "helloworld",
+      "helloworld",
+      "other",
+      "outbound|8000||helloworld.default.svc.cluster.local",
+      "",
+    ]),
+    "xds.route_name": r.pick(["default", "pin", "unmapped", ""]),
   };
   return { headers, properties };
 }
@@ -282,7 +309,7 @@ function randomRequest(r) {
 // ------------------------------------------------------------------ driving the emulator
 
 async function loadHost(config) {
-  const host = await ProxyWasmHost.load(WASM, { pluginConfig: JSON.stringify(config), logLevel: 'info' });
+  const host = await ProxyWasmHost.load(WASM, { pluginConfig: JSON.stringify(config), logLevel: "info" });
   host.start();
   return host;
 }
@@ -290,7 +317,7 @@ async function loadHost(config) {
 function send(host, request) {
   const s = host.newStream({ properties: request.properties });
   s.requestHeaders(request.headers, { endOfStream: true });
-  s.responseHeaders([[':status', '200']], { endOfStream: true });
+  s.responseHeaders([[":status", "200"]], { endOfStream: true });
   s.complete();
   return s;
 }
@@ -298,32 +325,32 @@ function send(host, request) {
 /** A fixed request whose decision shows which configuration is in force. */
 const PROBE = {
   headers: [
-    [':path', '/'],
-    ['x-stage', 'dev'],
-    ['x-version', 'v1'],
+    [":path", "/"],
+    ["x-stage", "dev"],
+    ["x-version", "v1"],
   ],
-  properties: { 'xds.cluster_name': 'helloworld', 'xds.route_name': 'default' },
+  properties: { "xds.cluster_name": "helloworld", "xds.route_name": "default" },
 };
 
 function decisionOf(stream) {
-  return stream.filterState.get('wasm.dynamic_subset'); // Envoy's filter-state key for proxy_set_property
+  return stream.filterState.get("wasm.dynamic_subset"); // Envoy's filter-state key for proxy_set_property
 }
 
 /** A request, short enough for a failure message. */
 function describe(request) {
-  const value = (v) => (typeof v === 'string' ? v.slice(0, 40) : `<${v.length} bytes>`);
+  const value = (v) => (typeof v === "string" ? v.slice(0, 40) : `<${v.length} bytes>`);
   return JSON.stringify({ ...request, headers: request.headers.map(([n, v]) => [n, value(v)]) });
 }
 
 const where = (i) => `(FUZZ_SEED=${SEED}, iteration ${i})`;
 
-const skip = existsSync(WASM) ? false : 'skipped: build/dynamic_subset.wasm is missing (npm run build:wasm)';
+const skip = existsSync(WASM) ? false : "skipped: build/dynamic_subset.wasm is missing (npm run build:wasm)";
 
-test('fuzzed configurations never trap; rejected ones name a path or offset and change nothing', { skip }, async () => {
+test("fuzzed configurations never trap; rejected ones name a path or offset and change nothing", { skip }, async () => {
   const r = random(SEED);
   const host = await loadHost(VALID_CONFIGS[0]);
   let expected = decisionOf(send(host, PROBE));
-  assert.equal(expected, 'subset:stage=dev,version=v1');
+  assert.equal(expected, "subset:stage=dev,version=v1");
   let accepted = 0;
   const tried = new Set();
   for (let i = 0; i < CONFIGS; i++) {
@@ -331,9 +358,9 @@ test('fuzzed configurations never trap; rejected ones name a path or offset and 
     tried.add(name);
     const logsBefore = host.logs.length;
     const ok = host.configure(config);
-    assert.equal(typeof ok, 'boolean', `${name}: on_configure answered ${ok} ${where(i)}`);
+    assert.equal(typeof ok, "boolean", `${name}: on_configure answered ${ok} ${where(i)}`);
     assert.equal(host.failed, false, `${name}: the VM trapped on configuration ${where(i)}`);
-    const errors = host.logs.slice(logsBefore).filter((l) => l.level === 'error');
+    const errors = host.logs.slice(logsBefore).filter((l) => l.level === "error");
     if (ok) {
       accepted++;
       assert.equal(errors.length, 0, `${name}: accepted with errors ${JSON.stringify(errors)} ${where(i)}`);
@@ -342,8 +369,13 @@ test('fuzzed configurations never trap; rejected ones name a path or offset and 
       expected = decision;
     } else {
       assert.ok(errors.length > 0, `${name}: rejected without an error line ${where(i)}`);
-      for (const e of errors) assert.match(e.message, ERROR_LINE, `${name}: error names no path or byte offset ${where(i)}`);
-      assert.equal(decisionOf(send(host, PROBE)), expected, `${name}: a rejected configuration changed routing ${where(i)}`);
+      for (const e of errors)
+        assert.match(e.message, ERROR_LINE, `${name}: error names no path or byte offset ${where(i)}`);
+      assert.equal(
+        decisionOf(send(host, PROBE)),
+        expected,
+        `${name}: a rejected configuration changed routing ${where(i)}`,
+      );
     }
     if (r.chance(0.05)) {
       // back to a known-good configuration now and then, so mutations keep starting from valid ones
@@ -352,17 +384,17 @@ test('fuzzed configurations never trap; rejected ones name a path or offset and 
     }
     assert.ok(host.memoryPages() <= MAX_PAGES, `memory grew to ${host.memoryPages()} pages ${where(i)}`);
   }
-  assert.ok(accepted < CONFIGS, 'every mutated configuration was accepted: the mutations are not biting');
+  assert.ok(accepted < CONFIGS, "every mutated configuration was accepted: the mutations are not biting");
   const kinds = [...Object.keys(TREE_MUTATIONS), ...Object.keys(TEXT_MUTATIONS)];
-  if (CONFIGS >= 100) assert.deepEqual([...tried].sort(), kinds.sort(), 'every kind of mutation ran');
+  if (CONFIGS >= 100) assert.deepEqual([...tried].sort(), kinds.sort(), "every kind of mutation ran");
 });
 
-test('fuzzed requests never trap, never leak a spoofed internal header, always decide validly', { skip }, async () => {
+test("fuzzed requests never trap, never leak a spoofed internal header, always decide validly", { skip }, async () => {
   const r = random(SEED ^ 0x9e3779b9);
   for (const config of VALID_CONFIGS) {
     const host = await loadHost(config);
     assert.equal(host.failed, false);
-    const catalog = config.mode === 'catalog';
+    const catalog = config.mode === "catalog";
     const internal = internalHeaders(config);
     let warmPages = 0;
     let spoofed = 0;
@@ -374,23 +406,25 @@ test('fuzzed requests never trap, never leak a spoofed internal header, always d
       // (messages built only on failure: requests carry values up to 64 KiB)
       if (host.failed) assert.fail(`the VM trapped: ${host.failure} on ${describe(request)} ${where(i)}`);
       const decision = decisionOf(s);
-      const cluster = request.properties['xds.cluster_name'];
-      const handled = (config.services ?? []).some((x) => x.cluster === cluster || (x.host && cluster === `outbound|8000||${x.host}`));
+      const cluster = request.properties["xds.cluster_name"];
+      const handled = (config.services ?? []).some(
+        (x) => x.cluster === cluster || (x.host && cluster === `outbound|8000||${x.host}`),
+      );
       if (handled) {
-        assert.match(decision ?? 'no decision', DECISION, where(i));
+        assert.match(decision ?? "no decision", DECISION, where(i));
         decided++;
       } else {
         assert.equal(decision, undefined, `a request to an unconfigured cluster got a decision ${where(i)}`);
       }
       spoofed += request.headers.filter(([n]) => internal.has(n.toLowerCase())).length;
-      if (decision !== undefined && !catalog) assert.ok(!decision.startsWith('fallback:'), where(i));
+      if (decision !== undefined && !catalog) assert.ok(!decision.startsWith("fallback:"), where(i));
       for (const [name, value] of s.requestHeaderMap) {
         if (internal.has(name) && value.includes(SPOOF)) assert.fail(`spoofed ${name}: ${value} survived ${where(i)}`);
       }
     }
     assert.ok(host.memoryPages() <= Math.max(warmPages + 16, 64), `memory ${warmPages} -> ${host.memoryPages()} pages`);
     // the checks above were exercised, not vacuous
-    assert.ok(spoofed > 0, 'no spoofed internal header was sent');
-    if (config.services) assert.ok(decided > 0, 'no request reached a decision');
+    assert.ok(spoofed > 0, "no spoofed internal header was sent");
+    if (config.services) assert.ok(decided > 0, "no request reached a decision");
   }
 });

@@ -25,14 +25,18 @@ const SESSION_LABEL = "istio.io/persistent-session-header";
 function matchValue(cond, value, what) {
   if (value === undefined) return false;
   const kinds = Object.keys(cond);
-  if (kinds.length !== 1 || !["exact", "prefix"].includes(kinds[0])) throw new Error(`model: unsupported ${what} match ${JSON.stringify(cond)}`);
+  if (kinds.length !== 1 || !["exact", "prefix"].includes(kinds[0]))
+    throw new Error(`model: unsupported ${what} match ${JSON.stringify(cond)}`);
   return kinds[0] === "exact" ? value === cond.exact : value.startsWith(cond.prefix);
 }
 
 function matches(m, headers) {
-  for (const key of Object.keys(m)) if (!["name", "headers", "uri"].includes(key)) throw new Error(`model: unsupported match field ${key}`);
+  for (const key of Object.keys(m))
+    if (!["name", "headers", "uri"].includes(key)) throw new Error(`model: unsupported match field ${key}`);
   if (m.uri && !matchValue(m.uri, headers.get(":path"), "uri")) return false;
-  return Object.entries(m.headers ?? {}).every(([name, cond]) => matchValue(cond, headers.get(name.toLowerCase()), `header ${name}`));
+  return Object.entries(m.headers ?? {}).every(([name, cond]) =>
+    matchValue(cond, headers.get(name.toLowerCase()), `header ${name}`),
+  );
 }
 
 export class IstioSidecar {
@@ -46,13 +50,21 @@ export class IstioSidecar {
     const service = parseService(serviceText, "service");
     this.sessionHeader = (one("Service") ?? service.document).metadata.labels?.[SESSION_LABEL];
     const port = this.virtualService.spec.http.at(-1).route[0].destination.port.number;
-    this.endpoints = servingEndpoints(parsePods(podsText, "pods"), service, { name: service.name, namespace: service.namespace, destinationPort: port }).endpoints;
+    this.endpoints = servingEndpoints(parsePods(podsText, "pods"), service, {
+      name: service.name,
+      namespace: service.namespace,
+      destinationPort: port,
+    }).endpoints;
   }
 
   /** Envoy's route table for the VirtualService: [{name, match, http}] in order. */
   routes() {
     return this.virtualService.spec.http.flatMap((http) =>
-      (http.match?.length ? http.match : [{}]).map((m) => ({ name: m.name ? `${http.name}.${m.name}` : (http.name ?? ""), match: m, http })),
+      (http.match?.length ? http.match : [{}]).map((m) => ({
+        name: m.name ? `${http.name}.${m.name}` : (http.name ?? ""),
+        match: m,
+        http,
+      })),
     );
   }
 
@@ -63,13 +75,17 @@ export class IstioSidecar {
   cluster(route) {
     const { destination } = route.http.route[0];
     if (route.http.route.length !== 1) throw new Error("model: weighted routes are not modelled");
-    return { name: `outbound|${destination.port.number}|${destination.subset ?? ""}|${destination.host}`, subset: destination.subset };
+    return {
+      name: `outbound|${destination.port.number}|${destination.subset ?? ""}|${destination.host}`,
+      subset: destination.subset,
+    };
   }
 
   hosts(subsetName) {
     if (subsetName === undefined) return this.endpoints;
     const subset = this.destinationRule.spec.subsets.find((s) => s.name === subsetName);
-    if (!subset) throw new Error(`VirtualService names subset ${subsetName}, which the DestinationRule does not define`);
+    if (!subset)
+      throw new Error(`VirtualService names subset ${subsetName}, which the DestinationRule does not define`);
     return this.endpoints.filter((ep) => Object.entries(subset.labels).every(([k, v]) => ep.labels[k] === v));
   }
 
@@ -79,11 +95,21 @@ export class IstioSidecar {
    * Returns {status, body} for a local answer, else {status: 200, pods: [ip...] the request can reach, route, upstreamHeaders}.
    */
   request(clientHeaders, runFilter) {
-    const pairs = [[":method", "GET"], [":path", "/"], [":authority", "helloworld:8000"], ...clientHeaders.map(([k, v]) => [k.toLowerCase(), v])];
+    const pairs = [
+      [":method", "GET"],
+      [":path", "/"],
+      [":authority", "helloworld:8000"],
+      ...clientHeaders.map(([k, v]) => [k.toLowerCase(), v]),
+    ];
     const first = this.route(firstValues(pairs));
     if (!first) return { status: 404, body: "" };
     const filtered = runFilter(first.name, this.cluster(first).name, pairs);
-    if (filtered.localResponse) return { status: filtered.localResponse.status, body: filtered.localResponse.body, details: filtered.localResponse.details };
+    if (filtered.localResponse)
+      return {
+        status: filtered.localResponse.status,
+        body: filtered.localResponse.body,
+        details: filtered.localResponse.details,
+      };
     const headers = firstValues(filtered.headers);
     const route = filtered.clearedRouteCache ? this.route(headers) : first;
     if (!route) return { status: 404, body: "" };
@@ -97,7 +123,13 @@ export class IstioSidecar {
     if (hosts.length === 0) return { status: 503, body: "no healthy upstream", route: route.name };
     const removed = new Set((route.http.headers?.request?.remove ?? []).map((h) => h.toLowerCase()));
     const upstreamHeaders = filtered.headers.filter(([k]) => !removed.has(k));
-    return { status: 200, pods: hosts.map((ep) => ep.ip).sort(), answers: hosts.map(answer), route: route.name, upstreamHeaders };
+    return {
+      status: 200,
+      pods: hosts.map((ep) => ep.ip).sort(),
+      answers: hosts.map(answer),
+      route: route.name,
+      upstreamHeaders,
+    };
   }
 }
 

@@ -24,10 +24,15 @@ test("a client's own headers reach only the user's route: every generated route 
     const token = mesh.pluginConfig.services[0].catalog.routeToken;
     const generated = mesh.routes().filter((r) => r.http.route[0].destination.subset);
     assert.ok(generated.length > 0);
-    for (const r of generated) assert.equal(r.match.headers["x-dynamic-subset-subset"].exact, `${r.http.route[0].destination.subset}.${token}`);
-    const guess = new Map([["x-dynamic-subset-subset", `${generated[0].http.route[0].destination.subset}.0123456789abcdef`], ["x-stage", "dev"]]);
+    for (const r of generated)
+      assert.equal(r.match.headers["x-dynamic-subset-subset"].exact, `${r.http.route[0].destination.subset}.${token}`);
+    const guess = new Map([
+      ["x-dynamic-subset-subset", `${generated[0].http.route[0].destination.subset}.0123456789abcdef`],
+      ["x-stage", "dev"],
+    ]);
     assert.equal(mesh.route(guess).name, "default", `${step}: a guessed token lands on the user's route`);
-    for (const r of generated) assert.ok(mesh.hosts(r.http.route[0].destination.subset).length > 0, `${step}: ${r.name} has pods`);
+    for (const r of generated)
+      assert.ok(mesh.hosts(r.http.route[0].destination.subset).length > 0, `${step}: ${r.name} has pods`);
   }
 });
 
@@ -40,7 +45,11 @@ async function filterFor(pluginConfig) {
   return (routeName, clusterName, pairs) => {
     const s = host.newStream({ properties: { "xds.route_name": routeName, "xds.cluster_name": clusterName } });
     s.requestHeaders(pairs, { endOfStream: true });
-    const out = { localResponse: s.localResponse, headers: s.requestHeaderMap, clearedRouteCache: s.foreignCalls.some((c) => c.name === "clear_route_cache") };
+    const out = {
+      localResponse: s.localResponse,
+      headers: s.requestHeaderMap,
+      clearedRouteCache: s.foreignCalls.some((c) => c.name === "clear_route_cache"),
+    };
     s.complete();
     return out;
   };
@@ -68,53 +77,143 @@ const needsFilter = existsSync(WASM) ? {} : { skip: `skipped: ${WASM} not built 
 
 test("step 2: x-stage/x-version pick the subset; absent headers take the defaults prod/v3", needsFilter, async () => {
   const mesh = await play("step2", [
-    [[["x-stage", "dev"], ["x-version", "v1"]], ["192.168.0.5"]],
-    [[["x-stage", "dev"], ["x-version", "v2"]], ["192.168.0.1"]],
-    [[["X-Stage", "prod"], ["X-Version", "v2"]], ["192.168.0.103"], "header names are case-insensitive"],
+    [
+      [
+        ["x-stage", "dev"],
+        ["x-version", "v1"],
+      ],
+      ["192.168.0.5"],
+    ],
+    [
+      [
+        ["x-stage", "dev"],
+        ["x-version", "v2"],
+      ],
+      ["192.168.0.1"],
+    ],
+    [
+      [
+        ["X-Stage", "prod"],
+        ["X-Version", "v2"],
+      ],
+      ["192.168.0.103"],
+      "header names are case-insensitive",
+    ],
     [[], PROD_V3, "defaults v3 and prod"],
     [[["x-stage", "dev"]], ["192.168.0.252"], "version defaults to v3"],
-    [[["x-stage", "prod"], ["x-version", "v2"], ["x-dynamic-subset-subset", "ds-stage-dev--version-v1.0123456789abcdef"]], ["192.168.0.103"], "a spoofed subset header is replaced"],
+    [
+      [
+        ["x-stage", "prod"],
+        ["x-version", "v2"],
+        ["x-dynamic-subset-subset", "ds-stage-dev--version-v1.0123456789abcdef"],
+      ],
+      ["192.168.0.103"],
+      "a spoofed subset header is replaced",
+    ],
   ]);
-  const got = mesh.request([["x-stage", "dev"], ["x-version", "v1"]], await filterFor(mesh.pluginConfig));
-  assert.deepEqual(got.answers, ["Welcome to helloworld stage: dev, version: v1, ip: 192.168.0.5"], "the seed's printed answer");
+  const got = mesh.request(
+    [
+      ["x-stage", "dev"],
+      ["x-version", "v1"],
+    ],
+    await filterFor(mesh.pluginConfig),
+  );
+  assert.deepEqual(
+    got.answers,
+    ["Welcome to helloworld stage: dev, version: v1, ip: 192.168.0.5"],
+    "the seed's printed answer",
+  );
   assert.equal(got.route, "default.ds-stage-dev--version-v1");
 });
 
 test("step 3, NO_FALLBACK: prod/v1 does not exist -> 503 no healthy upstream", needsFilter, async () => {
   await play("step3-no-fallback", [
-    [[["x-stage", "prod"], ["x-version", "v1"]], NO_HEALTHY_UPSTREAM],
-    [[["x-stage", "dev"], ["x-version", "v1"]], ["192.168.0.5"]],
-    [[["x-stage", "prod"], ["x-version", "v4"]], NO_HEALTHY_UPSTREAM, "prod/v4 is Pending: not in the catalog"],
+    [
+      [
+        ["x-stage", "prod"],
+        ["x-version", "v1"],
+      ],
+      NO_HEALTHY_UPSTREAM,
+    ],
+    [
+      [
+        ["x-stage", "dev"],
+        ["x-version", "v1"],
+      ],
+      ["192.168.0.5"],
+    ],
+    [
+      [
+        ["x-stage", "prod"],
+        ["x-version", "v4"],
+      ],
+      NO_HEALTHY_UPSTREAM,
+      "prod/v4 is Pending: not in the catalog",
+    ],
   ]);
 });
 
-test("step 3, ANY_ENDPOINT: a missing subset goes to any pod; x-stage: prod alone is prod/v3 (not prod/v2 as the seed prints)", needsFilter, async () => {
-  await play("step3-any-endpoint", [
-    // The seed shows this answering from prod/v2 (192.168.0.103). The VirtualService in force defaults x-version
-    // to v3, so the request asks for prod/v3, which exists: only 192.168.0.104 or 192.168.0.6 may answer.
-    [[["x-stage", "prod"]], PROD_V3, "configuration wins over the seed's printed example"],
-    [[["x-stage", "prod"], ["x-version", "v1"]], ALL, "no prod/v1: any endpoint"],
-  ]);
-});
+test(
+  "step 3, ANY_ENDPOINT: a missing subset goes to any pod; x-stage: prod alone is prod/v3 (not prod/v2 as the seed prints)",
+  needsFilter,
+  async () => {
+    await play("step3-any-endpoint", [
+      // The seed shows this answering from prod/v2 (192.168.0.103). The VirtualService in force defaults x-version
+      // to v3, so the request asks for prod/v3, which exists: only 192.168.0.104 or 192.168.0.6 may answer.
+      [[["x-stage", "prod"]], PROD_V3, "configuration wins over the seed's printed example"],
+      [
+        [
+          ["x-stage", "prod"],
+          ["x-version", "v1"],
+        ],
+        ALL,
+        "no prod/v1: any endpoint",
+      ],
+    ]);
+  },
+);
 
 test("step 3, DEFAULT_SUBSET: prod/v1 lands on the default subset prod/v3 (both replicas)", needsFilter, async () => {
   await play("step3-default-subset", [
-    [[["x-stage", "prod"], ["x-version", "v1"]], PROD_V3],
-    [[["x-stage", "dev"], ["x-version", "v2"]], ["192.168.0.1"]],
+    [
+      [
+        ["x-stage", "prod"],
+        ["x-version", "v1"],
+      ],
+      PROD_V3,
+    ],
+    [
+      [
+        ["x-stage", "dev"],
+        ["x-version", "v2"],
+      ],
+      ["192.168.0.1"],
+    ],
   ]);
 });
 
-test("step 4, %ip%: x-ip pins one pod through the persistent session header; unknown IPs get 503", needsFilter, async () => {
-  const mesh = await play("step4-ip", [
-    [[["x-ip", "192.168.0.6"]], ["192.168.0.6"]],
-    [[["x-ip", "192.168.0.6"]], ["192.168.0.6"], "again: the same pod"],
-    [[["x-ip", "192.168.0.252"]], ["192.168.0.252"]],
-    [[["x-ip", "192.168.0.6"], ["x-dynamic-subset-host", b64("192.168.0.5:5678")]], ["192.168.0.6"], "a spoofed session header is replaced"],
-    [[["x-ip", "192.168.0.88"]], NO_HEALTHY_UPSTREAM, "terminating pod: not in the catalog, global NO_FALLBACK"],
-    [[["x-ip", "not-an-ip"]], NO_HEALTHY_UPSTREAM, "unmatchable value"],
-    [[], NO_HEALTHY_UPSTREAM, "no key: no selector applies, global NO_FALLBACK"],
-  ]);
-  const got = mesh.request([["x-ip", "192.168.0.6"]], await filterFor(mesh.pluginConfig));
-  assert.deepEqual(got.answers, ["Welcome to helloworld stage: prod, version: v3, ip: 192.168.0.6"]);
-  assert.equal(mesh.sessionHeader, "x-dynamic-subset-host");
-});
+test(
+  "step 4, %ip%: x-ip pins one pod through the persistent session header; unknown IPs get 503",
+  needsFilter,
+  async () => {
+    const mesh = await play("step4-ip", [
+      [[["x-ip", "192.168.0.6"]], ["192.168.0.6"]],
+      [[["x-ip", "192.168.0.6"]], ["192.168.0.6"], "again: the same pod"],
+      [[["x-ip", "192.168.0.252"]], ["192.168.0.252"]],
+      [
+        [
+          ["x-ip", "192.168.0.6"],
+          ["x-dynamic-subset-host", b64("192.168.0.5:5678")],
+        ],
+        ["192.168.0.6"],
+        "a spoofed session header is replaced",
+      ],
+      [[["x-ip", "192.168.0.88"]], NO_HEALTHY_UPSTREAM, "terminating pod: not in the catalog, global NO_FALLBACK"],
+      [[["x-ip", "not-an-ip"]], NO_HEALTHY_UPSTREAM, "unmatchable value"],
+      [[], NO_HEALTHY_UPSTREAM, "no key: no selector applies, global NO_FALLBACK"],
+    ]);
+    const got = mesh.request([["x-ip", "192.168.0.6"]], await filterFor(mesh.pluginConfig));
+    assert.deepEqual(got.answers, ["Welcome to helloworld stage: prod, version: v3, ip: 192.168.0.6"]);
+    assert.equal(mesh.sessionHeader, "x-dynamic-subset-host");
+  },
+);

@@ -45,8 +45,12 @@ export class MetadataModeEnvoy {
   static async fromInput(input, endpoints, { wasm = WASM } = {}) {
     const { documents } = renderEnvoy([{ input }], { output: "parts", endpoints });
     const parts = variantParts(documents);
-    const host = await ProxyWasmHost.load(wasm, { pluginConfig: JSON.stringify(parts.plugin), rootId: "dynamic_subset" });
-    if (!host.start()) throw new Error(`the filter rejected the rendered configuration: ${host.logsAt("error").join("; ")}`);
+    const host = await ProxyWasmHost.load(wasm, {
+      pluginConfig: JSON.stringify(parts.plugin),
+      rootId: "dynamic_subset",
+    });
+    if (!host.start())
+      throw new Error(`the filter rejected the rendered configuration: ${host.logsAt("error").join("; ")}`);
     return new MetadataModeEnvoy(host, parts);
   }
 
@@ -54,7 +58,8 @@ export class MetadataModeEnvoy {
   route(path = "/") {
     for (const vh of this.routeConfig.virtual_hosts) {
       for (const r of vh.routes) {
-        if (Object.keys(r.match).some((k) => k !== "prefix")) throw new Error(`route ${r.name}: only prefix matches are modelled`);
+        if (Object.keys(r.match).some((k) => k !== "prefix"))
+          throw new Error(`route ${r.name}: only prefix matches are modelled`);
         if (path.startsWith(r.match.prefix)) return r;
       }
     }
@@ -69,12 +74,15 @@ export class MetadataModeEnvoy {
     const route = this.route(path);
     if (!route) return { status: 404, body: "" };
     const cluster = this.clusters.get(route.route.cluster);
-    const s = this.host.newStream({ properties: { "xds.route_name": route.name ?? "", "xds.cluster_name": route.route.cluster } });
+    const s = this.host.newStream({
+      properties: { "xds.route_name": route.name ?? "", "xds.cluster_name": route.route.cluster },
+    });
     try {
       s.requestHeaders(headers, { endOfStream: true });
       const decision = s.filterState.get("wasm.dynamic_subset");
       if (this.host.failed) throw new Error(`the filter trapped: ${this.host.failure}`);
-      if (s.localResponse) return { status: s.localResponse.status, body: s.localResponse.body, decision, upstreamHeaders: [] };
+      if (s.localResponse)
+        return { status: s.localResponse.status, body: s.localResponse.body, decision, upstreamHeaders: [] };
       const out = routeThroughEnvoy({ headerToMetadata: this.headerToMetadata, cluster }, s.requestHeaderMap);
       if (out.noHost) return { status: out.status, body: out.body, decision, upstreamHeaders: [] };
       const addresses = [...out.hosts].sort();

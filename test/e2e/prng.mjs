@@ -23,7 +23,11 @@ export function random(seed) {
     /** A random subset of `list` (order kept), of size between min and max. */
     subset(list, min = 0, max = list.length) {
       const size = min + int(max - min + 1);
-      const shuffled = [...list].map((x) => [next(), x]).sort((a, b) => a[0] - b[0]).slice(0, size).map(([, x]) => x);
+      const shuffled = [...list]
+        .map((x) => [next(), x])
+        .sort((a, b) => a[0] - b[0])
+        .slice(0, size)
+        .map(([, x]) => x);
       return list.filter((x) => shuffled.includes(x));
     },
   };

@@ -2,18 +2,19 @@
 // (latin1), so values are byte-exact and moving them across the wasm boundary needs no UTF-8 transcoding.
 // Conversions to/from user-facing strings (UTF-8) happen only at the API edge, with an ASCII fast path.
 
-const utf8Decoder = new TextDecoder('utf-8');
+const utf8Decoder = new TextDecoder("utf-8");
 const utf8Encoder = new TextEncoder();
 const SMALL = 48; // below this a JS loop beats the native Buffer call
 
 /** JS string (UTF-8 text) or Uint8Array -> byte string. */
 export function toByteString(value) {
-  if (typeof value === 'string') {
+  if (typeof value === "string") {
     // ASCII exactly when every char is one UTF-8 byte; a short JS loop beats the native count
-    const ascii = value.length < SMALL ? isAscii(value) : Buffer.byteLength(value, 'utf8') === value.length;
-    return ascii ? value : Buffer.from(utf8Encoder.encode(value)).toString('latin1');
+    const ascii = value.length < SMALL ? isAscii(value) : Buffer.byteLength(value, "utf8") === value.length;
+    return ascii ? value : Buffer.from(utf8Encoder.encode(value)).toString("latin1");
   }
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("latin1");
   throw new TypeError(`expected a string or Uint8Array, got ${typeof value}`);
 }
 
@@ -24,11 +25,11 @@ function isAscii(s) {
 
 /** Byte string -> JS string decoded as UTF-8 (invalid sequences become U+FFFD). */
 export function byteStringToText(s) {
-  return isAscii(s) ? s : utf8Decoder.decode(Buffer.from(s, 'latin1'));
+  return isAscii(s) ? s : utf8Decoder.decode(Buffer.from(s, "latin1"));
 }
 
 export function byteStringToBytes(s) {
-  return new Uint8Array(Buffer.from(s, 'latin1'));
+  return new Uint8Array(Buffer.from(s, "latin1"));
 }
 
 /** Lower-cases A-Z only, like Envoy's LowerCaseString (absl::AsciiStrToLower). */
@@ -43,7 +44,7 @@ export function asciiLower(s) {
 /** Reads len bytes at ptr of u8 (a Uint8Array over memory; buf the Buffer over the same memory). */
 export function readByteString(u8, buf, ptr, len) {
   if (len > SMALL) return buf.latin1Slice(ptr, ptr + len);
-  let s = '';
+  let s = "";
   for (let i = ptr, end = ptr + len; i < end; i++) s += String.fromCharCode(u8[i]);
   return s;
 }
@@ -51,7 +52,7 @@ export function readByteString(u8, buf, ptr, len) {
 /** Same as readByteString with ASCII upper case folded to lower case (header names). */
 export function readLowerByteString(u8, buf, ptr, len) {
   if (len > SMALL) return asciiLower(buf.latin1Slice(ptr, ptr + len));
-  let s = '';
+  let s = "";
   for (let i = ptr, end = ptr + len; i < end; i++) {
     const c = u8[i];
     s += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
@@ -105,13 +106,13 @@ export function marshalPairs(pairs) {
     out.latin1Write(v, p);
     p += v.length + 1;
   }
-  return out.toString('latin1');
+  return out.toString("latin1");
 }
 
 /** Parses the pairs format like PairsUtil::toPairs: malformed or truncated input gives an empty list. */
 export function unmarshalPairs(s) {
   if (s.length < 4) return [];
-  const b = Buffer.from(s, 'latin1');
+  const b = Buffer.from(s, "latin1");
   const count = b.readUInt32LE(0);
   if (4 + count * 8 > b.length) return [];
   const sizes = [];

@@ -3,77 +3,114 @@
 // Every import is wrapped to (1) trap with "restricted_callback" when called where Envoy restricts host calls
 // (_initialize, malloc) and (2) count the call for the stream being served.
 
-import { Errno, LogLevel, MetricType, WasmResult } from './constants.mjs';
+import { Errno, LogLevel, MetricType, WasmResult } from "./constants.mjs";
 import {
-  equalsLowerAt, marshalPairs, readByteString, readLowerByteString, readText, unmarshalPairs, asciiLower,
-} from './bytes.mjs';
+  equalsLowerAt,
+  marshalPairs,
+  readByteString,
+  readLowerByteString,
+  readText,
+  unmarshalPairs,
+  asciiLower,
+} from "./bytes.mjs";
 
 const R = WasmResult;
 
 /** Signature shorthand: params ':' results, i = i32, I = i64. */
 const PROXY_FUNCTIONS = {
-  proxy_log: 'iii:i',
-  proxy_get_status: 'iii:i',
-  proxy_set_property: 'iiii:i',
-  proxy_get_property: 'iiii:i',
-  proxy_send_local_response: 'iiiiiiii:i',
-  proxy_get_shared_data: 'iiiii:i',
-  proxy_set_shared_data: 'iiiii:i',
-  proxy_register_shared_queue: 'iii:i',
-  proxy_resolve_shared_queue: 'iiiii:i',
-  proxy_dequeue_shared_queue: 'iii:i',
-  proxy_enqueue_shared_queue: 'iii:i',
-  proxy_get_header_map_value: 'iiiii:i',
-  proxy_add_header_map_value: 'iiiii:i',
-  proxy_replace_header_map_value: 'iiiii:i',
-  proxy_remove_header_map_value: 'iii:i',
-  proxy_get_header_map_pairs: 'iii:i',
-  proxy_set_header_map_pairs: 'iii:i',
-  proxy_get_header_map_size: 'ii:i',
-  proxy_get_buffer_status: 'iii:i',
-  proxy_get_buffer_bytes: 'iiiii:i',
-  proxy_set_buffer_bytes: 'iiiii:i',
-  proxy_http_call: 'iiiiiiiiii:i',
-  proxy_grpc_call: 'iiiiiiiiiiii:i',
-  proxy_grpc_stream: 'iiiiiiiii:i',
-  proxy_grpc_close: 'i:i',
-  proxy_grpc_cancel: 'i:i',
-  proxy_grpc_send: 'iiii:i',
-  proxy_set_tick_period_milliseconds: 'i:i',
-  proxy_get_current_time_nanoseconds: 'i:i',
-  proxy_define_metric: 'iiii:i',
-  proxy_increment_metric: 'iI:i',
-  proxy_record_metric: 'iI:i',
-  proxy_get_metric: 'ii:i',
-  proxy_set_effective_context: 'i:i',
-  proxy_done: ':i',
-  proxy_call_foreign_function: 'iiiiii:i',
+  proxy_log: "iii:i",
+  proxy_get_status: "iii:i",
+  proxy_set_property: "iiii:i",
+  proxy_get_property: "iiii:i",
+  proxy_send_local_response: "iiiiiiii:i",
+  proxy_get_shared_data: "iiiii:i",
+  proxy_set_shared_data: "iiiii:i",
+  proxy_register_shared_queue: "iii:i",
+  proxy_resolve_shared_queue: "iiiii:i",
+  proxy_dequeue_shared_queue: "iii:i",
+  proxy_enqueue_shared_queue: "iii:i",
+  proxy_get_header_map_value: "iiiii:i",
+  proxy_add_header_map_value: "iiiii:i",
+  proxy_replace_header_map_value: "iiiii:i",
+  proxy_remove_header_map_value: "iii:i",
+  proxy_get_header_map_pairs: "iii:i",
+  proxy_set_header_map_pairs: "iii:i",
+  proxy_get_header_map_size: "ii:i",
+  proxy_get_buffer_status: "iii:i",
+  proxy_get_buffer_bytes: "iiiii:i",
+  proxy_set_buffer_bytes: "iiiii:i",
+  proxy_http_call: "iiiiiiiiii:i",
+  proxy_grpc_call: "iiiiiiiiiiii:i",
+  proxy_grpc_stream: "iiiiiiiii:i",
+  proxy_grpc_close: "i:i",
+  proxy_grpc_cancel: "i:i",
+  proxy_grpc_send: "iiii:i",
+  proxy_set_tick_period_milliseconds: "i:i",
+  proxy_get_current_time_nanoseconds: "i:i",
+  proxy_define_metric: "iiii:i",
+  proxy_increment_metric: "iI:i",
+  proxy_record_metric: "iI:i",
+  proxy_get_metric: "ii:i",
+  proxy_set_effective_context: "i:i",
+  proxy_done: ":i",
+  proxy_call_foreign_function: "iiiiii:i",
 };
 
 const ABI_SPECIFIC = {
-  '0_1_0': { proxy_get_configuration: 'ii:i', proxy_continue_request: ':i', proxy_continue_response: ':i', proxy_clear_route_cache: ':i' },
-  '0_2_0': { proxy_continue_stream: 'i:i', proxy_close_stream: 'i:i' },
-  '0_2_1': { proxy_continue_stream: 'i:i', proxy_close_stream: 'i:i', proxy_get_log_level: 'i:i' },
+  "0_1_0": {
+    proxy_get_configuration: "ii:i",
+    proxy_continue_request: ":i",
+    proxy_continue_response: ":i",
+    proxy_clear_route_cache: ":i",
+  },
+  "0_2_0": { proxy_continue_stream: "i:i", proxy_close_stream: "i:i" },
+  "0_2_1": { proxy_continue_stream: "i:i", proxy_close_stream: "i:i", proxy_get_log_level: "i:i" },
 };
 
-const ENV_EXTRAS = { pthread_equal: 'ii:i', emscripten_notify_memory_growth: 'i:' };
+const ENV_EXTRAS = { pthread_equal: "ii:i", emscripten_notify_memory_growth: "i:" };
 
 /** FOR_ALL_WASI_FUNCTIONS: anything else under a WASI module is a missing import. */
 const WASI_FUNCTIONS = {
-  fd_write: 'iiii:i', fd_read: 'iiii:i', fd_seek: 'iIii:i', fd_close: 'i:i', fd_fdstat_get: 'ii:i',
-  environ_get: 'ii:i', environ_sizes_get: 'ii:i', args_get: 'ii:i', args_sizes_get: 'ii:i',
-  clock_time_get: 'iIi:i', random_get: 'ii:i', proc_exit: 'i:', path_open: 'iiiiiIIii:i',
-  fd_prestat_get: 'ii:i', fd_prestat_dir_name: 'iii:i',
+  fd_write: "iiii:i",
+  fd_read: "iiii:i",
+  fd_seek: "iIii:i",
+  fd_close: "i:i",
+  fd_fdstat_get: "ii:i",
+  environ_get: "ii:i",
+  environ_sizes_get: "ii:i",
+  args_get: "ii:i",
+  args_sizes_get: "ii:i",
+  clock_time_get: "iIi:i",
+  random_get: "ii:i",
+  proc_exit: "i:",
+  path_open: "iiiiiIIii:i",
+  fd_prestat_get: "ii:i",
+  fd_prestat_dir_name: "iii:i",
 };
-const WASI_MODULES = ['wasi_snapshot_preview1', 'wasi_unstable'];
+const WASI_MODULES = ["wasi_snapshot_preview1", "wasi_unstable"];
 
 /** WasmBase::startVm allow-list (host calls allowed during _initialize / main / _start). */
-const START_ALLOWED = ['env.proxy_log', ...WASI_MODULES.flatMap((m) => [
-  'fd_write', 'args_sizes_get', 'args_get', 'environ_sizes_get', 'environ_get', 'fd_prestat_get',
-  'fd_prestat_dir_name', 'clock_time_get', 'random_get',
-].map((n) => `${m}.${n}`))];
+const START_ALLOWED = [
+  "env.proxy_log",
+  ...WASI_MODULES.flatMap((m) =>
+    [
+      "fd_write",
+      "args_sizes_get",
+      "args_get",
+      "environ_sizes_get",
+      "environ_get",
+      "fd_prestat_get",
+      "fd_prestat_dir_name",
+      "clock_time_get",
+      "random_get",
+    ].map((n) => `${m}.${n}`),
+  ),
+];
 /** WasmBase::allocMemory allow-list (host calls allowed inside malloc). */
-const MALLOC_ALLOWED = ['env.proxy_log', ...WASI_MODULES.flatMap((m) => ['fd_write', 'clock_time_get'].map((n) => `${m}.${n}`))];
+const MALLOC_ALLOWED = [
+  "env.proxy_log",
+  ...WASI_MODULES.flatMap((m) => ["fd_write", "clock_time_get"].map((n) => `${m}.${n}`)),
+];
 
 const RANDOM_GET_MAX = 64 * 1024;
 const MAX_HEADER_MAP_TYPE = 7;
@@ -81,8 +118,8 @@ const MAX_BUFFER_TYPE = 8;
 const MAX_STREAM_TYPE = 3;
 
 function parseSignature(sig) {
-  const [params, results] = sig.split(':');
-  const type = (c) => (c === 'I' ? 'i64' : 'i32');
+  const [params, results] = sig.split(":");
+  const type = (c) => (c === "I" ? "i64" : "i32");
   return { params: [...params].map(type), results: [...results].map(type) };
 }
 
@@ -98,15 +135,15 @@ export function hostFunctionRegistry(abiVersion) {
       registry.set(qualified, { id: registry.size, module, name, qualified, type: parseSignature(sig) });
     }
   };
-  add('env', ENV_EXTRAS);
+  add("env", ENV_EXTRAS);
   for (const m of WASI_MODULES) add(m, WASI_FUNCTIONS);
-  add('env', PROXY_FUNCTIONS);
-  add('env', ABI_SPECIFIC[abiVersion]);
+  add("env", PROXY_FUNCTIONS);
+  add("env", ABI_SPECIFIC[abiVersion]);
   return registry;
 }
 
 export function allowListIds(registry, which) {
-  const names = which === 'start' ? START_ALLOWED : MALLOC_ALLOWED;
+  const names = which === "start" ? START_ALLOWED : MALLOC_ALLOWED;
   const ids = new Uint8Array(registry.size);
   for (const n of names) {
     const f = registry.get(n);
@@ -117,8 +154,8 @@ export function allowListIds(registry, which) {
 
 export class RestrictedCallback extends Error {
   constructor() {
-    super('restricted_callback');
-    this.name = 'Error';
+    super("restricted_callback");
+    this.name = "Error";
   }
 }
 
@@ -126,21 +163,53 @@ export class RestrictedCallback extends Error {
 export class ProcExit extends Error {
   constructor(code) {
     super(`proc_exit(${code})`);
-    this.name = 'Error';
+    this.name = "Error";
   }
 }
 
 function wrap(vm, id, impl) {
   // Exact-arity wrappers: rest parameters would cost an array per host call.
   switch (impl.length) {
-    case 0: return () => { vm.enter(id); return impl(); };
-    case 1: return (a) => { vm.enter(id); return impl(a); };
-    case 2: return (a, b) => { vm.enter(id); return impl(a, b); };
-    case 3: return (a, b, c) => { vm.enter(id); return impl(a, b, c); };
-    case 4: return (a, b, c, d) => { vm.enter(id); return impl(a, b, c, d); };
-    case 5: return (a, b, c, d, e) => { vm.enter(id); return impl(a, b, c, d, e); };
-    case 6: return (a, b, c, d, e, f) => { vm.enter(id); return impl(a, b, c, d, e, f); };
-    default: return (...args) => { vm.enter(id); return impl(...args); };
+    case 0:
+      return () => {
+        vm.enter(id);
+        return impl();
+      };
+    case 1:
+      return (a) => {
+        vm.enter(id);
+        return impl(a);
+      };
+    case 2:
+      return (a, b) => {
+        vm.enter(id);
+        return impl(a, b);
+      };
+    case 3:
+      return (a, b, c) => {
+        vm.enter(id);
+        return impl(a, b, c);
+      };
+    case 4:
+      return (a, b, c, d) => {
+        vm.enter(id);
+        return impl(a, b, c, d);
+      };
+    case 5:
+      return (a, b, c, d, e) => {
+        vm.enter(id);
+        return impl(a, b, c, d, e);
+      };
+    case 6:
+      return (a, b, c, d, e, f) => {
+        vm.enter(id);
+        return impl(a, b, c, d, e, f);
+      };
+    default:
+      return (...args) => {
+        vm.enter(id);
+        return impl(...args);
+      };
   }
 }
 
@@ -167,7 +236,8 @@ function envImplementations(vm) {
 
   function headerGet(type, keyPtr, keySize, valuePtrPtr, valueSizePtr) {
     if (u32(type) > MAX_HEADER_MAP_TYPE) return R.BadArgument;
-    keyPtr = u32(keyPtr); keySize = u32(keySize);
+    keyPtr = u32(keyPtr);
+    keySize = u32(keySize);
     if (!vm.inBounds(keyPtr, keySize)) return R.InvalidMemoryAccess;
     const map = vm.constMap(type);
     if (map === null) return R.BadArgument;
@@ -185,13 +255,16 @@ function envImplementations(vm) {
   function headerWrite(kind) {
     return (type, keyPtr, keySize, valuePtr, valueSize) => {
       if (u32(type) > MAX_HEADER_MAP_TYPE) return R.BadArgument;
-      keyPtr = u32(keyPtr); keySize = u32(keySize); valuePtr = u32(valuePtr); valueSize = u32(valueSize);
+      keyPtr = u32(keyPtr);
+      keySize = u32(keySize);
+      valuePtr = u32(valuePtr);
+      valueSize = u32(valueSize);
       if (!vm.inBounds(keyPtr, keySize) || !vm.inBounds(valuePtr, valueSize)) return R.InvalidMemoryAccess;
       const map = vm.mutableMap(type);
       if (map === null) return R.BadArgument;
       const key = readLowerByteString(vm.u8, vm.buf, keyPtr, keySize);
       const value = readByteString(vm.u8, vm.buf, valuePtr, valueSize);
-      if (kind === 'replace') map.remove(key);
+      if (kind === "replace") map.remove(key);
       map.entries.push([key, value]);
       return R.Ok;
     };
@@ -203,9 +276,10 @@ function envImplementations(vm) {
 
     proxy_log(level, ptr, size) {
       if (u32(level) > LogLevel.critical) return R.BadArgument;
-      ptr = u32(ptr); size = u32(size);
+      ptr = u32(ptr);
+      size = u32(size);
       if (!vm.inBounds(ptr, size)) return R.InvalidMemoryAccess;
-      if (level >= host.logLevel) host.recordLog(level, readText(vm.u8, vm.buf, ptr, size), vm, 'guest');
+      if (level >= host.logLevel) host.recordLog(level, readText(vm.u8, vm.buf, ptr, size), vm, "guest");
       return R.Ok;
     },
     proxy_get_log_level(retPtr) {
@@ -223,7 +297,8 @@ function envImplementations(vm) {
       if (u32(type) > MAX_BUFFER_TYPE) return R.BadArgument;
       const buffer = vm.buffer(type);
       if (buffer === null) return R.NotFound;
-      start = u32(start); length = u32(length);
+      start = u32(start);
+      length = u32(length);
       if (start + length > buffer.length) length = Math.max(0, buffer.length - start);
       // Length 0: Ok without touching the out-params (exports.cc get_buffer_bytes).
       if (length === 0) return R.Ok;
@@ -242,11 +317,12 @@ function envImplementations(vm) {
     },
 
     proxy_get_header_map_value: headerGet,
-    proxy_add_header_map_value: headerWrite('add'),
-    proxy_replace_header_map_value: headerWrite('replace'),
+    proxy_add_header_map_value: headerWrite("add"),
+    proxy_replace_header_map_value: headerWrite("replace"),
     proxy_remove_header_map_value(type, keyPtr, keySize) {
       if (u32(type) > MAX_HEADER_MAP_TYPE) return R.BadArgument;
-      keyPtr = u32(keyPtr); keySize = u32(keySize);
+      keyPtr = u32(keyPtr);
+      keySize = u32(keySize);
       if (!vm.inBounds(keyPtr, keySize)) return R.InvalidMemoryAccess;
       const map = vm.mutableMap(type);
       if (map === null) return R.BadArgument;
@@ -257,12 +333,13 @@ function envImplementations(vm) {
       if (u32(type) > MAX_HEADER_MAP_TYPE) return R.BadArgument;
       // An unavailable map reads as empty here (Context::getHeaderMapPairs), unlike the single-value get.
       const map = vm.constMap(type);
-      const data = map === null || map.entries.length === 0 ? '' : marshalPairs(map.entries);
+      const data = map === null || map.entries.length === 0 ? "" : marshalPairs(map.entries);
       return vm.copyToPointerSize(data, ptrPtr, sizePtr) ? R.Ok : R.InvalidMemoryAccess;
     },
     proxy_set_header_map_pairs(type, ptr, size) {
       if (u32(type) > MAX_HEADER_MAP_TYPE) return R.BadArgument;
-      ptr = u32(ptr); size = u32(size);
+      ptr = u32(ptr);
+      size = u32(size);
       if (!vm.inBounds(ptr, size)) return R.InvalidMemoryAccess;
       const map = vm.mutableMap(type);
       if (map === null) return R.BadArgument;
@@ -283,20 +360,30 @@ function envImplementations(vm) {
       if (u32(type) > MAX_STREAM_TYPE) return R.BadArgument;
       const s = vm.contextStream();
       if (s === null || type > 1) return R.BadArgument;
-      s.continued.push(type === 0 ? 'request' : 'response');
+      s.continued.push(type === 0 ? "request" : "response");
       return R.Ok;
     },
     proxy_close_stream(type) {
       if (u32(type) > MAX_STREAM_TYPE) return R.BadArgument;
       const s = vm.contextStream();
       if (s === null || type > 1) return R.BadArgument;
-      vm.afterCall(() => { s.closed = true; });
+      vm.afterCall(() => {
+        s.closed = true;
+      });
       return R.Ok;
     },
     proxy_send_local_response(status, detailsPtr, detailsSize, bodyPtr, bodySize, headersPtr, headersSize, grpcStatus) {
-      detailsPtr = u32(detailsPtr); detailsSize = u32(detailsSize); bodyPtr = u32(bodyPtr); bodySize = u32(bodySize);
-      headersPtr = u32(headersPtr); headersSize = u32(headersSize);
-      if (!vm.inBounds(detailsPtr, detailsSize) || !vm.inBounds(bodyPtr, bodySize) || !vm.inBounds(headersPtr, headersSize)) {
+      detailsPtr = u32(detailsPtr);
+      detailsSize = u32(detailsSize);
+      bodyPtr = u32(bodyPtr);
+      bodySize = u32(bodySize);
+      headersPtr = u32(headersPtr);
+      headersSize = u32(headersSize);
+      if (
+        !vm.inBounds(detailsPtr, detailsSize) ||
+        !vm.inBounds(bodyPtr, bodySize) ||
+        !vm.inBounds(headersPtr, headersSize)
+      ) {
         return R.InvalidMemoryAccess;
       }
       const details = readByteString(vm.u8, vm.buf, detailsPtr, detailsSize);
@@ -309,14 +396,18 @@ function envImplementations(vm) {
     },
 
     proxy_get_property(pathPtr, pathSize, valuePtrPtr, valueSizePtr) {
-      pathPtr = u32(pathPtr); pathSize = u32(pathSize);
+      pathPtr = u32(pathPtr);
+      pathSize = u32(pathSize);
       if (!vm.inBounds(pathPtr, pathSize)) return R.InvalidMemoryAccess;
       const value = vm.property(pathKey(readByteString(vm.u8, vm.buf, pathPtr, pathSize)));
       if (value === undefined) return R.NotFound;
       return vm.copyToPointerSize(value, valuePtrPtr, valueSizePtr) ? R.Ok : R.InvalidMemoryAccess;
     },
     proxy_set_property(pathPtr, pathSize, valuePtr, valueSize) {
-      pathPtr = u32(pathPtr); pathSize = u32(pathSize); valuePtr = u32(valuePtr); valueSize = u32(valueSize);
+      pathPtr = u32(pathPtr);
+      pathSize = u32(pathSize);
+      valuePtr = u32(valuePtr);
+      valueSize = u32(valueSize);
       if (!vm.inBounds(pathPtr, pathSize) || !vm.inBounds(valuePtr, valueSize)) return R.InvalidMemoryAccess;
       const s = vm.contextStream();
       if (s === null) return R.NotFound; // no stream info outside a stream
@@ -326,7 +417,8 @@ function envImplementations(vm) {
     },
 
     proxy_define_metric(type, namePtr, nameSize, idPtr) {
-      namePtr = u32(namePtr); nameSize = u32(nameSize);
+      namePtr = u32(namePtr);
+      nameSize = u32(nameSize);
       if (!vm.inBounds(namePtr, nameSize)) return R.InvalidMemoryAccess;
       if (u32(type) > MetricType.Histogram) return R.BadArgument;
       const id = vm.defineMetric(type, readText(vm.u8, vm.buf, namePtr, nameSize));
@@ -335,12 +427,12 @@ function envImplementations(vm) {
     proxy_increment_metric(id, delta) {
       const metric = vm.metricById(u32(id));
       if (metric === undefined) return (u32(id) & 3) > MetricType.Gauge ? R.BadArgument : R.NotFound;
-      if (metric.type === 'counter') {
+      if (metric.type === "counter") {
         if (delta <= 0n) return R.BadArgument;
         metric.value = BigInt.asUintN(64, metric.value + delta);
         return R.Ok;
       }
-      if (metric.type === 'gauge') {
+      if (metric.type === "gauge") {
         metric.value += delta;
         return R.Ok;
       }
@@ -350,15 +442,15 @@ function envImplementations(vm) {
       const metric = vm.metricById(u32(id));
       if (metric === undefined) return R.NotFound;
       const v = BigInt.asUintN(64, value);
-      if (metric.type === 'counter') metric.value = BigInt.asUintN(64, metric.value + v);
-      else if (metric.type === 'gauge') metric.value = v;
+      if (metric.type === "counter") metric.value = BigInt.asUintN(64, metric.value + v);
+      else if (metric.type === "gauge") metric.value = v;
       else metric.values.push(v);
       return R.Ok;
     },
     proxy_get_metric(id, retPtr) {
       const metric = vm.metricById(u32(id));
       if (metric === undefined) return R.NotFound;
-      if (metric.type === 'histogram') return R.BadArgument;
+      if (metric.type === "histogram") return R.BadArgument;
       return vm.setU64(retPtr, BigInt.asUintN(64, metric.value)) ? R.Ok : R.InvalidMemoryAccess;
     },
 
@@ -369,11 +461,14 @@ function envImplementations(vm) {
       return vm.done() ? R.Ok : R.NotFound;
     },
     proxy_get_status(codePtr, msgPtrPtr, msgSizePtr) {
-      return vm.setWord(codePtr, 0) && vm.copyToPointerSize('', msgPtrPtr, msgSizePtr) ? R.Ok : R.InvalidMemoryAccess;
+      return vm.setWord(codePtr, 0) && vm.copyToPointerSize("", msgPtrPtr, msgSizePtr) ? R.Ok : R.InvalidMemoryAccess;
     },
 
     proxy_call_foreign_function(namePtr, nameSize, argsPtr, argsSize, resultsPtr, resultsSizePtr) {
-      namePtr = u32(namePtr); nameSize = u32(nameSize); argsPtr = u32(argsPtr); argsSize = u32(argsSize);
+      namePtr = u32(namePtr);
+      nameSize = u32(nameSize);
+      argsPtr = u32(argsPtr);
+      argsSize = u32(argsSize);
       if (!vm.inBounds(namePtr, nameSize) || !vm.inBounds(argsPtr, argsSize)) return R.InvalidMemoryAccess;
       const name = readByteString(vm.u8, vm.buf, namePtr, nameSize);
       const fn = host.foreignFunctions.get(name);
@@ -381,10 +476,11 @@ function envImplementations(vm) {
       const args = vm.u8.slice(argsPtr, argsPtr + argsSize);
       vm.record().foreignCalls.push({ name, args });
       const out = fn(args, vm.contextStream());
-      const status = typeof out === 'number' ? out : (out?.status ?? R.Ok);
-      const result = typeof out === 'object' && out?.result != null ? host.bytes(out.result) : '';
+      const status = typeof out === "number" ? out : (out?.status ?? R.Ok);
+      const result = typeof out === "object" && out?.result != null ? host.bytes(out.result) : "";
       let address = 0;
-      resultsPtr = u32(resultsPtr); resultsSizePtr = u32(resultsSizePtr);
+      resultsPtr = u32(resultsPtr);
+      resultsSizePtr = u32(resultsSizePtr);
       if (resultsPtr !== 0 && result.length > 0) {
         address = vm.alloc(result.length);
         if (address === 0) return R.InvalidMemoryAccess;
@@ -396,20 +492,28 @@ function envImplementations(vm) {
     },
 
     proxy_get_shared_data(keyPtr, keySize, valuePtrPtr, valueSizePtr, casPtr) {
-      keyPtr = u32(keyPtr); keySize = u32(keySize);
+      keyPtr = u32(keyPtr);
+      keySize = u32(keySize);
       if (!vm.inBounds(keyPtr, keySize)) return R.InvalidMemoryAccess;
       const entry = host.sharedData.get(readByteString(vm.u8, vm.buf, keyPtr, keySize));
       if (entry === undefined) return R.NotFound;
       return vm.copyToPointerSize(entry.value, valuePtrPtr, valueSizePtr) && vm.setWord(casPtr, entry.cas)
-        ? R.Ok : R.InvalidMemoryAccess;
+        ? R.Ok
+        : R.InvalidMemoryAccess;
     },
     proxy_set_shared_data(keyPtr, keySize, valuePtr, valueSize, cas) {
-      keyPtr = u32(keyPtr); keySize = u32(keySize); valuePtr = u32(valuePtr); valueSize = u32(valueSize);
+      keyPtr = u32(keyPtr);
+      keySize = u32(keySize);
+      valuePtr = u32(valuePtr);
+      valueSize = u32(valueSize);
       if (!vm.inBounds(keyPtr, keySize) || !vm.inBounds(valuePtr, valueSize)) return R.InvalidMemoryAccess;
       const key = readByteString(vm.u8, vm.buf, keyPtr, keySize);
       const entry = host.sharedData.get(key);
       if (u32(cas) !== 0 && entry !== undefined && entry.cas !== u32(cas)) return R.CasMismatch;
-      host.sharedData.set(key, { value: readByteString(vm.u8, vm.buf, valuePtr, valueSize), cas: (entry?.cas ?? 0) + 1 });
+      host.sharedData.set(key, {
+        value: readByteString(vm.u8, vm.buf, valuePtr, valueSize),
+        cas: (entry?.cas ?? 0) + 1,
+      });
       return R.Ok;
     },
     // Queues, HTTP and gRPC callouts are not emulated: the filter must not need them.
@@ -440,7 +544,7 @@ function wasiImplementations(vm) {
       else if (fd === 2) level = LogLevel.error;
       else return Errno.BADF;
       iovs = u32(iovs);
-      let text = '';
+      let text = "";
       let written = 0;
       for (let i = 0; i < u32(iovsLen); i++) {
         if (!vm.inBounds(iovs + i * 8, 8)) return Errno.FAULT;
@@ -451,7 +555,8 @@ function wasiImplementations(vm) {
         text += readText(vm.u8, vm.buf, buf, len);
         written += len;
       }
-      if (written > 0 && level >= host.logLevel) host.recordLog(level, text.endsWith('\n') ? text.slice(0, -1) : text, vm, 'guest');
+      if (written > 0 && level >= host.logLevel)
+        host.recordLog(level, text.endsWith("\n") ? text.slice(0, -1) : text, vm, "guest");
       return vm.setWord(nwrittenPtr, written) ? Errno.SUCCESS : Errno.FAULT;
     },
     fd_read: () => Errno.NOSYS,
@@ -473,7 +578,8 @@ function wasiImplementations(vm) {
       return vm.setWord(countPtr, env.length) && vm.setWord(sizePtr, size) ? Errno.SUCCESS : Errno.FAULT;
     },
     environ_get(arrayPtr, bufPtr) {
-      arrayPtr = u32(arrayPtr); bufPtr = u32(bufPtr);
+      arrayPtr = u32(arrayPtr);
+      bufPtr = u32(bufPtr);
       for (const e of host.environment) {
         if (!vm.setWord(arrayPtr, bufPtr) || !vm.inBounds(bufPtr, e.length + 1)) return Errno.FAULT;
         vm.writeBytes(bufPtr, `${e}\0`);

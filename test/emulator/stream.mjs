@@ -1,9 +1,9 @@
 // One HTTP stream through the filter, in Envoy's order (Context::decodeHeaders / encodeHeaders / log /
 // onDestroy in Envoy's context.cc, ContextBase::on* in proxy-wasm-cpp-host context.cc).
 
-import { asciiLower, byteStringToBytes, byteStringToText, toByteString } from './bytes.mjs';
-import { FilterHeadersStatus } from './constants.mjs';
-import { CallRecord } from './vm.mjs';
+import { asciiLower, byteStringToBytes, byteStringToText, toByteString } from "./bytes.mjs";
+import { FilterHeadersStatus } from "./constants.mjs";
+import { CallRecord } from "./vm.mjs";
 
 const STOP_ALL = FilterHeadersStatus.StopAllIterationAndWatermark;
 const GRPC_UNAVAILABLE = 14;
@@ -52,7 +52,7 @@ export class HeaderMap {
 
 /** Header name as the codec hands it to filters: lower-case bytes. Fast path: already lower-case ASCII. */
 function headerName(name) {
-  if (typeof name === 'string') {
+  if (typeof name === "string") {
     let i = 0;
     for (; i < name.length; i++) {
       const c = name.charCodeAt(i);
@@ -65,7 +65,7 @@ function headerName(name) {
 
 /** Envoy's StringUtil::replaceAllEmptySpace on local-reply details. */
 function replaceWhitespace(s) {
-  return s.replace(/[ \t\f\v\n\r]/g, '_');
+  return s.replace(/[ \t\f\v\n\r]/g, "_");
 }
 
 export class HttpStream {
@@ -102,8 +102,9 @@ export class HttpStream {
     this.req = HeaderMap.from(pairs);
     this.onCreate();
     this.reqLive = true;
-    const status = this.headersCallback('proxy_on_request_headers', this.req.entries.length, endOfStream);
-    if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream) this.reqLive = false;
+    const status = this.headersCallback("proxy_on_request_headers", this.req.entries.length, endOfStream);
+    if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream)
+      this.reqLive = false;
     this.requestStatus = status;
     return status;
   }
@@ -117,8 +118,9 @@ export class HttpStream {
       return this.responseStatus;
     }
     this.respLive = true;
-    const status = this.headersCallback('proxy_on_response_headers', this.resp.entries.length, endOfStream);
-    if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream) this.respLive = false;
+    const status = this.headersCallback("proxy_on_response_headers", this.resp.entries.length, endOfStream);
+    if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream)
+      this.respLive = false;
     this.responseStatus = status;
     return status;
   }
@@ -128,12 +130,12 @@ export class HttpStream {
     this.assertOpen();
     this.onCreate(); // Context::log creates the context when headers never arrived
     this.logPhase = true;
-    this.voidCallback('proxy_on_log');
+    this.voidCallback("proxy_on_log");
     this.logPhase = false;
     this.reqLive = false;
     this.respLive = false;
-    this.voidCallback('proxy_on_done');
-    this.voidCallback('proxy_on_delete');
+    this.voidCallback("proxy_on_done");
+    this.voidCallback("proxy_on_delete");
     this.completed = true;
     this.vm.contexts.delete(this.id);
   }
@@ -150,7 +152,7 @@ export class HttpStream {
     if (vm.failed || !fn) return;
     vm.enterContext(this);
     try {
-      vm.callGuest('proxy_on_context_create', fn, this.id, this.root.id);
+      vm.callGuest("proxy_on_context_create", fn, this.id, this.root.id);
     } finally {
       vm.leaveContext();
     }
@@ -196,7 +198,7 @@ export class HttpStream {
     if (!this.streamFailed) {
       this.streamFailed = true;
       if (!this.failureReplySent) {
-        this.sendLocalReply(503, '', [], GRPC_UNAVAILABLE, 'wasm_fail_stream');
+        this.sendLocalReply(503, "", [], GRPC_UNAVAILABLE, "wasm_fail_stream");
         this.failureReplySent = true;
       }
       this.closed = true;
@@ -219,10 +221,18 @@ export class HttpStream {
 
   // ---- inspection ---------------------------------------------------------------------------------------------
 
-  get requestHeaderMap() { return this.req ? this.req.asText() : []; }
-  get requestHeaderMapBytes() { return this.req ? this.req.asBytes() : []; }
-  get responseHeaderMap() { return this.resp ? this.resp.asText() : []; }
-  get responseHeaderMapBytes() { return this.resp ? this.resp.asBytes() : []; }
+  get requestHeaderMap() {
+    return this.req ? this.req.asText() : [];
+  }
+  get requestHeaderMapBytes() {
+    return this.req ? this.req.asBytes() : [];
+  }
+  get responseHeaderMap() {
+    return this.resp ? this.resp.asText() : [];
+  }
+  get responseHeaderMapBytes() {
+    return this.resp ? this.resp.asBytes() : [];
+  }
 
   /** First value of a request header after the filter (text), or undefined. */
   requestHeader(name) {

@@ -1,11 +1,11 @@
 // One instance of the module, as one Envoy WasmBase (base, canary or a worker's thread-local VM): memory views,
 // guest calls with Envoy's failure semantics, the context being served, metric ids, restricted callbacks.
 
-import { buildImports, RestrictedCallback } from './imports.mjs';
-import { writeByteString } from './bytes.mjs';
-import { BufferType, LogLevel, MapType } from './constants.mjs';
+import { buildImports, RestrictedCallback } from "./imports.mjs";
+import { writeByteString } from "./bytes.mjs";
+import { BufferType, LogLevel, MapType } from "./constants.mjs";
 
-const METRIC_TYPE_NAMES = ['counter', 'gauge', 'histogram'];
+const METRIC_TYPE_NAMES = ["counter", "gauge", "histogram"];
 const EMPTY_MAP = Object.freeze({ entries: Object.freeze([]) });
 
 /** Counters for the host calls and guest allocations made while serving one stream (or the root). */
@@ -38,7 +38,7 @@ export class WasmVm {
     this.effective = null; // proxy_set_effective_context override for the current call
     this.tempPluginConfig = null; // plugin configuration while Envoy's temp_plugin_ is set
     this.metricIds = new Map();
-    this.nextMetricId = host.metricIdBase === 'zero-based' ? [-4, -3, -2] : [0, 1, 2];
+    this.nextMetricId = host.metricIdBase === "zero-based" ? [-4, -3, -2] : [0, 1, 2];
     this.tickPeriodMs = 0;
     this.rootRecord = new CallRecord(host.registry.size);
     this.record_ = this.rootRecord;
@@ -52,8 +52,8 @@ export class WasmVm {
     const { host } = this;
     const imports = buildImports(this, host.registry);
     for (const imp of host.interface.imports) {
-      if (imp.kind === 'memory') (imports[imp.module] ??= {})[imp.name] = new WebAssembly.Memory(imp.limits);
-      if (imp.kind === 'table') (imports[imp.module] ??= {})[imp.name] = new WebAssembly.Table(imp.limits);
+      if (imp.kind === "memory") (imports[imp.module] ??= {})[imp.name] = new WebAssembly.Memory(imp.limits);
+      if (imp.kind === "table") (imports[imp.module] ??= {})[imp.name] = new WebAssembly.Table(imp.limits);
     }
     // A wasm start section runs inside instantiation, before Envoy has any context: restrict everything.
     this.restricted = new Uint8Array(host.registry.size);
@@ -66,7 +66,11 @@ export class WasmVm {
       this.restricted = null;
     }
     const ex = this.instance.exports;
-    this.memory = ex.memory ?? Object.values(imports).flatMap((m) => Object.values(m)).find((v) => v instanceof WebAssembly.Memory);
+    this.memory =
+      ex.memory ??
+      Object.values(imports)
+        .flatMap((m) => Object.values(m))
+        .find((v) => v instanceof WebAssembly.Memory);
     this.refreshViews();
     this.exports = ex;
     this.malloc = ex.malloc ?? ex.proxy_on_memory_allocate;
@@ -96,7 +100,7 @@ export class WasmVm {
     if (this.failed) return;
     this.failed = true;
     this.failure = message;
-    this.host.recordLog(LogLevel.error, message, this, 'host');
+    this.host.recordLog(LogLevel.error, message, this, "host");
   }
 
   // ---- guest calls -------------------------------------------------------------------------------------------
@@ -107,7 +111,7 @@ export class WasmVm {
     try {
       result = fn(a, b, c);
     } catch (e) {
-      this.fail(`Function: ${name} failed: Uncaught ${e?.name ?? 'Error'}: ${e?.message ?? e}`);
+      this.fail(`Function: ${name} failed: Uncaught ${e?.name ?? "Error"}: ${e?.message ?? e}`);
       result = 0;
     }
     if (this.u8.length === 0) this.refreshIfDetached();
@@ -149,10 +153,10 @@ export class WasmVm {
     this.restricted = this.host.startAllowList;
     try {
       if (ex._initialize) {
-        this.callGuest('_initialize', ex._initialize);
-        if (ex.main && !this.failed) this.callGuest('main', ex.main, 0, 0);
+        this.callGuest("_initialize", ex._initialize);
+        if (ex.main && !this.failed) this.callGuest("main", ex.main, 0, 0);
       } else if (ex._start) {
-        this.callGuest('_start', ex._start);
+        this.callGuest("_start", ex._start);
       }
     } finally {
       this.restricted = null;
@@ -167,7 +171,7 @@ export class WasmVm {
     this.restricted = this.host.mallocAllowList;
     let ptr;
     try {
-      ptr = this.callGuest('malloc', this.malloc, size) >>> 0;
+      ptr = this.callGuest("malloc", this.malloc, size) >>> 0;
     } finally {
       this.restricted = saved;
     }
@@ -253,16 +257,19 @@ export class WasmVm {
   /** Context::getBuffer as a byte string, or null when unavailable (NotFound). */
   buffer(type) {
     switch (type) {
-      case BufferType.VmConfiguration: return this.host.vmConfig;
-      case BufferType.PluginConfiguration: return this.tempPluginConfig;
+      case BufferType.VmConfiguration:
+        return this.host.vmConfig;
+      case BufferType.PluginConfiguration:
+        return this.tempPluginConfig;
       case BufferType.HttpRequestBody:
       case BufferType.HttpResponseBody:
       case BufferType.DownstreamData:
       case BufferType.UpstreamData:
       case BufferType.GrpcReceiveBuffer:
       case BufferType.CallData:
-        return '';
-      default: return null;
+        return "";
+      default:
+        return null;
     }
   }
 
@@ -301,7 +308,7 @@ export class WasmVm {
     const context = this.context();
     const root = context?.stream ? context.stream.root : context;
     if (!this.pendingDone.delete(root)) return false;
-    this.afterCall(() => this.callRoot('proxy_on_delete', root));
+    this.afterCall(() => this.callRoot("proxy_on_delete", root));
     return true;
   }
 
@@ -334,20 +341,20 @@ export class WasmVm {
       this.enterContext(root);
       this.tempPluginConfig = pluginConfig; // temp_plugin_ is set around the root's on_context_create
       try {
-        this.callGuest('proxy_on_context_create', this.exports.proxy_on_context_create, root.id, 0);
+        this.callGuest("proxy_on_context_create", this.exports.proxy_on_context_create, root.id, 0);
       } finally {
         this.tempPluginConfig = null;
         this.leaveContext();
       }
     }
-    const started = this.callRoot('proxy_on_vm_start', root, this.host.vmConfig.length);
+    const started = this.callRoot("proxy_on_vm_start", root, this.host.vmConfig.length);
     return !this.failed && (started === undefined || started !== 0);
   }
 
   /** ContextBase::onConfigure: the plugin configuration is readable only during this call. */
   configure(pluginConfig, root = this.root) {
     if (this.failed) return false;
-    const result = this.callRoot('proxy_on_configure', root, pluginConfig.length, pluginConfig);
+    const result = this.callRoot("proxy_on_configure", root, pluginConfig.length, pluginConfig);
     return !this.failed && (result === undefined || result !== 0);
   }
 
@@ -355,19 +362,18 @@ export class WasmVm {
   shutdown() {
     for (const root of this.roots) {
       if (this.failed) return;
-      const done = this.callRoot('proxy_on_done', root);
-      if (done === undefined || done !== 0) this.callRoot('proxy_on_delete', root);
+      const done = this.callRoot("proxy_on_done", root);
+      if (done === undefined || done !== 0) this.callRoot("proxy_on_delete", root);
       else this.pendingDone.add(root);
     }
   }
 
   tick() {
     if (this.tickPeriodMs === 0) return;
-    for (const root of this.roots) this.callRoot('proxy_on_tick', root);
+    for (const root of this.roots) this.callRoot("proxy_on_tick", root);
   }
 
   memoryPages() {
     return this.memory.buffer.byteLength / 65536;
   }
 }
-

@@ -2,9 +2,17 @@
 // (proxy-wasm-cpp-host BytecodeUtil + V8::link), which Node's WebAssembly.Module.imports/exports do not give
 // (no function signatures without type reflection).
 
-const VALTYPES = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
-const KINDS = ['function', 'table', 'memory', 'global', 'tag'];
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const VALTYPES = {
+  0x7f: "i32",
+  0x7e: "i64",
+  0x7d: "f32",
+  0x7c: "f64",
+  0x7b: "v128",
+  0x70: "funcref",
+  0x6f: "externref",
+};
+const KINDS = ["function", "table", "memory", "global", "tag"];
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 class Reader {
   constructor(bytes, pos = 0, end = bytes.length) {
@@ -13,7 +21,7 @@ class Reader {
     this.end = end;
   }
   byte() {
-    if (this.pos >= this.end) throw new Error('unexpected end of section');
+    if (this.pos >= this.end) throw new Error("unexpected end of section");
     return this.bytes[this.pos++];
   }
   u32() {
@@ -24,12 +32,12 @@ class Reader {
       result += (b & 0x7f) * 2 ** shift;
       if ((b & 0x80) === 0) return result;
       shift += 7;
-      if (shift > 35) throw new Error('bad LEB128');
+      if (shift > 35) throw new Error("bad LEB128");
     }
   }
   name() {
     const len = this.u32();
-    if (this.pos + len > this.end) throw new Error('name past end of section');
+    if (this.pos + len > this.end) throw new Error("name past end of section");
     const s = utf8.decode(this.bytes.subarray(this.pos, this.pos + len));
     this.pos += len;
     return s;
@@ -49,12 +57,24 @@ class Reader {
 
 function readImportDesc(r, kind) {
   switch (kind) {
-    case 0: return { typeIndex: r.u32() };
-    case 1: { const element = r.byte() === 0x6f ? 'externref' : 'anyfunc'; return { element, ...r.limits() }; }
-    case 2: return r.limits();
-    case 3: r.valtype(); r.byte(); return {};
-    case 4: r.byte(); r.u32(); return {};
-    default: throw new Error(`unknown import kind ${kind}`);
+    case 0:
+      return { typeIndex: r.u32() };
+    case 1: {
+      const element = r.byte() === 0x6f ? "externref" : "anyfunc";
+      return { element, ...r.limits() };
+    }
+    case 2:
+      return r.limits();
+    case 3:
+      r.valtype();
+      r.byte();
+      return {};
+    case 4:
+      r.byte();
+      r.u32();
+      return {};
+    default:
+      throw new Error(`unknown import kind ${kind}`);
   }
 }
 
@@ -66,7 +86,7 @@ function readImportDesc(r, kind) {
  */
 export function readModuleInterface(bytes) {
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
-    throw new Error('not a wasm binary');
+    throw new Error("not a wasm binary");
   }
   const types = [];
   const imports = [];
@@ -77,11 +97,11 @@ export function readModuleInterface(bytes) {
     const id = top.byte();
     const size = top.u32();
     const r = new Reader(bytes, top.pos, top.pos + size);
-    if (r.end > bytes.length) throw new Error('section past end of module');
+    if (r.end > bytes.length) throw new Error("section past end of module");
     top.pos = r.end;
     if (id === 1) {
       for (let n = r.u32(); n > 0; n--) {
-        if (r.byte() !== 0x60) throw new Error('unsupported type form');
+        if (r.byte() !== 0x60) throw new Error("unsupported type form");
         const params = Array.from({ length: r.u32() }, () => r.valtype());
         const results = Array.from({ length: r.u32() }, () => r.valtype());
         types.push({ params, results });
@@ -118,5 +138,5 @@ export function readModuleInterface(bytes) {
 }
 
 export function formatSignature(type) {
-  return `(${type.params.join(', ')}) -> (${type.results.join(', ')})`;
+  return `(${type.params.join(", ")}) -> (${type.results.join(", ")})`;
 }

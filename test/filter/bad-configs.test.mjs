@@ -1,35 +1,41 @@
 // Every malformed configuration of test/fixtures/bad-configs.json against the compiled filter: Envoy's
 // start refuses it, the filter logs exactly the listed problem lines (SPEC §3: one line per problem,
 // naming the JSON path, or the byte offset for malformed JSON) and nothing else, and the VM never traps.
-import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { ProxyWasmHost } from '../emulator/index.mjs';
-import { WASM, wasmBytes } from './fixtures.mjs';
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { ProxyWasmHost } from "../emulator/index.mjs";
+import { WASM, wasmBytes } from "./fixtures.mjs";
 
-const LOG_PREFIX = 'dynamic_subset: ';
-const table = JSON.parse(readFileSync(new URL('../fixtures/bad-configs.json', import.meta.url), 'utf8'));
+const LOG_PREFIX = "dynamic_subset: ";
+const table = JSON.parse(readFileSync(new URL("../fixtures/bad-configs.json", import.meta.url), "utf8"));
 
 /** The configuration bytes exactly as the case gives them ('configBase64': bytes that are not UTF-8). */
 function configOf(c) {
-  return c.configBase64 !== undefined ? new Uint8Array(Buffer.from(c.configBase64, 'base64')) : c.config;
+  return c.configBase64 !== undefined ? new Uint8Array(Buffer.from(c.configBase64, "base64")) : c.config;
 }
 
-describe('bad configurations are rejected with their exact problem lines', () => {
-  it('the table covers each kind of problem', () => {
+describe("bad configurations are rejected with their exact problem lines", () => {
+  it("the table covers each kind of problem", () => {
     assert.ok(table.cases.length >= 95, `${table.cases.length} cases`);
-    assert.equal(new Set(table.cases.map((c) => c.name)).size, table.cases.length, 'case names are unique');
+    assert.equal(new Set(table.cases.map((c) => c.name)).size, table.cases.length, "case names are unique");
   });
 
   for (const c of table.cases) {
     it(c.name, { skip: wasmBytes ? false : `${WASM.pathname} is missing: run npm run build:wasm` }, async () => {
-      const host = await ProxyWasmHost.load(wasmBytes, { pluginConfig: configOf(c), rootId: 'dynamic_subset' });
-      assert.equal(host.start(), false, 'the configuration was accepted');
+      const host = await ProxyWasmHost.load(wasmBytes, { pluginConfig: configOf(c), rootId: "dynamic_subset" });
+      assert.equal(host.start(), false, "the configuration was accepted");
       assert.equal(host.failed, false, `the VM trapped: ${host.failure}`);
-      const errors = host.logsAt('error');
-      assert.deepEqual(errors.filter((l) => l.startsWith(LOG_PREFIX)), c.errors.map((l) => LOG_PREFIX + l));
+      const errors = host.logsAt("error");
+      assert.deepEqual(
+        errors.filter((l) => l.startsWith(LOG_PREFIX)),
+        c.errors.map((l) => LOG_PREFIX + l),
+      );
       // the one other error line is the host's own refusal
-      assert.deepEqual(errors.filter((l) => !l.startsWith(LOG_PREFIX)), [host.startError]);
+      assert.deepEqual(
+        errors.filter((l) => !l.startsWith(LOG_PREFIX)),
+        [host.startError],
+      );
     });
   }
 });

@@ -2,9 +2,9 @@
 //   (mapped headers read) + (internal headers written or removed) + (properties read, at most 2)
 //   + (1 filter-state write) + (at most 2 metric updates) + (1 local reply or clear_route_cache, catalog mode)
 // The seed configuration has 5 internal headers (stage, version, %ip% per-key headers, subset, session).
-import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
-import { send, seedConfig, startFilter } from './fixtures.mjs';
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { send, seedConfig, startFilter } from "./fixtures.mjs";
 
 const INTERNAL_HEADERS = 5;
 
@@ -17,34 +17,77 @@ function budget({ mappedHeaders, properties, finalCall }) {
 function account(s) {
   const by = s.hostCalls.byName;
   const known = new Set([
-    'proxy_get_property', 'proxy_get_header_map_value', 'proxy_replace_header_map_value', 'proxy_remove_header_map_value',
-    'proxy_set_property', 'proxy_increment_metric', 'proxy_send_local_response', 'proxy_call_foreign_function',
+    "proxy_get_property",
+    "proxy_get_header_map_value",
+    "proxy_replace_header_map_value",
+    "proxy_remove_header_map_value",
+    "proxy_set_property",
+    "proxy_increment_metric",
+    "proxy_send_local_response",
+    "proxy_call_foreign_function",
   ]);
-  for (const name of Object.keys(by)) assert.ok(known.has(name), `unbudgeted host call ${name} (${JSON.stringify(by)})`);
+  for (const name of Object.keys(by))
+    assert.ok(known.has(name), `unbudgeted host call ${name} (${JSON.stringify(by)})`);
   const n = (name) => by[name] ?? 0;
   return {
     total: s.hostCalls.total,
-    properties: n('proxy_get_property'),
-    headersRead: n('proxy_get_header_map_value'),
-    internal: n('proxy_replace_header_map_value') + n('proxy_remove_header_map_value'),
-    filterState: n('proxy_set_property'),
-    metrics: n('proxy_increment_metric'),
-    finalCall: n('proxy_send_local_response') + n('proxy_call_foreign_function'),
+    properties: n("proxy_get_property"),
+    headersRead: n("proxy_get_header_map_value"),
+    internal: n("proxy_replace_header_map_value") + n("proxy_remove_header_map_value"),
+    filterState: n("proxy_set_property"),
+    metrics: n("proxy_increment_metric"),
+    finalCall: n("proxy_send_local_response") + n("proxy_call_foreign_function"),
   };
 }
 
 const CASES = [
   // [mode, request, expected total, mapped headers read, properties, final call]
-  ['metadata', { headers: [['x-stage', 'dev'], ['x-version', 'v1']] }, 12, 2, 2, 0],
-  ['metadata', { route: 'pin', headers: [['x-ip', '192.168.0.6']] }, 11, 1, 2, 0],
-  ['metadata', { route: 'elsewhere' }, 10, 0, 2, 0],
-  ['catalog', { headers: [['x-stage', 'dev'], ['x-version', 'v1']] }, 13, 2, 2, 1],
-  ['catalog', { headers: [['x-stage', 'prod'], ['x-version', 'v1']] }, 13, 2, 2, 1],
-  ['catalog', { route: 'pin', headers: [['x-ip', '192.168.0.6']] }, 11, 1, 2, 0],
-  ['catalog', { route: 'pin', headers: [['x-ip', '10.0.0.1']] }, 12, 1, 2, 1],
+  [
+    "metadata",
+    {
+      headers: [
+        ["x-stage", "dev"],
+        ["x-version", "v1"],
+      ],
+    },
+    12,
+    2,
+    2,
+    0,
+  ],
+  ["metadata", { route: "pin", headers: [["x-ip", "192.168.0.6"]] }, 11, 1, 2, 0],
+  ["metadata", { route: "elsewhere" }, 10, 0, 2, 0],
+  [
+    "catalog",
+    {
+      headers: [
+        ["x-stage", "dev"],
+        ["x-version", "v1"],
+      ],
+    },
+    13,
+    2,
+    2,
+    1,
+  ],
+  [
+    "catalog",
+    {
+      headers: [
+        ["x-stage", "prod"],
+        ["x-version", "v1"],
+      ],
+    },
+    13,
+    2,
+    2,
+    1,
+  ],
+  ["catalog", { route: "pin", headers: [["x-ip", "192.168.0.6"]] }, 11, 1, 2, 0],
+  ["catalog", { route: "pin", headers: [["x-ip", "10.0.0.1"]] }, 12, 1, 2, 1],
 ];
 
-describe('host calls per request (SPEC §10)', () => {
+describe("host calls per request (SPEC §10)", () => {
   for (const [mode, request, total, mappedHeaders, properties, finalCall] of CASES) {
     it(`${mode} ${JSON.stringify(request)}: ${total} calls`, async () => {
       const host = await startFilter(seedConfig(mode));
@@ -54,7 +97,7 @@ describe('host calls per request (SPEC §10)', () => {
       assert.equal(calls.total, total, JSON.stringify(s.hostCalls.byName));
       assert.ok(calls.total <= budget({ mappedHeaders, properties, finalCall }));
       assert.equal(calls.headersRead, mappedHeaders);
-      assert.equal(calls.internal, INTERNAL_HEADERS, 'each internal header removed or replaced exactly once');
+      assert.equal(calls.internal, INTERNAL_HEADERS, "each internal header removed or replaced exactly once");
       assert.equal(calls.properties, properties);
       assert.equal(calls.filterState, 1);
       assert.equal(calls.metrics, 2);
@@ -62,29 +105,34 @@ describe('host calls per request (SPEC §10)', () => {
     });
   }
 
-  it('reads xds.route_name only when the service has a named route', async () => {
-    const config = seedConfig('metadata');
+  it("reads xds.route_name only when the service has a named route", async () => {
+    const config = seedConfig("metadata");
     config.services[0].routes = [{ headerToDynamicSubsetKey: config.services[0].routes[0].headerToDynamicSubsetKey }];
     const host = await startFilter(config);
-    const calls = account(send(host, { headers: [['x-stage', 'dev']] }));
+    const calls = account(send(host, { headers: [["x-stage", "dev"]] }));
     assert.equal(calls.properties, 1);
     assert.equal(calls.total, 2 + INTERNAL_HEADERS + 1 + 1 + 2);
   });
 
-  it('spends one property read and the internal-header removals on an unconfigured cluster', async () => {
-    const host = await startFilter(seedConfig('catalog'));
-    const calls = account(send(host, { cluster: 'other', headers: [['x-stage', 'dev']] }));
+  it("spends one property read and the internal-header removals on an unconfigured cluster", async () => {
+    const host = await startFilter(seedConfig("catalog"));
+    const calls = account(send(host, { cluster: "other", headers: [["x-stage", "dev"]] }));
     assert.deepEqual(calls, {
-      total: 1 + INTERNAL_HEADERS, properties: 1, headersRead: 0, internal: INTERNAL_HEADERS,
-      filterState: 0, metrics: 0, finalCall: 0,
+      total: 1 + INTERNAL_HEADERS,
+      properties: 1,
+      headersRead: 0,
+      internal: INTERNAL_HEADERS,
+      filterState: 0,
+      metrics: 0,
+      finalCall: 0,
     });
   });
 
-  it('makes no host call on the response path unless it has something to change', async () => {
-    const host = await startFilter(seedConfig('metadata'));
-    const s = send(host, { headers: [['x-stage', 'dev']] });
+  it("makes no host call on the response path unless it has something to change", async () => {
+    const host = await startFilter(seedConfig("metadata"));
+    const s = send(host, { headers: [["x-stage", "dev"]] });
     const before = s.hostCalls.total;
-    s.responseHeaders([[':status', '200']]);
+    s.responseHeaders([[":status", "200"]]);
     s.complete();
     assert.equal(s.hostCalls.total, before);
   });

@@ -1,12 +1,12 @@
 // Envoy models for metadata mode, composed: header_to_metadata -> router criteria -> subset load balancer.
 // One import point for tests that ask "which endpoints can this request reach through this rendered config?".
 
-import { applyHeaderToMetadata } from './header-to-metadata.mjs';
-import { SubsetLoadBalancer, routerCriteria } from './subset-lb.mjs';
+import { applyHeaderToMetadata } from "./header-to-metadata.mjs";
+import { SubsetLoadBalancer, routerCriteria } from "./subset-lb.mjs";
 
-export { applyHeaderToMetadata, parseHeaderToMetadataConfig, simpleAtod } from './header-to-metadata.mjs';
-export { SubsetLoadBalancer, noHealthyUpstream, routerCriteria } from './subset-lb.mjs';
-export { describe, fromJson, num, str, valueEquals } from './metadata-value.mjs';
+export { applyHeaderToMetadata, parseHeaderToMetadataConfig, simpleAtod } from "./header-to-metadata.mjs";
+export { SubsetLoadBalancer, noHealthyUpstream, routerCriteria } from "./subset-lb.mjs";
+export { describe, fromJson, num, str, valueEquals } from "./metadata-value.mjs";
 
 // Building a load balancer is the costly part; rendered clusters are reused across many requests.
 // A cluster object must not be mutated after its first use here.

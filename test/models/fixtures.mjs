@@ -1,8 +1,8 @@
 // Builders shared by the model tests: clusters from compact host tables, and reachability as host names.
 
-import { SubsetLoadBalancer, fromJson } from './envoy.mjs';
+import { SubsetLoadBalancer, fromJson } from "./envoy.mjs";
 
-export const NO_HOST = 'no healthy upstream';
+export const NO_HOST = "no healthy upstream";
 
 /**
  * Cluster JSON from a host table; hosts get distinct addresses so results can be read back as names.
@@ -12,31 +12,50 @@ export const NO_HOST = 'no healthy upstream';
 export function clusterOf(hosts, subsetConfig, { typed = false } = {}) {
   const priorities = [...new Set(hosts.map(([, , p = 0]) => p))].sort((a, b) => a - b);
   const cluster = {
-    name: 'fixture',
-    type: 'STATIC',
+    name: "fixture",
+    type: "STATIC",
     load_assignment: {
-      cluster_name: 'fixture',
+      cluster_name: "fixture",
       endpoints: priorities.map((priority) => ({
         priority,
-        lb_endpoints: hosts.filter(([, , p = 0]) => p === priority).map(([name, labels]) => ({
-          endpoint: { address: { socket_address: { address: addressOf(hosts, name), port_value: 80 } } },
-          ...(labels === null ? {} : { metadata: { filter_metadata: { 'envoy.lb': labels } } }),
-        })),
+        lb_endpoints: hosts
+          .filter(([, , p = 0]) => p === priority)
+          .map(([name, labels]) => ({
+            endpoint: { address: { socket_address: { address: addressOf(hosts, name), port_value: 80 } } },
+            ...(labels === null ? {} : { metadata: { filter_metadata: { "envoy.lb": labels } } }),
+          })),
       })),
     },
   };
   if (!typed) return { ...cluster, lb_subset_config: subsetConfig };
   return {
     ...cluster,
-    load_balancing_policy: { policies: [{ typed_extension_config: {
-      name: 'envoy.load_balancing_policies.subset',
-      typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.subset.v3.Subset',
-        subset_lb_policy: { policies: [{ typed_extension_config: { name: 'envoy.load_balancing_policies.round_robin',
-          typed_config: { '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin' } } }] },
-        ...subsetConfig,
-      },
-    } }] },
+    load_balancing_policy: {
+      policies: [
+        {
+          typed_extension_config: {
+            name: "envoy.load_balancing_policies.subset",
+            typed_config: {
+              "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.subset.v3.Subset",
+              subset_lb_policy: {
+                policies: [
+                  {
+                    typed_extension_config: {
+                      name: "envoy.load_balancing_policies.round_robin",
+                      typed_config: {
+                        "@type":
+                          "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin",
+                      },
+                    },
+                  },
+                ],
+              },
+              ...subsetConfig,
+            },
+          },
+        },
+      ],
+    },
   };
 }
 

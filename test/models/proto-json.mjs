@@ -6,7 +6,8 @@ export function present(value) {
 }
 
 export function expectObject(value, path) {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: expected an object`);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new Error(`${path}: expected an object`);
 }
 
 export function onlyFields(object, allowed, path) {
@@ -16,14 +17,14 @@ export function onlyFields(object, allowed, path) {
 }
 
 export function optionalString(value, path) {
-  if (!present(value)) return '';
-  if (typeof value !== 'string') throw new Error(`${path}: expected a string`);
+  if (!present(value)) return "";
+  if (typeof value !== "string") throw new Error(`${path}: expected a string`);
   return value;
 }
 
 export function optionalBool(value, path) {
   if (!present(value)) return false;
-  if (typeof value !== 'boolean') throw new Error(`${path}: expected a boolean`);
+  if (typeof value !== "boolean") throw new Error(`${path}: expected a boolean`);
   return value;
 }
 
@@ -36,7 +37,7 @@ export function optionalList(value, path) {
 // Proto JSON enums: the name or the number; absent = the first value (0).
 export function enumName(value, names, path) {
   if (!present(value)) return names[0];
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < names.length) return names[value];
-  if (typeof value === 'string' && names.includes(value)) return value;
-  throw new Error(`${path}: invalid enum value ${JSON.stringify(value)} (expected one of ${names.join(', ')})`);
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value < names.length) return names[value];
+  if (typeof value === "string" && names.includes(value)) return value;
+  throw new Error(`${path}: invalid enum value ${JSON.stringify(value)} (expected one of ${names.join(", ")})`);
 }

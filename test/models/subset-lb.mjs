@@ -5,31 +5,54 @@
 // as healthy, so the child load balancer of a subset serves exactly the subset's hosts of its lowest priority.
 // Configurations whose answer would depend on health, locality weighting or a hash are refused.
 
-import { compareKeys, entriesOf, hashedKey, kindOf, structFromJson, valueEquals } from './metadata-value.mjs';
-import { enumName, expectObject, onlyFields, optionalBool, optionalList, optionalString, present } from './proto-json.mjs';
+import { compareKeys, entriesOf, hashedKey, kindOf, structFromJson, valueEquals } from "./metadata-value.mjs";
+import {
+  enumName,
+  expectObject,
+  onlyFields,
+  optionalBool,
+  optionalList,
+  optionalString,
+  present,
+} from "./proto-json.mjs";
 
-const ENVOY_LB = 'envoy.lb';
-const FALLBACK_LIST_KEY = 'fallback_list';
-const SUBSET_POLICY_TYPE = 'type.googleapis.com/envoy.extensions.load_balancing_policies.subset.v3.Subset';
+const ENVOY_LB = "envoy.lb";
+const FALLBACK_LIST_KEY = "fallback_list";
+const SUBSET_POLICY_TYPE = "type.googleapis.com/envoy.extensions.load_balancing_policies.subset.v3.Subset";
 // Child policies that spread over every host handed to them (with all hosts healthy).
-const PLAIN_POLICY_TYPES = new Set(['round_robin.v3.RoundRobin', 'least_request.v3.LeastRequest', 'random.v3.Random',
-  'ring_hash.v3.RingHash', 'maglev.v3.Maglev'].map((t) => `type.googleapis.com/envoy.extensions.load_balancing_policies.${t}`));
-const FALLBACK_POLICIES = ['NO_FALLBACK', 'ANY_ENDPOINT', 'DEFAULT_SUBSET'];
-const SELECTOR_FALLBACK_POLICIES = ['NOT_DEFINED', 'NO_FALLBACK', 'ANY_ENDPOINT', 'DEFAULT_SUBSET', 'KEYS_SUBSET'];
-const METADATA_FALLBACK_POLICIES = ['METADATA_NO_FALLBACK', 'FALLBACK_LIST'];
-const SUBSET_FIELDS = ['fallback_policy', 'default_subset', 'subset_selectors', 'locality_weight_aware',
-  'scale_locality_weight', 'panic_mode_any', 'list_as_any', 'metadata_fallback_policy'];
-const HEALTHY_STATUSES = ['UNKNOWN', 'HEALTHY'];
+const PLAIN_POLICY_TYPES = new Set(
+  [
+    "round_robin.v3.RoundRobin",
+    "least_request.v3.LeastRequest",
+    "random.v3.Random",
+    "ring_hash.v3.RingHash",
+    "maglev.v3.Maglev",
+  ].map((t) => `type.googleapis.com/envoy.extensions.load_balancing_policies.${t}`),
+);
+const FALLBACK_POLICIES = ["NO_FALLBACK", "ANY_ENDPOINT", "DEFAULT_SUBSET"];
+const SELECTOR_FALLBACK_POLICIES = ["NOT_DEFINED", "NO_FALLBACK", "ANY_ENDPOINT", "DEFAULT_SUBSET", "KEYS_SUBSET"];
+const METADATA_FALLBACK_POLICIES = ["METADATA_NO_FALLBACK", "FALLBACK_LIST"];
+const SUBSET_FIELDS = [
+  "fallback_policy",
+  "default_subset",
+  "subset_selectors",
+  "locality_weight_aware",
+  "scale_locality_weight",
+  "panic_mode_any",
+  "list_as_any",
+  "metadata_fallback_policy",
+];
+const HEALTHY_STATUSES = ["UNKNOWN", "HEALTHY"];
 
 /** Router::sendNoHealthyUpstreamResponse: what the client sees when chooseHost returns null. */
 export function noHealthyUpstream() {
-  return { noHost: true, status: 503, body: 'no healthy upstream', flag: 'UH' };
+  return { noHost: true, status: 503, body: "no healthy upstream", flag: "UH" };
 }
 
 export class SubsetLoadBalancer {
   /** @param cluster JSON form of envoy.config.cluster.v3.Cluster (snake_case) with an inline load_assignment */
   constructor(cluster) {
-    expectObject(cluster, 'cluster');
+    expectObject(cluster, "cluster");
     this.hosts = parseHosts(cluster);
     this.info = parseSubsetInfo(cluster);
     this.stats = { singleHostPerSubsetDuplicate: 0 };
@@ -61,14 +84,17 @@ export class SubsetLoadBalancer {
   initFallbackSubsets() {
     const { fallbackPolicy, panicModeAny, selectors, defaultSubset, listAsAny } = this.info;
     const policies = new Set([fallbackPolicy, ...selectors.map((s) => s.fallbackPolicy)]);
-    this.subsetAny = policies.has('ANY_ENDPOINT') || panicModeAny ? new PrioritySubset() : null;
-    this.subsetDefault = policies.has('DEFAULT_SUBSET') ? new PrioritySubset() : null;
-    this.fallbackSubset = { NO_FALLBACK: null, ANY_ENDPOINT: this.subsetAny, DEFAULT_SUBSET: this.subsetDefault }[fallbackPolicy];
+    this.subsetAny = policies.has("ANY_ENDPOINT") || panicModeAny ? new PrioritySubset() : null;
+    this.subsetDefault = policies.has("DEFAULT_SUBSET") ? new PrioritySubset() : null;
+    this.fallbackSubset = { NO_FALLBACK: null, ANY_ENDPOINT: this.subsetAny, DEFAULT_SUBSET: this.subsetDefault }[
+      fallbackPolicy
+    ];
     this.panicModeSubset = panicModeAny ? this.subsetAny : null;
     // SubsetLoadBalancer::updateFallbackSubset / hostMatches (Config::Metadata::metadataLabelMatch)
     for (const host of this.hosts) {
       this.subsetAny?.pushHost(host);
-      if (this.subsetDefault && metadataLabelMatch(defaultSubset, host.labels, listAsAny)) this.subsetDefault.pushHost(host);
+      if (this.subsetDefault && metadataLabelMatch(defaultSubset, host.labels, listAsAny))
+        this.subsetDefault.pushHost(host);
     }
   }
 
@@ -100,18 +126,18 @@ export class SubsetLoadBalancer {
 
   // SubsetLoadBalancer::chooseHost (metadata_fallback_policy, reference/envoy.md §1.9)
   chooseHost(criteria) {
-    if (this.info.metadataFallbackPolicy !== 'FALLBACK_LIST') return this.chooseHostIteration(criteria);
+    if (this.info.metadataFallbackPolicy !== "FALLBACK_LIST") return this.chooseHostIteration(criteria);
     const fallbacks = criteria?.find(([name]) => name === FALLBACK_LIST_KEY);
     if (!fallbacks) return this.chooseHostIteration(criteria);
     // removeMetadataFallbackList. When fallback_list is the only criterion, Envoy's filterMatchCriteria returns
     // nullptr and the merge below would dereference it; the unit tests (whose criteria class returns an empty set
     // instead) route such a request, so the model follows the tests: the base is the empty criteria.
     const base = criteria.filter(([name]) => name !== FALLBACK_LIST_KEY);
-    const entries = kindOf(fallbacks[1]) === 'list' ? fallbacks[1].list : []; // list_value() of a non-list is empty
+    const entries = kindOf(fallbacks[1]) === "list" ? fallbacks[1].list : []; // list_value() of a non-list is empty
     // chooseHostWithMetadataFallbacks: the base alone is not tried when the list has entries (envoy#36344).
     if (entries.length === 0) return this.chooseHostIteration(base);
     for (const entry of entries) {
-      const override = kindOf(entry) === 'struct' ? entriesOf(entry.struct) : []; // struct_value() of a non-struct is empty
+      const override = kindOf(entry) === "struct" ? entriesOf(entry.struct) : []; // struct_value() of a non-struct is empty
       const hosts = this.chooseHostIteration(mergeMatchCriteria(base, override));
       if (hosts) return hosts;
     }
@@ -121,12 +147,14 @@ export class SubsetLoadBalancer {
   // SubsetLoadBalancer::chooseHostIteration
   chooseHostIteration(criteria) {
     if (criteria) {
-      const used = (this.info.allowRedundantKeys && filterCriteriaBySelectors(this.info.selectors, criteria)) || criteria;
+      const used =
+        (this.info.allowRedundantKeys && filterCriteriaBySelectors(this.info.selectors, criteria)) || criteria;
       // tryChooseHostFromContext: an active subset is the answer, "even if it's nullptr" (no fallback).
       const entry = findSubset(this.subsets, used);
       if (entry?.lbSubset?.active()) return entry.lbSubset.reachable();
       const params = tryFindSelectorFallbackParams(this.selectorsTrie, used);
-      if (params && params.fallbackPolicy !== 'NOT_DEFINED') return this.chooseHostForSelectorFallbackPolicy(params, used);
+      if (params && params.fallbackPolicy !== "NOT_DEFINED")
+        return this.chooseHostForSelectorFallbackPolicy(params, used);
     }
     if (!this.fallbackSubset) return null;
     const fallback = this.fallbackSubset.reachable();
@@ -137,10 +165,14 @@ export class SubsetLoadBalancer {
   // SubsetLoadBalancer::chooseHostForSelectorFallbackPolicy (no panic_mode_any on this path)
   chooseHostForSelectorFallbackPolicy(params, criteria) {
     switch (params.fallbackPolicy) {
-      case 'ANY_ENDPOINT': return this.subsetAny?.reachable() ?? null;
-      case 'DEFAULT_SUBSET': return this.subsetDefault?.reachable() ?? null;
-      case 'KEYS_SUBSET': return this.chooseHostIteration(filterMatchCriteria(criteria, params.fallbackKeysSubset));
-      default: return null;
+      case "ANY_ENDPOINT":
+        return this.subsetAny?.reachable() ?? null;
+      case "DEFAULT_SUBSET":
+        return this.subsetDefault?.reachable() ?? null;
+      case "KEYS_SUBSET":
+        return this.chooseHostIteration(filterMatchCriteria(criteria, params.fallbackKeysSubset));
+      default:
+        return null;
     }
   }
 }
@@ -200,7 +232,7 @@ function initSubsetSelectorMap(selectors) {
 }
 
 function selectorNode() {
-  return { children: new Map(), fallbackPolicy: 'NOT_DEFINED', fallbackKeysSubset: [] };
+  return { children: new Map(), fallbackPolicy: "NOT_DEFINED", fallbackKeysSubset: [] };
 }
 
 // SubsetLoadBalancer::tryFindSelectorFallbackParams: walk the selector trie by criteria names only.
@@ -251,7 +283,7 @@ function extractSubsetMetadata(keys, host, listAsAny) {
   for (const key of keys) {
     if (!host.labels.has(key)) return [];
     const value = host.labels.get(key);
-    const choices = listAsAny && kindOf(value) === 'list' ? value.list : [value];
+    const choices = listAsAny && kindOf(value) === "list" ? value.list : [value];
     all = all.flatMap((kvs) => choices.map((v) => [...kvs, [key, v]]));
   }
   return all;
@@ -263,7 +295,7 @@ function metadataLabelMatch(labelSet, hostLabels, listAsAny) {
   return labelSet.every(([key, wanted]) => {
     if (!hostLabels.has(key)) return false;
     const value = hostLabels.get(key);
-    if (listAsAny && kindOf(value) === 'list') return value.list.some((v) => valueEquals(v, wanted));
+    if (listAsAny && kindOf(value) === "list") return value.list.some((v) => valueEquals(v, wanted));
     return valueEquals(value, wanted);
   });
 }
@@ -302,8 +334,8 @@ function mergeMatchCriteria(parent, overrides) {
  */
 export function routerCriteria(routeMetadataMatch, dynamicMetadata, weightedClusterMetadataMatch) {
   // RouteEntryImplBase / WeightedClusterEntry constructors
-  let criteria = envoyLbStruct(routeMetadataMatch, 'route.metadata_match');
-  const cluster = envoyLbStruct(weightedClusterMetadataMatch, 'weighted_cluster.metadata_match');
+  let criteria = envoyLbStruct(routeMetadataMatch, "route.metadata_match");
+  const cluster = envoyLbStruct(weightedClusterMetadataMatch, "weighted_cluster.metadata_match");
   if (cluster) criteria = mergeMatchCriteria(criteria, cluster);
   if (dynamicMetadata && Object.hasOwn(dynamicMetadata, ENVOY_LB)) {
     const request = entriesOf(dynamicMetadata[ENVOY_LB]);
@@ -316,7 +348,7 @@ export function routerCriteria(routeMetadataMatch, dynamicMetadata, weightedClus
 function envoyLbStruct(metadataMatch, path) {
   if (!present(metadataMatch)) return null;
   expectObject(metadataMatch, path);
-  onlyFields(metadataMatch, ['filter_metadata', 'typed_filter_metadata'], path);
+  onlyFields(metadataMatch, ["filter_metadata", "typed_filter_metadata"], path);
   const filterMetadata = metadataMatch.filter_metadata ?? {};
   if (!Object.hasOwn(filterMetadata, ENVOY_LB)) return null;
   return mergeMatchCriteria(null, structFromJson(filterMetadata[ENVOY_LB], `${path}.filter_metadata["envoy.lb"]`));
@@ -332,17 +364,20 @@ function sortedCriteria(criteria) {
 
 // The hosts of the cluster, in Envoy's order: per priority, localities in order, lb_endpoints in order.
 function parseHosts(cluster) {
-  if (cluster.type === 'ORIGINAL_DST' || cluster.lb_policy === 'CLUSTER_PROVIDED') {
-    throw new Error('cluster: ORIGINAL_DST / CLUSTER_PROVIDED clusters are not modelled');
+  if (cluster.type === "ORIGINAL_DST" || cluster.lb_policy === "CLUSTER_PROVIDED") {
+    throw new Error("cluster: ORIGINAL_DST / CLUSTER_PROVIDED clusters are not modelled");
   }
-  if (!present(cluster.load_assignment)) throw new Error('cluster.load_assignment: required (the model needs the endpoints inline)');
+  if (!present(cluster.load_assignment))
+    throw new Error("cluster.load_assignment: required (the model needs the endpoints inline)");
   const hosts = [];
-  optionalList(cluster.load_assignment.endpoints, 'cluster.load_assignment.endpoints').forEach((locality, i) => {
+  optionalList(cluster.load_assignment.endpoints, "cluster.load_assignment.endpoints").forEach((locality, i) => {
     const path = `cluster.load_assignment.endpoints[${i}]`;
     expectObject(locality, path);
-    if (present(locality.leds_cluster_locality_config)) throw new Error(`${path}.leds_cluster_locality_config: not modelled`);
+    if (present(locality.leds_cluster_locality_config))
+      throw new Error(`${path}.leds_cluster_locality_config: not modelled`);
     const priority = present(locality.priority) ? locality.priority : 0;
-    if (!Number.isInteger(priority) || priority < 0) throw new Error(`${path}.priority: expected a non-negative integer`);
+    if (!Number.isInteger(priority) || priority < 0)
+      throw new Error(`${path}.priority: expected a non-negative integer`);
     optionalList(locality.lb_endpoints, `${path}.lb_endpoints`).forEach((lbEndpoint, j) => {
       hosts.push(parseLbEndpoint(lbEndpoint, priority, `${path}.lb_endpoints[${j}]`));
     });
@@ -352,21 +387,27 @@ function parseHosts(cluster) {
 
 function parseLbEndpoint(lbEndpoint, priority, path) {
   expectObject(lbEndpoint, path);
-  if (present(lbEndpoint.endpoint_name)) throw new Error(`${path}.endpoint_name: not modelled (give the endpoint inline)`);
-  const health = enumName(lbEndpoint.health_status, ['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED'], `${path}.health_status`);
+  if (present(lbEndpoint.endpoint_name))
+    throw new Error(`${path}.endpoint_name: not modelled (give the endpoint inline)`);
+  const health = enumName(
+    lbEndpoint.health_status,
+    ["UNKNOWN", "HEALTHY", "UNHEALTHY", "DRAINING", "TIMEOUT", "DEGRADED"],
+    `${path}.health_status`,
+  );
   if (!HEALTHY_STATUSES.includes(health)) {
     throw new Error(`${path}.health_status: ${health} is not modelled (the model answers for healthy endpoints only)`);
   }
   const socket = lbEndpoint.endpoint?.address?.socket_address;
   if (!socket) throw new Error(`${path}.endpoint.address.socket_address: required`);
   const ip = optionalString(socket.address, `${path}.endpoint.address.socket_address.address`);
-  if (!Number.isInteger(socket.port_value)) throw new Error(`${path}.endpoint.address.socket_address.port_value: required (named ports are not modelled)`);
+  if (!Number.isInteger(socket.port_value))
+    throw new Error(`${path}.endpoint.address.socket_address.port_value: required (named ports are not modelled)`);
   const filterMetadata = lbEndpoint.metadata?.filter_metadata ?? {};
   const labels = Object.hasOwn(filterMetadata, ENVOY_LB)
     ? structFromJson(filterMetadata[ENVOY_LB], `${path}.metadata.filter_metadata["envoy.lb"]`)
     : null;
   // Address::Ipv6Instance::asString brackets IPv6 addresses.
-  const address = ip.includes(':') ? `[${ip}]:${socket.port_value}` : `${ip}:${socket.port_value}`;
+  const address = ip.includes(":") ? `[${ip}]:${socket.port_value}` : `${ip}:${socket.port_value}`;
   return { address, priority, labels };
 }
 
@@ -381,27 +422,35 @@ function parseSubsetInfo(cluster) {
   const legacy = cluster.lb_subset_config;
   const typed = typedSubsetConfig(cluster.load_balancing_policy);
   if (present(legacy) && typed !== undefined) {
-    throw new Error('cluster: lb_subset_config together with load_balancing_policy is not modelled (interaction unconfirmed)');
+    throw new Error(
+      "cluster: lb_subset_config together with load_balancing_policy is not modelled (interaction unconfirmed)",
+    );
   }
-  if (present(legacy)) return subsetInfo(legacy, 'cluster.lb_subset_config', false);
-  return typed ? subsetInfo(typed, 'cluster.load_balancing_policy.policies[0].typed_extension_config.typed_config', true) : null;
+  if (present(legacy)) return subsetInfo(legacy, "cluster.lb_subset_config", false);
+  return typed
+    ? subsetInfo(typed, "cluster.load_balancing_policy.policies[0].typed_extension_config.typed_config", true)
+    : null;
 }
 
 // Cluster.load_balancing_policy: Envoy uses the first policy whose factory it knows; every policy named here is built
 // in, so the first entry decides. undefined = field absent, null = a non-subset policy.
 function typedSubsetConfig(policy) {
   if (!present(policy)) return undefined;
-  const path = 'cluster.load_balancing_policy.policies[0].typed_extension_config';
+  const path = "cluster.load_balancing_policy.policies[0].typed_extension_config";
   const config = policy.policies?.[0]?.typed_extension_config?.typed_config;
   if (!config) throw new Error(`${path}.typed_config: required`);
-  if (config['@type'] === SUBSET_POLICY_TYPE) return config;
-  if (PLAIN_POLICY_TYPES.has(config['@type'])) return null;
-  throw new Error(`${path}: load balancing policy ${config['@type']} is not modelled`);
+  if (config["@type"] === SUBSET_POLICY_TYPE) return config;
+  if (PLAIN_POLICY_TYPES.has(config["@type"])) return null;
+  throw new Error(`${path}: load balancing policy ${config["@type"]} is not modelled`);
 }
 
 function subsetInfo(config, path, typed) {
   expectObject(config, path);
-  onlyFields(config, typed ? ['@type', ...SUBSET_FIELDS, 'subset_lb_policy', 'allow_redundant_keys'] : SUBSET_FIELDS, path);
+  onlyFields(
+    config,
+    typed ? ["@type", ...SUBSET_FIELDS, "subset_lb_policy", "allow_redundant_keys"] : SUBSET_FIELDS,
+    path,
+  );
   if (typed && !present(config.subset_lb_policy)) throw new Error(`${path}.subset_lb_policy: required`);
   if (optionalBool(config.scale_locality_weight, `${path}.scale_locality_weight`)) {
     throw new Error(`${path}.scale_locality_weight: not modelled (scaled weights can round a locality to zero)`);
@@ -421,7 +470,11 @@ function subsetInfo(config, path, typed) {
     selectors,
     panicModeAny: optionalBool(config.panic_mode_any, `${path}.panic_mode_any`),
     listAsAny: optionalBool(config.list_as_any, `${path}.list_as_any`),
-    metadataFallbackPolicy: enumName(config.metadata_fallback_policy, METADATA_FALLBACK_POLICIES, `${path}.metadata_fallback_policy`),
+    metadataFallbackPolicy: enumName(
+      config.metadata_fallback_policy,
+      METADATA_FALLBACK_POLICIES,
+      `${path}.metadata_fallback_policy`,
+    ),
     allowRedundantKeys,
   };
 }
@@ -429,17 +482,19 @@ function subsetInfo(config, path, typed) {
 // SubsetSelector constructor (subset_lb_config.cc): keys and fallback_keys_subset are std::sets.
 function parseSelector(selector, path) {
   expectObject(selector, path);
-  onlyFields(selector, ['keys', 'fallback_policy', 'fallback_keys_subset', 'single_host_per_subset'], path);
+  onlyFields(selector, ["keys", "fallback_policy", "fallback_keys_subset", "single_host_per_subset"], path);
   const keys = sortedKeySet(selector.keys, `${path}.keys`);
   const fallbackKeysSubset = sortedKeySet(selector.fallback_keys_subset, `${path}.fallback_keys_subset`);
   const fallbackPolicy = enumName(selector.fallback_policy, SELECTOR_FALLBACK_POLICIES, `${path}.fallback_policy`);
-  if (fallbackPolicy !== 'KEYS_SUBSET' && fallbackKeysSubset.length > 0) {
+  if (fallbackPolicy !== "KEYS_SUBSET" && fallbackKeysSubset.length > 0) {
     throw new Error(`${path}: fallback_keys_subset can be set only for KEYS_SUBSET fallback_policy`);
   }
-  if (fallbackPolicy === 'KEYS_SUBSET') {
+  if (fallbackPolicy === "KEYS_SUBSET") {
     if (fallbackKeysSubset.length === 0) throw new Error(`${path}: fallback_keys_subset cannot be empty`);
-    if (!fallbackKeysSubset.every((k) => keys.includes(k))) throw new Error(`${path}: fallback_keys_subset must be a subset of selector keys`);
-    if (fallbackKeysSubset.length === keys.length) throw new Error(`${path}: fallback_keys_subset cannot be equal to keys`);
+    if (!fallbackKeysSubset.every((k) => keys.includes(k)))
+      throw new Error(`${path}: fallback_keys_subset must be a subset of selector keys`);
+    if (fallbackKeysSubset.length === keys.length)
+      throw new Error(`${path}: fallback_keys_subset cannot be equal to keys`);
   }
   const singleHostPerSubset = optionalBool(selector.single_host_per_subset, `${path}.single_host_per_subset`);
   return { keys, fallbackPolicy, fallbackKeysSubset, singleHostPerSubset };

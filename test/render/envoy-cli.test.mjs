@@ -39,13 +39,25 @@ test("usage errors exit 2 with one clear line", () => {
     [["render", "-f", "x.yaml"], "--target envoy|istio is required"],
     [["render", "--target", "nginx", "-f", "x.yaml"], 'unknown target "nginx" (expected envoy or istio)'],
     [["deploy"], 'unknown command "deploy" (expected: render)'],
-    [["render", "--target", "envoy", "-f", `${SEED}/step2-dr.yaml`], "--endpoints FILE is required for --output bootstrap"],
-    [["render", "--target", "envoy", "--output", "json", "-f", "x"], "--output for target envoy: bootstrap, parts or plugin-config (got json)"],
+    [
+      ["render", "--target", "envoy", "-f", `${SEED}/step2-dr.yaml`],
+      "--endpoints FILE is required for --output bootstrap",
+    ],
+    [
+      ["render", "--target", "envoy", "--output", "json", "-f", "x"],
+      "--output for target envoy: bootstrap, parts or plugin-config (got json)",
+    ],
     [["render", "--target", "envoy", "--port", "http", "-f", "x"], "--port: not a port number: http"],
-    [["render", "--target", "envoy", "--bogus", "1", "-f", `${SEED}/step2-dr.yaml`], "unknown option --bogus for target envoy"],
+    [
+      ["render", "--target", "envoy", "--bogus", "1", "-f", `${SEED}/step2-dr.yaml`],
+      "unknown option --bogus for target envoy",
+    ],
     [["render", "--target", "istio", "--endpoints", "e.yaml", "-f", "x"], "--endpoints is an option of target envoy"],
     [["render", "--target", "envoy", "-f"], "-f needs a value"],
-    [["render", "--target", "envoy", "--header-prefix", "X-Mine-", "-f", "x"], "--header-prefix: not a lower-case header-name token: X-Mine-"],
+    [
+      ["render", "--target", "envoy", "--header-prefix", "X-Mine-", "-f", "x"],
+      "--header-prefix: not a lower-case header-name token: X-Mine-",
+    ],
   ];
   for (const [args, message] of cases) {
     const r = cli(...args);
@@ -57,7 +69,10 @@ test("usage errors exit 2 with one clear line", () => {
 test("bad input exits 1 and prints every problem as `error: <file>#<doc> <path>: <problem>`", () => {
   withTemp((dir) => {
     const bad = path.join(dir, "dr.yaml");
-    writeFileSync(bad, "apiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\nmetadata: {name: hw}\nspec:\n  host: hw\n  trafficPolicy: {loadBalancer: {dynamicSubset: {subsetSelectors: [{keys: [stage], fallbackPolicy: NONE}], fallbackPolicy: DEFAULT_SUBSET}}}\n");
+    writeFileSync(
+      bad,
+      "apiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\nmetadata: {name: hw}\nspec:\n  host: hw\n  trafficPolicy: {loadBalancer: {dynamicSubset: {subsetSelectors: [{keys: [stage], fallbackPolicy: NONE}], fallbackPolicy: DEFAULT_SUBSET}}}\n",
+    );
     const r = cli("render", "--target", "envoy", "--output", "plugin-config", "-f", bad);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
@@ -74,19 +89,33 @@ test("bad input exits 1 and prints every problem as `error: <file>#<doc> <path>:
 test("--output plugin-config prints the JSON the wasm filter is configured with; warnings go to stderr", () => {
   withTemp((dir) => {
     const dr = path.join(dir, "dr.yaml");
-    writeFileSync(dr, readFileSync(`${SEED}/step3-default-subset-dr.yaml`, "utf8").replace("version: v3", "version: 3"));
+    writeFileSync(
+      dr,
+      readFileSync(`${SEED}/step3-default-subset-dr.yaml`, "utf8").replace("version: v3", "version: 3"),
+    );
     const r = cli("render", "--target", "envoy", "--output", "plugin-config", "-f", dr, "-f", `${SEED}/step2-vs.yaml`);
     assert.equal(r.code, 0, r.stderr);
     const plugin = JSON.parse(r.stdout);
     assert.deepEqual(plugin.services[0].dynamicSubset.defaultSubset, { stage: "prod", version: "3" });
-    assert.match(r.stderr, /^warning: .*dr\.yaml#0 spec\.trafficPolicy\.loadBalancer\.dynamicSubset\.defaultSubset\.version: YAML number 3 read as the string "3"/m);
+    assert.match(
+      r.stderr,
+      /^warning: .*dr\.yaml#0 spec\.trafficPolicy\.loadBalancer\.dynamicSubset\.defaultSubset\.version: YAML number 3 read as the string "3"/m,
+    );
   });
 });
 
 test("-o writes the bootstrap to a file; --output parts writes one YAML document per part", () => {
   withTemp((dir) => {
     const out = path.join(dir, "envoy.yaml");
-    const args = ["render", "--target", "envoy", "-f", `${SEED}/step4-ip-dr-vs.yaml`, "--endpoints", `${SEED}/endpoints.yaml`];
+    const args = [
+      "render",
+      "--target",
+      "envoy",
+      "-f",
+      `${SEED}/step4-ip-dr-vs.yaml`,
+      "--endpoints",
+      `${SEED}/endpoints.yaml`,
+    ];
     const r = cli(...args, "-o", out);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "");

@@ -31,22 +31,41 @@ test("one listener per step of the seed, each with the DestinationRule of that s
   assert.deepEqual(b.admin.address.socket_address, { address: "127.0.0.1", port_value: 9901 });
   assert.deepEqual(
     b.static_resources.listeners.map((l) => [l.name, l.address.socket_address.port_value]),
-    [["step2", 10000], ["step3-no-fallback", 10001], ["step3-any-endpoint", 10002], ["step3-default-subset", 10003], ["step4-ip", 10004]],
+    [
+      ["step2", 10000],
+      ["step3-no-fallback", 10001],
+      ["step3-any-endpoint", 10002],
+      ["step3-default-subset", 10003],
+      ["step4-ip", 10004],
+    ],
   );
   const lb = Object.fromEntries(b.static_resources.clusters.map((c) => [c.name.split("|")[0], c.lb_subset_config]));
   assert.deepEqual(lb.step2, { fallback_policy: "NO_FALLBACK", subset_selectors: [{ keys: ["stage", "version"] }] });
-  assert.deepEqual(lb["step3-no-fallback"].subset_selectors, [{ keys: ["stage", "version"], fallback_policy: "NO_FALLBACK" }]);
-  assert.deepEqual(lb["step3-any-endpoint"].subset_selectors, [{ keys: ["stage", "version"], fallback_policy: "ANY_ENDPOINT" }]);
+  assert.deepEqual(lb["step3-no-fallback"].subset_selectors, [
+    { keys: ["stage", "version"], fallback_policy: "NO_FALLBACK" },
+  ]);
+  assert.deepEqual(lb["step3-any-endpoint"].subset_selectors, [
+    { keys: ["stage", "version"], fallback_policy: "ANY_ENDPOINT" },
+  ]);
   assert.deepEqual(lb["step3-default-subset"], {
     fallback_policy: "NO_FALLBACK",
     default_subset: { stage: "prod", version: "v3" },
     subset_selectors: [{ keys: ["stage", "version"], fallback_policy: "DEFAULT_SUBSET" }],
   });
   assert.deepEqual(lb["step4-ip"].subset_selectors, [{ keys: ["%ip%"], single_host_per_subset: true }]);
-  const hosts = b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints.map((e) => e.metadata.filter_metadata["envoy.lb"]);
+  const hosts = b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints.map(
+    (e) => e.metadata.filter_metadata["envoy.lb"],
+  );
   assert.deepEqual(
     hosts.map((h) => `${h.stage}/${h.version}@${h["%ip%"]}`),
-    ["dev/v1@127.0.0.5", "dev/v2@127.0.0.1", "dev/v3@127.0.0.252", "prod/v2@127.0.0.103", "prod/v3@127.0.0.104", "prod/v3@127.0.0.6"],
+    [
+      "dev/v1@127.0.0.5",
+      "dev/v2@127.0.0.1",
+      "dev/v3@127.0.0.252",
+      "prod/v2@127.0.0.103",
+      "prod/v3@127.0.0.104",
+      "prod/v3@127.0.0.6",
+    ],
   );
 });
 
@@ -60,11 +79,13 @@ test("envoy/run.sh pins the Envoy image to a patch release", () => {
 
 function get(address, port) {
   return new Promise((resolve, reject) => {
-    http.get({ host: address, port, path: "/" }, (res) => {
-      let body = "";
-      res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode, body }));
-    }).on("error", reject);
+    http
+      .get({ host: address, port, path: "/" }, (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode, body }));
+      })
+      .on("error", reject);
   });
 }
 
@@ -72,8 +93,14 @@ test("the echo backends answer like the seed's http-echo pods, on their own loop
   const backends = await startBackends();
   try {
     assert.equal(backends.addresses.length, 6);
-    assert.deepEqual(await get("127.0.0.5", 8000), { status: 200, body: "Welcome to helloworld stage: dev, version: v1, ip: 127.0.0.5\n" });
-    assert.deepEqual(await get("127.0.0.6", 8000), { status: 200, body: "Welcome to helloworld stage: prod, version: v3, ip: 127.0.0.6\n" });
+    assert.deepEqual(await get("127.0.0.5", 8000), {
+      status: 200,
+      body: "Welcome to helloworld stage: dev, version: v1, ip: 127.0.0.5\n",
+    });
+    assert.deepEqual(await get("127.0.0.6", 8000), {
+      status: 200,
+      body: "Welcome to helloworld stage: prod, version: v3, ip: 127.0.0.6\n",
+    });
   } finally {
     await backends.close();
   }

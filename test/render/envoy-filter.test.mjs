@@ -22,7 +22,15 @@ function listeners() {
     b.static_resources.listeners.map((l) => {
       const hcm = l.filter_chains[0].filters[0].typed_config;
       const route = hcm.route_config.virtual_hosts[0].routes[0];
-      return [l.name, { plugin: hcm.http_filters[0].typed_config.config.configuration.value, rules: hcm.http_filters[1].typed_config.request_rules, route: route.name, cluster: route.route.cluster }];
+      return [
+        l.name,
+        {
+          plugin: hcm.http_filters[0].typed_config.config.configuration.value,
+          rules: hcm.http_filters[1].typed_config.request_rules,
+          route: route.name,
+          cluster: route.route.cluster,
+        },
+      ];
     }),
   );
 }
@@ -40,8 +48,15 @@ function headerToMetadata(rules, headers) {
 async function run(listener, requestHeaders) {
   const host = await ProxyWasmHost.load(WASM, { pluginConfig: listener.plugin, rootId: "dynamic_subset" });
   assert.equal(host.start(), true, "the filter accepts the rendered plugin configuration");
-  const stream = host.newStream({ properties: { "xds.route_name": listener.route, "xds.cluster_name": listener.cluster } });
-  stream.requestHeaders([[":method", "GET"], [":path", "/"], [":authority", "helloworld:8000"], ...Object.entries(requestHeaders)]);
+  const stream = host.newStream({
+    properties: { "xds.route_name": listener.route, "xds.cluster_name": listener.cluster },
+  });
+  stream.requestHeaders([
+    [":method", "GET"],
+    [":path", "/"],
+    [":authority", "helloworld:8000"],
+    ...Object.entries(requestHeaders),
+  ]);
   const written = stream.requestHeaderMap.filter(([name]) => name.startsWith("x-dynamic-subset-"));
   return { written, metadata: headerToMetadata(listener.rules, stream.requestHeaderMap) };
 }
@@ -54,27 +69,43 @@ const SEED_REQUESTS = [
   ["step4-ip", { "x-ip": "127.0.0.6" }, { "%ip%": "127.0.0.6" }],
 ];
 
-test("the seed's requests become exactly the envoy.lb metadata of their subset, through the rendered rules", { skip: SKIP }, async () => {
-  const all = listeners();
-  for (const [name, headers, expected] of SEED_REQUESTS) {
-    const { written, metadata } = await run(all[name], headers);
-    assert.deepEqual(metadata, expected, name);
-    const ruleHeaders = new Set(all[name].rules.map((r) => r.header));
-    for (const [header] of written) assert.ok(ruleHeaders.has(header), `${name}: the filter wrote ${header}, which no header_to_metadata rule reads`);
-  }
-});
+test(
+  "the seed's requests become exactly the envoy.lb metadata of their subset, through the rendered rules",
+  { skip: SKIP },
+  async () => {
+    const all = listeners();
+    for (const [name, headers, expected] of SEED_REQUESTS) {
+      const { written, metadata } = await run(all[name], headers);
+      assert.deepEqual(metadata, expected, name);
+      const ruleHeaders = new Set(all[name].rules.map((r) => r.header));
+      for (const [header] of written)
+        assert.ok(
+          ruleHeaders.has(header),
+          `${name}: the filter wrote ${header}, which no header_to_metadata rule reads`,
+        );
+    }
+  },
+);
 
-test("internal headers sent by a client are stripped before header_to_metadata reads them", { skip: SKIP }, async () => {
-  for (const [name, listener] of Object.entries(listeners())) {
-    const spoofed = Object.fromEntries(listener.rules.map((r) => [r.header, "spoofed"]));
-    const { metadata } = await run(listener, spoofed);
-    assert.ok(!Object.values(metadata).includes("spoofed"), `${name}: ${JSON.stringify(metadata)}`);
-  }
-});
+test(
+  "internal headers sent by a client are stripped before header_to_metadata reads them",
+  { skip: SKIP },
+  async () => {
+    for (const [name, listener] of Object.entries(listeners())) {
+      const spoofed = Object.fromEntries(listener.rules.map((r) => [r.header, "spoofed"]));
+      const { metadata } = await run(listener, spoofed);
+      assert.ok(!Object.values(metadata).includes("spoofed"), `${name}: ${JSON.stringify(metadata)}`);
+    }
+  },
+);
 
-test("plugin configurations the renderer makes from other ASM shapes are accepted by the filter too", { skip: SKIP }, async () => {
-  const dr = (ds) => `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: hw}\nspec: {host: helloworld, trafficPolicy: {loadBalancer: {dynamicSubset: ${ds}}}}\n`;
-  const vs = `apiVersion: networking.istio.io/v1
+test(
+  "plugin configurations the renderer makes from other ASM shapes are accepted by the filter too",
+  { skip: SKIP },
+  async () => {
+    const dr = (ds) =>
+      `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: hw}\nspec: {host: helloworld, trafficPolicy: {loadBalancer: {dynamicSubset: ${ds}}}}\n`;
+    const vs = `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: hw}
 spec:
@@ -89,14 +120,26 @@ spec:
   - headerToDynamicSubsetKey: [{header: x-ip, key: '%ip%'}, {header: X-Stage, key: app.kubernetes.io/stage}]
     route: [{destination: {host: helloworld}}]
 `;
-  const shapes = [
-    "{subsetSelectors: [{keys: [version, app.kubernetes.io/stage], fallbackPolicy: ANY_ENDPOINT}, {keys: [version], fallbackPolicy: DEFAULT_SUBSET}, {keys: ['%ip%']}], defaultSubset: {version: 1}, lbPolicy: LEAST_REQUEST}",
-    "{subsetSelectors: [{keys: ['%ip%', version]}], defaultSubset: {'%ip%': 'fd00::1'}, fallbackPolicy: DEFAULT_SUBSET}",
-  ];
-  for (const shape of shapes) {
-    const input = parseAsm([{ file: "dr.yaml", text: dr(shape) }, { file: "vs.yaml", text: vs }]);
-    const [plugin] = renderEnvoy([{ input }], { output: "plugin-config", endpoints: [], headerPrefix: "x-ds-", responseHeader: true }).documents;
-    const host = await ProxyWasmHost.load(WASM, { pluginConfig: JSON.stringify(plugin.value), rootId: "dynamic_subset" });
-    assert.equal(host.start(), true, `${shape}: ${JSON.stringify(host.logs?.filter((l) => l.level === "error"))}`);
-  }
-});
+    const shapes = [
+      "{subsetSelectors: [{keys: [version, app.kubernetes.io/stage], fallbackPolicy: ANY_ENDPOINT}, {keys: [version], fallbackPolicy: DEFAULT_SUBSET}, {keys: ['%ip%']}], defaultSubset: {version: 1}, lbPolicy: LEAST_REQUEST}",
+      "{subsetSelectors: [{keys: ['%ip%', version]}], defaultSubset: {'%ip%': 'fd00::1'}, fallbackPolicy: DEFAULT_SUBSET}",
+    ];
+    for (const shape of shapes) {
+      const input = parseAsm([
+        { file: "dr.yaml", text: dr(shape) },
+        { file: "vs.yaml", text: vs },
+      ]);
+      const [plugin] = renderEnvoy([{ input }], {
+        output: "plugin-config",
+        endpoints: [],
+        headerPrefix: "x-ds-",
+        responseHeader: true,
+      }).documents;
+      const host = await ProxyWasmHost.load(WASM, {
+        pluginConfig: JSON.stringify(plugin.value),
+        rootId: "dynamic_subset",
+      });
+      assert.equal(host.start(), true, `${shape}: ${JSON.stringify(host.logs?.filter((l) => l.level === "error"))}`);
+    }
+  },
+);

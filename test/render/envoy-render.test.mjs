@@ -17,7 +17,8 @@ const SEED = new URL("../fixtures/seed/", import.meta.url).pathname;
 const endpoints = readEndpointsFile(SEED + "endpoints.yaml").services;
 
 const seed = (...files) => readAsmFiles(files.map((f) => SEED + f));
-const bootstrapOf = (input, opts = {}) => renderEnvoy([{ input }], { output: "bootstrap", endpoints, ...opts }).documents[0].value;
+const bootstrapOf = (input, opts = {}) =>
+  renderEnvoy([{ input }], { output: "bootstrap", endpoints, ...opts }).documents[0].value;
 const hcmOf = (b, i = 0) => b.static_resources.listeners[i].filter_chains[0].filters[0].typed_config;
 const clusterOf = (b, i = 0) => b.static_resources.clusters[i];
 const pluginOf = (b, i = 0) => JSON.parse(hcmOf(b, i).http_filters[0].typed_config.config.configuration.value);
@@ -30,12 +31,19 @@ spec:
   trafficPolicy: {loadBalancer: {dynamicSubset: ${dynamicSubset}}}
 `;
 const vsText = readFileSync(SEED + "step2-vs.yaml", "utf8");
-const inputWith = (dynamicSubset) => parseAsm([{ file: "dr.yaml", text: drText(dynamicSubset) }, { file: "vs.yaml", text: vsText }]);
+const inputWith = (dynamicSubset) =>
+  parseAsm([
+    { file: "dr.yaml", text: drText(dynamicSubset) },
+    { file: "vs.yaml", text: vsText },
+  ]);
 
 test("the filter chain is wasm -> header_to_metadata -> router, with the plugin configuration as a StringValue", () => {
   const b = bootstrapOf(seed("step2-dr.yaml", "step2-vs.yaml"));
   const filters = hcmOf(b).http_filters;
-  assert.deepEqual(filters.map((f) => f.name), ["envoy.filters.http.wasm", "envoy.filters.http.header_to_metadata", "envoy.filters.http.router"]);
+  assert.deepEqual(
+    filters.map((f) => f.name),
+    ["envoy.filters.http.wasm", "envoy.filters.http.header_to_metadata", "envoy.filters.http.router"],
+  );
   const wasm = filters[0].typed_config;
   assert.equal(wasm["@type"], "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm");
   assert.equal(wasm.config.root_id, "dynamic_subset");
@@ -45,17 +53,38 @@ test("the filter chain is wasm -> header_to_metadata -> router, with the plugin 
   // fail closed by Envoy's default on every version: neither fail_open: true nor failure_policy is written
   assert.equal(wasm.config.fail_open, undefined);
   assert.equal(wasm.config.failure_policy, undefined);
-  assert.deepEqual(pluginOf(b), { mode: "metadata", services: [step2Service({ cluster: "helloworld.default.svc.cluster.local" })] });
+  assert.deepEqual(pluginOf(b), {
+    mode: "metadata",
+    services: [step2Service({ cluster: "helloworld.default.svc.cluster.local" })],
+  });
   assert.deepEqual(validateEnvoy(b), []);
 });
 
 test("header_to_metadata: one rule per selector key, header = prefix + %xx-encoded key, envoy.lb STRING, removed", () => {
-  const b = bootstrapOf(inputWith("{subsetSelectors: [{keys: [stage, version]}, {keys: ['%ip%']}, {keys: [app.kubernetes.io/version]}]}"));
+  const b = bootstrapOf(
+    inputWith("{subsetSelectors: [{keys: [stage, version]}, {keys: ['%ip%']}, {keys: [app.kubernetes.io/version]}]}"),
+  );
   assert.deepEqual(hcmOf(b).http_filters[1].typed_config.request_rules, [
-    { header: "x-dynamic-subset-%25ip%25", on_header_present: { metadata_namespace: "envoy.lb", key: "%ip%", type: "STRING" }, remove: true },
-    { header: "x-dynamic-subset-app.kubernetes.io%2fversion", on_header_present: { metadata_namespace: "envoy.lb", key: "app.kubernetes.io/version", type: "STRING" }, remove: true },
-    { header: "x-dynamic-subset-stage", on_header_present: { metadata_namespace: "envoy.lb", key: "stage", type: "STRING" }, remove: true },
-    { header: "x-dynamic-subset-version", on_header_present: { metadata_namespace: "envoy.lb", key: "version", type: "STRING" }, remove: true },
+    {
+      header: "x-dynamic-subset-%25ip%25",
+      on_header_present: { metadata_namespace: "envoy.lb", key: "%ip%", type: "STRING" },
+      remove: true,
+    },
+    {
+      header: "x-dynamic-subset-app.kubernetes.io%2fversion",
+      on_header_present: { metadata_namespace: "envoy.lb", key: "app.kubernetes.io/version", type: "STRING" },
+      remove: true,
+    },
+    {
+      header: "x-dynamic-subset-stage",
+      on_header_present: { metadata_namespace: "envoy.lb", key: "stage", type: "STRING" },
+      remove: true,
+    },
+    {
+      header: "x-dynamic-subset-version",
+      on_header_present: { metadata_namespace: "envoy.lb", key: "version", type: "STRING" },
+      remove: true,
+    },
   ]);
   assert.deepEqual(validateEnvoy(b), []);
 });
@@ -63,7 +92,10 @@ test("header_to_metadata: one rule per selector key, header = prefix + %xx-encod
 test("keyHeaderName encodes every byte outside [a-z0-9._-] as lower-case %xx (SPEC §5 examples)", () => {
   assert.equal(keyHeaderName("x-dynamic-subset-", "version"), "x-dynamic-subset-version");
   assert.equal(keyHeaderName("x-dynamic-subset-", "%ip%"), "x-dynamic-subset-%25ip%25");
-  assert.equal(keyHeaderName("x-dynamic-subset-", "app.kubernetes.io/version"), "x-dynamic-subset-app.kubernetes.io%2fversion");
+  assert.equal(
+    keyHeaderName("x-dynamic-subset-", "app.kubernetes.io/version"),
+    "x-dynamic-subset-app.kubernetes.io%2fversion",
+  );
   assert.equal(keyHeaderName("x-dynamic-subset-", "Version"), "x-dynamic-subset-%56ersion");
   assert.equal(keyHeaderName("p-", "é"), "p-%c3%a9");
 });
@@ -85,7 +117,10 @@ test("lb_subset_config: prefix-safe selector order, per-selector and global fall
     ],
   });
   // the plugin configuration lists the selectors in the same order
-  assert.deepEqual(pluginOf(b).services[0].dynamicSubset.subsetSelectors.map((s) => s.keys), [["stage"], ["%ip%"], ["version", "stage"]]);
+  assert.deepEqual(
+    pluginOf(b).services[0].dynamicSubset.subsetSelectors.map((s) => s.keys),
+    [["stage"], ["%ip%"], ["version", "stage"]],
+  );
   assert.deepEqual(validateEnvoy(b), []);
 });
 
@@ -94,7 +129,8 @@ function chooseSelector(selectors, keys) {
   const exact = selectors.find((s) => s.keys.length === keys.size && s.keys.every((k) => keys.has(k)));
   if (exact) return exact;
   let best;
-  for (const s of selectors) if (s.keys.every((k) => keys.has(k)) && (!best || s.keys.length > best.keys.length)) best = s;
+  for (const s of selectors)
+    if (s.keys.every((k) => keys.has(k)) && (!best || s.keys.length > best.keys.length)) best = s;
   return best;
 }
 
@@ -104,7 +140,7 @@ test("prefix-safe reordering never changes the selector the filter picks, and is
     state = (state + 0x6d2b79f5) | 0;
     let x = Math.imul(state ^ (state >>> 15), 1 | state);
     x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return (((x ^ (x >>> 14)) >>> 0) % n);
+    return ((x ^ (x >>> 14)) >>> 0) % n;
   };
   const universe = ["a", "b", "c", "d", "e"];
   const subsetOf = () => universe.filter(() => random(2) === 1);
@@ -125,7 +161,11 @@ test("prefix-safe reordering never changes the selector the filter picks, and is
     }
     for (let q = 0; q < 8; q++) {
       const k = new Set(subsetOf());
-      assert.equal(chooseSelector(ordered, k), chooseSelector(selectors, k), `K=${[...k]} selectors=${JSON.stringify(selectors)}`);
+      assert.equal(
+        chooseSelector(ordered, k),
+        chooseSelector(selectors, k),
+        `K=${[...k]} selectors=${JSON.stringify(selectors)}`,
+      );
     }
   }
 });
@@ -136,7 +176,9 @@ test("every label value is a string: endpoint `version: 1`, defaultSubset `versi
     text: "- host: helloworld.default.svc.cluster.local\n  port: 8000\n  endpoints:\n  - {address: 10.0.0.1, labels: {stage: prod, version: 1}}\n  - {address: 'fd00::1', port: 8080, labels: {stage: prod, version: 2}}\n",
   });
   assert.ok(eps.warnings.some((w) => w.includes('YAML number 1 read as the string "1"')));
-  const input = inputWith("{subsetSelectors: [{keys: [stage, version]}, {keys: ['%ip%']}], defaultSubset: {version: 1}, fallbackPolicy: DEFAULT_SUBSET}");
+  const input = inputWith(
+    "{subsetSelectors: [{keys: [stage, version]}, {keys: ['%ip%']}], defaultSubset: {version: 1}, fallbackPolicy: DEFAULT_SUBSET}",
+  );
   const result = renderEnvoy([{ input }], { output: "bootstrap", endpoints: eps.services });
   const c = clusterOf(result.documents[0].value);
   const meta = c.load_assignment.endpoints[0].lb_endpoints.map((e) => e.metadata.filter_metadata["envoy.lb"]);
@@ -178,14 +220,28 @@ spec:
   - name: rest
     route: [{destination: {host: helloworld}}]
 `;
-  const input = parseAsm([{ file: "dr.yaml", text: drText("{subsetSelectors: [{keys: [version]}]}") }, { file: "vs.yaml", text: vs }]);
+  const input = parseAsm([
+    { file: "dr.yaml", text: drText("{subsetSelectors: [{keys: [version]}]}") },
+    { file: "vs.yaml", text: vs },
+  ]);
   const b = bootstrapOf(input);
   const routes = hcmOf(b).route_config.virtual_hosts[0].routes;
-  assert.deepEqual(routes.map((r) => r.name), ["api.v1", "api", "rest"]);
+  assert.deepEqual(
+    routes.map((r) => r.name),
+    ["api.v1", "api", "rest"],
+  );
   assert.deepEqual(routes[0].match, { prefix: "/v1", headers: [{ name: "x-debug", string_match: { exact: "1" } }] });
   assert.deepEqual(routes[1].match, { path: "/api", headers: [{ name: ":method", string_match: { exact: "GET" } }] });
-  assert.deepEqual(pluginOf(b).services[0].routes.map((r) => r.name), ["api.v1", "api"]);
-  assert.deepEqual(hcmOf(b).route_config.virtual_hosts[0].domains, ["helloworld.default.svc.cluster.local", "helloworld", "helloworld.default", "helloworld.default.svc"]);
+  assert.deepEqual(
+    pluginOf(b).services[0].routes.map((r) => r.name),
+    ["api.v1", "api"],
+  );
+  assert.deepEqual(hcmOf(b).route_config.virtual_hosts[0].domains, [
+    "helloworld.default.svc.cluster.local",
+    "helloworld",
+    "helloworld.default",
+    "helloworld.default.svc",
+  ]);
   assert.deepEqual(validateEnvoy(b), []);
 });
 
@@ -195,10 +251,22 @@ test("several variants: one listener each on consecutive ports, cluster names ca
     { name: "step4-ip", input: seed("step4-ip-dr-vs.yaml") },
   ];
   const b = renderEnvoy(variants, { output: "bootstrap", endpoints, port: 20000 }).documents[0].value;
-  assert.deepEqual(b.static_resources.listeners.map((l) => [l.name, l.address.socket_address.port_value]), [["step2", 20000], ["step4-ip", 20001]]);
-  assert.deepEqual(b.static_resources.clusters.map((c) => c.name), ["step2|helloworld.default.svc.cluster.local", "step4-ip|helloworld.default.svc.cluster.local"]);
+  assert.deepEqual(
+    b.static_resources.listeners.map((l) => [l.name, l.address.socket_address.port_value]),
+    [
+      ["step2", 20000],
+      ["step4-ip", 20001],
+    ],
+  );
+  assert.deepEqual(
+    b.static_resources.clusters.map((c) => c.name),
+    ["step2|helloworld.default.svc.cluster.local", "step4-ip|helloworld.default.svc.cluster.local"],
+  );
   assert.equal(pluginOf(b, 1).services[0].cluster, "step4-ip|helloworld.default.svc.cluster.local");
-  assert.equal(hcmOf(b, 1).route_config.virtual_hosts[0].routes[0].route.cluster, "step4-ip|helloworld.default.svc.cluster.local");
+  assert.equal(
+    hcmOf(b, 1).route_config.virtual_hosts[0].routes[0].route.cluster,
+    "step4-ip|helloworld.default.svc.cluster.local",
+  );
   assert.deepEqual(validateEnvoy(b), []);
 });
 
@@ -207,7 +275,8 @@ test("--output parts: plugin configuration, http_filters, route_config and clust
   assert.equal(documents.length, 4);
   const [plugin, filters, routeConfig, cluster] = documents.map((d) => d.value);
   assert.equal(plugin.services[0].routes[0].headerToDynamicSubsetKey[0].key, "%ip%");
-  for (const f of filters) assert.deepEqual(validateEnvoy(f, "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter"), []);
+  for (const f of filters)
+    assert.deepEqual(validateEnvoy(f, "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter"), []);
   assert.deepEqual(validateEnvoy(routeConfig, "envoy.config.route.v3.RouteConfiguration"), []);
   assert.deepEqual(validateEnvoy(cluster, "envoy.config.cluster.v3.Cluster"), []);
   assert.deepEqual(cluster.lb_subset_config.subset_selectors, [{ keys: ["%ip%"], single_host_per_subset: true }]);
@@ -217,19 +286,42 @@ test("--output parts: plugin configuration, http_filters, route_config and clust
 });
 
 test("input problems the envoy target cannot render are errors naming where they are", () => {
-  const vs = (route) => `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: hw}\nspec:\n  hosts: [helloworld]\n  http:\n  - ${route}\n`;
+  const vs = (route) =>
+    `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: hw}\nspec:\n  hosts: [helloworld]\n  http:\n  - ${route}\n`;
   const cases = [
-    [`{name: r, match: [{queryParams: {a: {exact: b}}}], route: [{destination: {host: helloworld}}]}`, "vs.yaml#0 spec.http[0].match[0].queryParams: not supported by the envoy target"],
-    [`{name: r, route: [{destination: {host: helloworld, subset: v1}}]}`, "vs.yaml#0 spec.http[0].route[0].destination.subset: static subsets are not rendered by the envoy target"],
-    [`{name: r, match: [{uri: {suffix: x}}], route: [{destination: {host: helloworld}}]}`, "vs.yaml#0 spec.http[0].match[0].uri: must be one of {exact: ...}, {prefix: ...}, {regex: ...}"],
-    [`{name: r, route: [{destination: {host: nowhere}}]}`, "endpoints: no endpoints for nowhere.default.svc.cluster.local"],
+    [
+      `{name: r, match: [{queryParams: {a: {exact: b}}}], route: [{destination: {host: helloworld}}]}`,
+      "vs.yaml#0 spec.http[0].match[0].queryParams: not supported by the envoy target",
+    ],
+    [
+      `{name: r, route: [{destination: {host: helloworld, subset: v1}}]}`,
+      "vs.yaml#0 spec.http[0].route[0].destination.subset: static subsets are not rendered by the envoy target",
+    ],
+    [
+      `{name: r, match: [{uri: {suffix: x}}], route: [{destination: {host: helloworld}}]}`,
+      "vs.yaml#0 spec.http[0].match[0].uri: must be one of {exact: ...}, {prefix: ...}, {regex: ...}",
+    ],
+    [
+      `{name: r, route: [{destination: {host: nowhere}}]}`,
+      "endpoints: no endpoints for nowhere.default.svc.cluster.local",
+    ],
   ];
   for (const [route, expected] of cases) {
-    const input = parseAsm([{ file: "dr.yaml", text: drText("{subsetSelectors: [{keys: [stage]}]}") }, { file: "vs.yaml", text: vs(route) }]);
-    assert.throws(() => renderEnvoy([{ input }], { output: "bootstrap", endpoints }), (e) => e.problems?.some((p) => p.startsWith(expected)) || assert.fail(e.problems?.join("\n") ?? e));
+    const input = parseAsm([
+      { file: "dr.yaml", text: drText("{subsetSelectors: [{keys: [stage]}]}") },
+      { file: "vs.yaml", text: vs(route) },
+    ]);
+    assert.throws(
+      () => renderEnvoy([{ input }], { output: "bootstrap", endpoints }),
+      (e) => e.problems?.some((p) => p.startsWith(expected)) || assert.fail(e.problems?.join("\n") ?? e),
+    );
   }
-  const ignored = parseAsm([{ file: "vs.yaml", text: vs("{name: r, retries: {attempts: 3}, route: [{destination: {host: helloworld}}]}") }]);
-  assert.deepEqual(renderEnvoy([{ input: ignored }], { output: "bootstrap", endpoints }).warnings, ["vs.yaml#0 spec.http[0].retries: not rendered by the envoy target (ignored)"]);
+  const ignored = parseAsm([
+    { file: "vs.yaml", text: vs("{name: r, retries: {attempts: 3}, route: [{destination: {host: helloworld}}]}") },
+  ]);
+  assert.deepEqual(renderEnvoy([{ input: ignored }], { output: "bootstrap", endpoints }).warnings, [
+    "vs.yaml#0 spec.http[0].retries: not rendered by the envoy target (ignored)",
+  ]);
 });
 
 test("endpoints file errors name the file, the path and the problem", () => {
@@ -247,7 +339,9 @@ test("endpoints file errors name the file, the path and the problem", () => {
     "e.yaml#0 [0].endpoints[0].labels.%ip%: %ip% is not a label: the renderer derives it from the address",
     'e.yaml#0 [0].endpoints[0].labels.v: "a b" is not a valid label value (at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric)',
   ]);
-  assert.deepEqual(problems("- {host: h, port: 70000, endpoints: []}\n"), ["e.yaml#0 [0].port: must be a port number (1-65535)"]);
+  assert.deepEqual(problems("- {host: h, port: 70000, endpoints: []}\n"), [
+    "e.yaml#0 [0].port: must be a port number (1-65535)",
+  ]);
 });
 
 test("the rendered plugin configuration is valid against schema/plugin-config.schema.json", () => {
@@ -255,7 +349,10 @@ test("the rendered plugin configuration is valid against schema/plugin-config.sc
     seed("step2-dr.yaml", "step2-vs.yaml"),
     seed("step3-default-subset-dr.yaml", "step2-vs.yaml"),
     seed("step4-ip-dr-vs.yaml"),
-    inputWith("{subsetSelectors: [{keys: [version, stage], fallbackPolicy: ANY_ENDPOINT}, {keys: [stage]}, {keys: ['%ip%']}], defaultSubset: {stage: prod}, lbPolicy: RANDOM}"),
+    inputWith(
+      "{subsetSelectors: [{keys: [version, stage], fallbackPolicy: ANY_ENDPOINT}, {keys: [stage]}, {keys: ['%ip%']}], defaultSubset: {stage: prod}, lbPolicy: RANDOM}",
+    ),
   ];
-  for (const input of inputs) assert.deepEqual(pluginConfigProblems(pluginOf(bootstrapOf(input, { responseHeader: true }))), []);
+  for (const input of inputs)
+    assert.deepEqual(pluginConfigProblems(pluginOf(bootstrapOf(input, { responseHeader: true }))), []);
 });

@@ -70,12 +70,16 @@ export function validateManifest(doc) {
   try {
     Model.prototype.validate.call(watched(doc, "", log));
   } catch (e) {
-    return e.message.split("\n").map((l) => l.trim()).filter(Boolean);
+    return e.message
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
   const problems = [];
   for (const rec of log) {
     if (Array.isArray(rec.value) || rec.enumerated || rec.read.size === 0) continue;
-    for (const key of Object.keys(rec.value)) if (!rec.read.has(key)) problems.push(`${rec.path}/${key}: unknown field`);
+    for (const key of Object.keys(rec.value))
+      if (!rec.read.has(key)) problems.push(`${rec.path}/${key}: unknown field`);
   }
   return problems;
 }
@@ -92,7 +96,8 @@ export function manifestFiles(root) {
       } else if (/\.ya?ml$/.test(e.name)) {
         const docs = parseAllDocuments(readFileSync(join(dir, e.name), "utf8"));
         const list = Array.isArray(docs) ? docs : [docs];
-        if (list.some((d) => MODELS.has(`${d.get?.("apiVersion")}/${d.get?.("kind")}`))) out.push(relative(root, join(dir, e.name)));
+        if (list.some((d) => MODELS.has(`${d.get?.("apiVersion")}/${d.get?.("kind")}`)))
+          out.push(relative(root, join(dir, e.name)));
       }
     }
   };

@@ -22,13 +22,25 @@ function untar(buf) {
   for (let at = 0; at + 512 <= buf.length; ) {
     const h = buf.subarray(at, at + 512);
     if (h.every((b) => b === 0)) break;
-    const str = (o, n) => h.subarray(o, o + n).toString("latin1").replace(/\0.*$/s, "");
+    const str = (o, n) =>
+      h
+        .subarray(o, o + n)
+        .toString("latin1")
+        .replace(/\0.*$/s, "");
     const oct = (o, n) => parseInt(str(o, n).trim() || "0", 8);
     const sum = h.reduce((n, b, i) => n + (i >= 148 && i < 156 ? 32 : b), 0);
     assert.equal(oct(148, 8), sum, "tar header checksum");
     assert.equal(str(257, 6), "ustar", "ustar magic");
     const size = oct(124, 12);
-    entries.push({ name: str(0, 100), type: str(156, 1), mode: oct(100, 8), uid: oct(108, 8), gid: oct(116, 8), mtime: oct(136, 12), data: buf.subarray(at + 512, at + 512 + size) });
+    entries.push({
+      name: str(0, 100),
+      type: str(156, 1),
+      mode: oct(100, 8),
+      uid: oct(108, 8),
+      gid: oct(116, 8),
+      mtime: oct(136, 12),
+      data: buf.subarray(at + 512, at + 512 + size),
+    });
     at += 512 + Math.ceil(size / 512) * 512;
   }
   return entries;
@@ -58,17 +70,35 @@ function checkImage(layoutDir, wasm, tag) {
   const layerDesc = manifest.layers.at(-1); // istio-agent reads the last layer
   assert.equal(layerDesc.mediaType, "application/vnd.oci.image.layer.v1.tar+gzip");
   const gz = described(layerDesc);
-  assert.deepEqual([...gz.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255], "gzip header: no name, mtime 0, OS 255");
+  assert.deepEqual(
+    [...gz.subarray(0, 10)],
+    [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255],
+    "gzip header: no name, mtime 0, OS 255",
+  );
   const tar = gunzipSync(gz); // also checks CRC-32 and length in the trailer
   const config = JSON.parse(described(manifest.config));
-  assert.deepEqual(config.rootfs, { type: "layers", diff_ids: [sha(tar)] }, "diff_ids = digest of the uncompressed tar");
+  assert.deepEqual(
+    config.rootfs,
+    { type: "layers", diff_ids: [sha(tar)] },
+    "diff_ids = digest of the uncompressed tar",
+  );
   assert.equal(config.os, "linux");
   const entries = untar(tar);
-  assert.deepEqual(entries.map((e) => e.name), ["plugin.wasm"]);
+  assert.deepEqual(
+    entries.map((e) => e.name),
+    ["plugin.wasm"],
+  );
   const [e] = entries;
-  assert.deepEqual({ type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime }, { type: "0", mode: 0o644, uid: 0, gid: 0, mtime: 0 });
+  assert.deepEqual(
+    { type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime },
+    { type: "0", mode: 0o644, uid: 0, gid: 0, mtime: 0 },
+  );
   assert.ok(e.data.equals(wasm), "plugin.wasm is the module, byte for byte");
-  assert.deepEqual(readdirSync(join(layoutDir, "blobs", "sha256")).sort(), [manifest.config.digest, layerDesc.digest, index.manifests[0].digest].map((d) => d.slice(7)).sort(), "no stray blobs");
+  assert.deepEqual(
+    readdirSync(join(layoutDir, "blobs", "sha256")).sort(),
+    [manifest.config.digest, layerDesc.digest, index.manifests[0].digest].map((d) => d.slice(7)).sort(),
+    "no stray blobs",
+  );
   return index.manifests[0].digest;
 }
 
@@ -92,15 +122,24 @@ test("a layout built twice is identical byte for byte, and every digest and size
   const dir = mkdtempSync(join(tmpdir(), "oci-"));
   try {
     const wasmPath = join(dir, "tiny.wasm");
-    execFileSync(process.execPath, ["-e", `require("fs").writeFileSync(${JSON.stringify(wasmPath)}, Buffer.from(${JSON.stringify([...TINY_WASM])}))`]);
+    execFileSync(process.execPath, [
+      "-e",
+      `require("fs").writeFileSync(${JSON.stringify(wasmPath)}, Buffer.from(${JSON.stringify([...TINY_WASM])}))`,
+    ]);
     buildWithScript(wasmPath, join(dir, "a"));
     buildWithScript(wasmPath, join(dir, "b"));
     const da = checkImage(join(dir, "a"), TINY_WASM, "latest");
     const db = checkImage(join(dir, "b"), TINY_WASM, "latest");
     assert.equal(da, db);
-    const files = (d) => execFileSync("find", [d, "-type", "f"], { encoding: "utf8" }).split("\n").filter(Boolean).map((f) => f.slice(d.length)).sort();
+    const files = (d) =>
+      execFileSync("find", [d, "-type", "f"], { encoding: "utf8" })
+        .split("\n")
+        .filter(Boolean)
+        .map((f) => f.slice(d.length))
+        .sort();
     assert.deepEqual(files(join(dir, "a")), files(join(dir, "b")));
-    for (const f of files(join(dir, "a"))) assert.ok(readFileSync(join(dir, "a", f)).equals(readFileSync(join(dir, "b", f))), f);
+    for (const f of files(join(dir, "a")))
+      assert.ok(readFileSync(join(dir, "a", f)).equals(readFileSync(join(dir, "b", f))), f);
     // rebuilding into the same directory replaces the old blobs
     buildWithScript(wasmPath, join(dir, "a"));
     checkImage(join(dir, "a"), TINY_WASM, "latest");
@@ -109,14 +148,18 @@ test("a layout built twice is identical byte for byte, and every digest and size
   }
 });
 
-test("the image of build/dynamic_subset.wasm (npm run oci)", { skip: existsSync(WASM) ? false : `skipped: ${WASM} not built (npm run build:wasm)` }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "oci-"));
-  try {
-    buildWithScript(WASM, join(dir, "a"));
-    buildWithScript(WASM, join(dir, "b"));
-    const wasm = readFileSync(WASM);
-    assert.equal(checkImage(join(dir, "a"), wasm, "latest"), checkImage(join(dir, "b"), wasm, "latest"));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  "the image of build/dynamic_subset.wasm (npm run oci)",
+  { skip: existsSync(WASM) ? false : `skipped: ${WASM} not built (npm run build:wasm)` },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), "oci-"));
+    try {
+      buildWithScript(WASM, join(dir, "a"));
+      buildWithScript(WASM, join(dir, "b"));
+      const wasm = readFileSync(WASM);
+      assert.equal(checkImage(join(dir, "a"), wasm, "latest"), checkImage(join(dir, "b"), wasm, "latest"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

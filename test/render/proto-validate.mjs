@@ -37,8 +37,13 @@ import { parseAllDocuments } from "yaml";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const DEPS = path.join(REPO, "node_modules/@grpc/grpc-js-xds/deps");
-const INCLUDES = [...["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => path.join(DEPS, d)), path.join(REPO, "node_modules/protobufjs")];
-const WELL_KNOWN = ["any", "duration", "timestamp", "struct", "wrappers", "empty", "field_mask"].map((n) => `google/protobuf/${n}.proto`);
+const INCLUDES = [
+  ...["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => path.join(DEPS, d)),
+  path.join(REPO, "node_modules/protobufjs"),
+];
+const WELL_KNOWN = ["any", "duration", "timestamp", "struct", "wrappers", "empty", "field_mask"].map(
+  (n) => `google/protobuf/${n}.proto`,
+);
 
 let root;
 
@@ -77,7 +82,10 @@ export function lookupType(fullName) {
       if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) continue;
       const files = fs.readdirSync(dir).filter((f) => f.endsWith(".proto"));
       if (files.length === 0) continue;
-      r.loadSync(files.map((f) => path.join(rel, f)), { keepCase: true });
+      r.loadSync(
+        files.map((f) => path.join(rel, f)),
+        { keepCase: true },
+      );
       r.resolveAll();
       return find();
     }
@@ -139,7 +147,8 @@ class Checker {
     if (type === "bytes") return typeof v === "string" && /^[A-Za-z0-9+/_-]*={0,2}$/.test(v) ? v : bad("base64 text");
     if (type === "double" || type === "float") {
       if (typeof v === "number") return v;
-      if (typeof v === "string" && (/^(NaN|-?Infinity)$/.test(v) || (v.trim() !== "" && !Number.isNaN(Number(v))))) return Number(v);
+      if (typeof v === "string" && (/^(NaN|-?Infinity)$/.test(v) || (v.trim() !== "" && !Number.isNaN(Number(v)))))
+        return Number(v);
       return bad("a number");
     }
     const n = typeof v === "number" ? v : typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : undefined;
@@ -147,7 +156,8 @@ class Checker {
     if ((UINT32.has(type) || UINT64.has(type)) && n < 0) return this.err(p, `${n} is negative (${type})`);
     if (INT32.has(type) && (n < -(2 ** 31) || n >= 2 ** 31)) return this.err(p, `${n} is out of range (${type})`);
     if (UINT32.has(type) && n >= 2 ** 32) return this.err(p, `${n} is out of range (${type})`);
-    if (!INT64.has(type) && !UINT64.has(type) && !INT32.has(type) && !UINT32.has(type)) return this.err(p, `unsupported type ${type}`);
+    if (!INT64.has(type) && !UINT64.has(type) && !INT32.has(type) && !UINT32.has(type))
+      return this.err(p, `unsupported type ${type}`);
     return n;
   }
 
@@ -163,12 +173,21 @@ class Checker {
     const full = type.fullName.slice(1);
     if (full === "google.protobuf.Any") return this.any(v, p);
     if (full in WRAPPERS) return v === null ? undefined : this.scalar(WRAPPERS[full], v, p);
-    if (full === "google.protobuf.Duration") return typeof v === "string" && DURATION.test(v) ? v : this.err(p, `expected a duration such as "1.5s", got ${show(v)}`);
-    if (full === "google.protobuf.Timestamp") return typeof v === "string" && TIMESTAMP.test(v) ? v : this.err(p, `expected an RFC 3339 timestamp, got ${show(v)}`);
+    if (full === "google.protobuf.Duration")
+      return typeof v === "string" && DURATION.test(v)
+        ? v
+        : this.err(p, `expected a duration such as "1.5s", got ${show(v)}`);
+    if (full === "google.protobuf.Timestamp")
+      return typeof v === "string" && TIMESTAMP.test(v)
+        ? v
+        : this.err(p, `expected an RFC 3339 timestamp, got ${show(v)}`);
     if (full === "google.protobuf.Value") return v;
-    if (full === "google.protobuf.Struct") return isObj(v) ? v : this.err(p, `expected an object (Struct), got ${kind(v)}`);
-    if (full === "google.protobuf.ListValue") return Array.isArray(v) ? v : this.err(p, `expected a list (ListValue), got ${kind(v)}`);
-    if (full === "google.protobuf.FieldMask") return typeof v === "string" ? v : this.err(p, `expected a field mask string, got ${kind(v)}`);
+    if (full === "google.protobuf.Struct")
+      return isObj(v) ? v : this.err(p, `expected an object (Struct), got ${kind(v)}`);
+    if (full === "google.protobuf.ListValue")
+      return Array.isArray(v) ? v : this.err(p, `expected a list (ListValue), got ${kind(v)}`);
+    if (full === "google.protobuf.FieldMask")
+      return typeof v === "string" ? v : this.err(p, `expected a field mask string, got ${kind(v)}`);
     if (!isObj(v)) return this.err(p, `expected an object (${full}), got ${kind(v)} ${show(v)}`);
     this.fields(type, v, p, new Set());
     return v;
@@ -182,9 +201,14 @@ class Checker {
     const type = lookupType(name);
     if (!type || !(type instanceof protobuf.Type)) return this.err(join(p, "@type"), `unknown type ${url}`);
     const full = type.fullName.slice(1);
-    const special = full in WRAPPERS || full.startsWith("google.protobuf.") && ["Duration", "Timestamp", "Value", "Struct", "ListValue", "FieldMask"].includes(type.name);
+    const special =
+      full in WRAPPERS ||
+      (full.startsWith("google.protobuf.") &&
+        ["Duration", "Timestamp", "Value", "Struct", "ListValue", "FieldMask"].includes(type.name));
     if (special) {
-      for (const k of Object.keys(v)) if (k !== "@type" && k !== "value") this.err(join(p, k), `unknown field of the Any form of ${full} (only @type and value)`);
+      for (const k of Object.keys(v))
+        if (k !== "@type" && k !== "value")
+          this.err(join(p, k), `unknown field of the Any form of ${full} (only @type and value)`);
       if (v.value !== undefined) this.message(type, v.value, join(p, "value"));
       return v;
     }
@@ -213,7 +237,8 @@ class Checker {
     for (const o of type.oneofsArray) {
       const set = o.fieldsArray.filter((f) => given.has(f));
       if (set.length > 1) this.err(p, `oneof ${o.name}: only one of ${set.map((f) => f.name).join(", ")} may be set`);
-      if (set.length === 0 && optionOf(o, "(validate.required)") === true) this.err(p, `oneof ${o.name}: one of ${o.fieldsArray.map((f) => f.name).join(", ")} is required`);
+      if (set.length === 0 && optionOf(o, "(validate.required)") === true)
+        this.err(p, `oneof ${o.name}: one of ${o.fieldsArray.map((f) => f.name).join(", ")} is required`);
     }
     for (const f of type.fieldsArray) {
       const fp = join(p, f.name);
@@ -242,14 +267,18 @@ class Checker {
       items.forEach((item, i) => this.single(f, item, `${p}[${i}]`, {}));
       const r = rules.repeated;
       if (r?.ignore_empty && items.length === 0) return;
-      if (r?.min_items !== undefined && items.length < Number(r.min_items)) this.err(p, `needs at least ${r.min_items} item(s), has ${items.length}`);
-      if (r?.max_items !== undefined && items.length > Number(r.max_items)) this.err(p, `allows at most ${r.max_items} item(s), has ${items.length}`);
-      if (r?.unique && !isMessage && new Set(items.map((x) => JSON.stringify(x))).size !== items.length) this.err(p, "items must be unique");
+      if (r?.min_items !== undefined && items.length < Number(r.min_items))
+        this.err(p, `needs at least ${r.min_items} item(s), has ${items.length}`);
+      if (r?.max_items !== undefined && items.length > Number(r.max_items))
+        this.err(p, `allows at most ${r.max_items} item(s), has ${items.length}`);
+      if (r?.unique && !isMessage && new Set(items.map((x) => JSON.stringify(x))).size !== items.length)
+        this.err(p, "items must be unique");
       return;
     }
     if (!has) {
       if (isMessage) {
-        if (rules.message?.required || rules.duration?.required || rules.timestamp?.required || rules.any?.required) this.err(p, "is required");
+        if (rules.message?.required || rules.duration?.required || rules.timestamp?.required || rules.any?.required)
+          this.err(p, "is required");
         return;
       }
       // proto3 implicit presence: PGV validates the default value
@@ -267,12 +296,23 @@ class Checker {
       if (full === "google.protobuf.Duration" && rules.duration) this.durationRules(rules.duration, v, p);
       return;
     }
-    const got = f.resolvedType instanceof protobuf.Enum ? this.enumValue(f.resolvedType, v, p) : this.scalar(f.type, v, p);
+    const got =
+      f.resolvedType instanceof protobuf.Enum ? this.enumValue(f.resolvedType, v, p) : this.scalar(f.type, v, p);
     if (got !== undefined) this.scalarRules(f, rules, got, p, false);
   }
 
   scalarRules(f, rules, v, p, absent) {
-    const r = rules.string ?? rules.bytes ?? rules.enum ?? rules[f.type] ?? rules.uint32 ?? rules.int32 ?? rules.uint64 ?? rules.int64 ?? rules.double ?? rules.float;
+    const r =
+      rules.string ??
+      rules.bytes ??
+      rules.enum ??
+      rules[f.type] ??
+      rules.uint32 ??
+      rules.int32 ??
+      rules.uint64 ??
+      rules.int64 ??
+      rules.double ??
+      rules.float;
     if (!r) return;
     const isDefault = v === "" || v === 0 || v === false;
     if (r.ignore_empty && isDefault) return;
@@ -280,20 +320,30 @@ class Checker {
     if (typeof v === "string") {
       const chars = [...v].length;
       const bytes = Buffer.byteLength(v);
-      if (r.min_len !== undefined && chars < Number(r.min_len)) return this.err(p, absent ? "is required (must be non-empty)" : `must have at least ${r.min_len} character(s)`);
-      if (r.max_len !== undefined && chars > Number(r.max_len)) this.err(p, `must have at most ${r.max_len} characters`);
+      if (r.min_len !== undefined && chars < Number(r.min_len))
+        return this.err(p, absent ? "is required (must be non-empty)" : `must have at least ${r.min_len} character(s)`);
+      if (r.max_len !== undefined && chars > Number(r.max_len))
+        this.err(p, `must have at most ${r.max_len} characters`);
       if (r.len !== undefined && chars !== Number(r.len)) this.err(p, `must have exactly ${r.len} characters`);
-      if (r.min_bytes !== undefined && bytes < Number(r.min_bytes)) return this.err(p, absent ? "is required (must be non-empty)" : `must have at least ${r.min_bytes} byte(s)`);
-      if (r.max_bytes !== undefined && bytes > Number(r.max_bytes)) this.err(p, `must have at most ${r.max_bytes} bytes`);
+      if (r.min_bytes !== undefined && bytes < Number(r.min_bytes))
+        return this.err(p, absent ? "is required (must be non-empty)" : `must have at least ${r.min_bytes} byte(s)`);
+      if (r.max_bytes !== undefined && bytes > Number(r.max_bytes))
+        this.err(p, `must have at most ${r.max_bytes} bytes`);
       if (r.prefix !== undefined && !v.startsWith(r.prefix)) this.err(p, `must start with ${show(r.prefix)}`);
       if (r.well_known_regex === "HTTP_HEADER_NAME" && v !== "") {
         const ok = r.strict === false ? NO_CR_LF_NUL.test(v) : HEADER_NAME_STRICT.test(v);
         if (!ok) this.err(p, `${show(v)} is not a valid HTTP header name`);
       }
-      if (r.well_known_regex === "HTTP_HEADER_VALUE" && !NO_CR_LF_NUL.test(v)) this.err(p, `${show(v)} is not a valid HTTP header value`);
+      if (r.well_known_regex === "HTTP_HEADER_VALUE" && !NO_CR_LF_NUL.test(v))
+        this.err(p, `${show(v)} is not a valid HTTP header value`);
     }
     if (typeof v === "number") {
-      if (r.defined_only && f.resolvedType instanceof protobuf.Enum && !Object.values(f.resolvedType.values).includes(v)) this.err(p, `${v} is not a defined value of ${f.resolvedType.fullName.slice(1)}`);
+      if (
+        r.defined_only &&
+        f.resolvedType instanceof protobuf.Enum &&
+        !Object.values(f.resolvedType.values).includes(v)
+      )
+        this.err(p, `${v} is not a defined value of ${f.resolvedType.fullName.slice(1)}`);
       if (r.const !== undefined && v !== Number(r.const)) this.err(p, `must be ${r.const}${what}`);
       if (r.gt !== undefined && !(v > Number(r.gt))) this.err(p, `must be > ${r.gt}${what}, is ${v}`);
       if (r.gte !== undefined && !(v >= Number(r.gte))) this.err(p, `must be >= ${r.gte}${what}, is ${v}`);
@@ -319,8 +369,10 @@ class Checker {
 
   mapRules(r, n, p) {
     if (!r || (r.ignore_empty && n === 0)) return;
-    if (r.min_pairs !== undefined && n < Number(r.min_pairs)) this.err(p, `needs at least ${r.min_pairs} entr(ies), has ${n}`);
-    if (r.max_pairs !== undefined && n > Number(r.max_pairs)) this.err(p, `allows at most ${r.max_pairs} entries, has ${n}`);
+    if (r.min_pairs !== undefined && n < Number(r.min_pairs))
+      this.err(p, `needs at least ${r.min_pairs} entr(ies), has ${n}`);
+    if (r.max_pairs !== undefined && n > Number(r.max_pairs))
+      this.err(p, `allows at most ${r.max_pairs} entries, has ${n}`);
   }
 }
 
@@ -335,6 +387,8 @@ export function validateEnvoy(value, typeName = "envoy.config.bootstrap.v3.Boots
 /** Every document of a YAML stream, validated as `typeName`; problems prefixed with `#<document index>`. */
 export function validateEnvoyYaml(text, typeName = "envoy.config.bootstrap.v3.Bootstrap") {
   return parseAllDocuments(text).flatMap((doc, i) =>
-    doc.errors.length > 0 ? doc.errors.map((e) => `#${i}: YAML error: ${e.message}`) : validateEnvoy(doc.toJS(), typeName).map((e) => `#${i} ${e}`),
+    doc.errors.length > 0
+      ? doc.errors.map((e) => `#${i}: YAML error: ${e.message}`)
+      : validateEnvoy(doc.toJS(), typeName).map((e) => `#${i} ${e}`),
   );
 }

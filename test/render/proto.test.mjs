@@ -52,7 +52,9 @@ test("a field added after the shipped protos (wasm failure_policy, Envoy 1.33) i
     problemsAfter((b) => {
       hcm(b).http_filters[0].typed_config.config.failure_policy = "FAIL_CLOSED";
     }),
-    ["static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.config.failure_policy: unknown field of envoy.extensions.wasm.v3.PluginConfig"],
+    [
+      "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.config.failure_policy: unknown field of envoy.extensions.wasm.v3.PluginConfig",
+    ],
   );
 });
 
@@ -78,22 +80,29 @@ test("a bad enum value is rejected, listing the values", () => {
     problemsAfter((b) => {
       b.static_resources.clusters[0].lb_subset_config.fallback_policy = "ANY";
     }),
-    ['static_resources.clusters[0].lb_subset_config.fallback_policy: "ANY" is not a value of envoy.config.cluster.v3.Cluster.LbSubsetConfig.LbSubsetFallbackPolicy (one of NO_FALLBACK, ANY_ENDPOINT, DEFAULT_SUBSET)'],
+    [
+      'static_resources.clusters[0].lb_subset_config.fallback_policy: "ANY" is not a value of envoy.config.cluster.v3.Cluster.LbSubsetConfig.LbSubsetFallbackPolicy (one of NO_FALLBACK, ANY_ENDPOINT, DEFAULT_SUBSET)',
+    ],
   );
 });
 
 test("an Any with an unknown @type, or without @type, is rejected", () => {
   assert.deepEqual(
     problemsAfter((b) => {
-      hcm(b).http_filters[1].typed_config["@type"] = "type.googleapis.com/envoy.extensions.filters.http.header_to_metadata.v3.Konfig";
+      hcm(b).http_filters[1].typed_config["@type"] =
+        "type.googleapis.com/envoy.extensions.filters.http.header_to_metadata.v3.Konfig";
     }),
-    ["static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[1].typed_config.@type: unknown type type.googleapis.com/envoy.extensions.filters.http.header_to_metadata.v3.Konfig"],
+    [
+      "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[1].typed_config.@type: unknown type type.googleapis.com/envoy.extensions.filters.http.header_to_metadata.v3.Konfig",
+    ],
   );
   assert.deepEqual(
     problemsAfter((b) => {
       delete hcm(b).http_filters[2].typed_config["@type"];
     }),
-    ["static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[2].typed_config.@type: missing: a google.protobuf.Any needs @type"],
+    [
+      "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[2].typed_config.@type: missing: a google.protobuf.Any needs @type",
+    ],
   );
 });
 
@@ -102,12 +111,16 @@ test("Any payloads are validated recursively (a typo inside the wasm filter's Pl
     problemsAfter((b) => {
       hcm(b).http_filters[0].typed_config.config.vm_config.runtme = "envoy.wasm.runtime.v8";
     }),
-    ["static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.config.vm_config.runtme: unknown field of envoy.extensions.wasm.v3.VmConfig"],
+    [
+      "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.config.vm_config.runtme: unknown field of envoy.extensions.wasm.v3.VmConfig",
+    ],
   );
 });
 
 test("missing required fields (PGV min_len, message.required, min_items, required oneof) are rejected", () => {
-  const rules = () => ["static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[1].typed_config.request_rules[0]"];
+  const rules = () => [
+    "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[1].typed_config.request_rules[0]",
+  ];
   assert.deepEqual(
     problemsAfter((b) => {
       delete hcm(b).http_filters[1].typed_config.request_rules[0].on_header_present.key;
@@ -124,26 +137,34 @@ test("missing required fields (PGV min_len, message.required, min_items, require
     problemsAfter((b) => {
       delete hcm(b).route_config.virtual_hosts[0].routes[0].match;
     }),
-    ["static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].match: is required"],
+    [
+      "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].match: is required",
+    ],
   );
   assert.deepEqual(
     problemsAfter((b) => {
       hcm(b).route_config.virtual_hosts[0].domains = [];
     }),
-    ["static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].domains: needs at least 1 item(s), has 0"],
+    [
+      "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].domains: needs at least 1 item(s), has 0",
+    ],
   );
   assert.deepEqual(
     problemsAfter((b) => {
-      delete b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+      delete b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address
+        .socket_address;
     }),
-    ["static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address: oneof address: one of socket_address, pipe, envoy_internal_address is required"],
+    [
+      "static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address: oneof address: one of socket_address, pipe, envoy_internal_address is required",
+    ],
   );
 });
 
 test("wrong JSON kinds and PGV ranges are rejected", () => {
   assert.deepEqual(
     problemsAfter((b) => {
-      b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = "http";
+      b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value =
+        "http";
       b.static_resources.clusters[0].connect_timeout = "0s";
       hcm(b).http_filters[0].typed_config.config.configuration.value = { mode: "metadata" };
       hcm(b).route_config.virtual_hosts[0].routes[0].match.path = "/both";
@@ -161,6 +182,13 @@ test("the hand-written filter chain in envoy/README.md is valid Envoy configurat
   const readme = readFileSync(ENVOY_DIR + "README.md", "utf8");
   const chains = [...readme.matchAll(/```yaml\n(- name: envoy\.filters\.http\.[\s\S]*?)```/g)].map((m) => parse(m[1]));
   assert.equal(chains.length, 1);
-  assert.deepEqual(chains[0].map((f) => f.name), ["envoy.filters.http.wasm", "envoy.filters.http.header_to_metadata", "envoy.filters.http.router"]);
-  for (const filter of chains[0]) assert.deepEqual(validateEnvoy(filter, "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter"), []);
+  assert.deepEqual(
+    chains[0].map((f) => f.name),
+    ["envoy.filters.http.wasm", "envoy.filters.http.header_to_metadata", "envoy.filters.http.router"],
+  );
+  for (const filter of chains[0])
+    assert.deepEqual(
+      validateEnvoy(filter, "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter"),
+      [],
+    );
 });

@@ -24,58 +24,79 @@ const stageVersionRoute = {
 const accepted = {
   "empty configuration": {},
   "seed step 2: stage/version with defaults": {
-    services: [{ host: helloworld, dynamicSubset: { subsetSelectors: [{ keys: ["stage", "version"] }] }, routes: [stageVersionRoute] }],
+    services: [
+      {
+        host: helloworld,
+        dynamicSubset: { subsetSelectors: [{ keys: ["stage", "version"] }] },
+        routes: [stageVersionRoute],
+      },
+    ],
   },
   "seed step 3: NO_FALLBACK and ANY_ENDPOINT per selector": {
     services: [
-      { host: helloworld, dynamicSubset: { subsetSelectors: [{ fallbackPolicy: "ANY_ENDPOINT", keys: ["stage", "version"] }] }, routes: [stageVersionRoute] },
-      { cluster: "helloworld-strict", dynamicSubset: { subsetSelectors: [{ fallbackPolicy: "NO_FALLBACK", keys: ["stage", "version"] }] } },
+      {
+        host: helloworld,
+        dynamicSubset: { subsetSelectors: [{ fallbackPolicy: "ANY_ENDPOINT", keys: ["stage", "version"] }] },
+        routes: [stageVersionRoute],
+      },
+      {
+        cluster: "helloworld-strict",
+        dynamicSubset: { subsetSelectors: [{ fallbackPolicy: "NO_FALLBACK", keys: ["stage", "version"] }] },
+      },
     ],
   },
   "seed step 3: DEFAULT_SUBSET": {
-    services: [{
-      host: helloworld,
-      dynamicSubset: {
-        defaultSubset: { stage: "prod", version: "v3" },
-        subsetSelectors: [{ fallbackPolicy: "DEFAULT_SUBSET", keys: ["stage", "version"] }],
+    services: [
+      {
+        host: helloworld,
+        dynamicSubset: {
+          defaultSubset: { stage: "prod", version: "v3" },
+          subsetSelectors: [{ fallbackPolicy: "DEFAULT_SUBSET", keys: ["stage", "version"] }],
+        },
+        routes: [stageVersionRoute],
       },
-      routes: [stageVersionRoute],
-    }],
+    ],
   },
   "seed step 4: %ip%": {
-    services: [{
-      host: helloworld,
-      dynamicSubset: { defaultSubset: { stage: "prod", version: "v3" }, subsetSelectors: [{ keys: ["%ip%"] }] },
-      routes: [{ name: "default", headerToDynamicSubsetKey: [{ header: "x-ip", key: "%ip%" }] }],
-    }],
+    services: [
+      {
+        host: helloworld,
+        dynamicSubset: { defaultSubset: { stage: "prod", version: "v3" }, subsetSelectors: [{ keys: ["%ip%"] }] },
+        routes: [{ name: "default", headerToDynamicSubsetKey: [{ header: "x-ip", key: "%ip%" }] }],
+      },
+    ],
   },
   "SPEC §3 example in catalog mode": {
     mode: "catalog",
     headerPrefix: "x-dynamic-subset-",
     responseHeader: false,
-    services: [{
-      cluster: "helloworld",
-      dynamicSubset: {
-        subsetSelectors: [{ keys: ["stage", "version"], fallbackPolicy: "DEFAULT_SUBSET" }, { keys: ["%ip%"] }],
-        defaultSubset: { stage: "prod", version: "v3" },
-        fallbackPolicy: "NO_FALLBACK",
-        lbPolicy: "ROUND_ROBIN",
-      },
-      routes: [
-        stageVersionRoute,
-        { name: "pin", headerToDynamicSubsetKey: [{ header: "x-ip", key: "%ip%", defaultValue: "fd00::6" }] },
-        { headerToDynamicSubsetKey: [] },
-      ],
-      catalog: {
-        routeToken: "9f3c1a7e52d04b68",
-        subsets: [{ name: "dev-v1", labels: { stage: "dev", version: "v1", "app.kubernetes.io/name": "helloworld" } }],
-        endpoints: [
-          { address: "192.168.0.6:8000", labels: { stage: "prod", version: "v3" } },
-          { address: "[fd00::6]:8000", labels: {} },
+    services: [
+      {
+        cluster: "helloworld",
+        dynamicSubset: {
+          subsetSelectors: [{ keys: ["stage", "version"], fallbackPolicy: "DEFAULT_SUBSET" }, { keys: ["%ip%"] }],
+          defaultSubset: { stage: "prod", version: "v3" },
+          fallbackPolicy: "NO_FALLBACK",
+          lbPolicy: "ROUND_ROBIN",
+        },
+        routes: [
+          stageVersionRoute,
+          { name: "pin", headerToDynamicSubsetKey: [{ header: "x-ip", key: "%ip%", defaultValue: "fd00::6" }] },
+          { headerToDynamicSubsetKey: [] },
         ],
-        sessionHeader: "x-dynamic-subset-host",
+        catalog: {
+          routeToken: "9f3c1a7e52d04b68",
+          subsets: [
+            { name: "dev-v1", labels: { stage: "dev", version: "v1", "app.kubernetes.io/name": "helloworld" } },
+          ],
+          endpoints: [
+            { address: "192.168.0.6:8000", labels: { stage: "prod", version: "v3" } },
+            { address: "[fd00::6]:8000", labels: {} },
+          ],
+          sessionHeader: "x-dynamic-subset-host",
+        },
       },
-    }],
+    ],
   },
 };
 
@@ -129,6 +150,9 @@ for (const c of table.cases) {
 test("the renderers refuse to write a plugin configuration the schema rejects, naming where it fails", async () => {
   const { assertValidPluginConfig } = await import("../../dist/config/schema.js");
   const broken = { services: [{ cluster: "helloworld", dynamicSubset: { subsetSelectors: [{ keys: [] }] } }] };
-  assert.throws(() => assertValidPluginConfig(broken), /internal error: .*\/services\/0\/dynamicSubset\/subsetSelectors\/0\/keys /);
+  assert.throws(
+    () => assertValidPluginConfig(broken),
+    /internal error: .*\/services\/0\/dynamicSubset\/subsetSelectors\/0\/keys /,
+  );
   assert.doesNotThrow(() => assertValidPluginConfig({ services: [] }));
 });
