@@ -1,7 +1,7 @@
 // as-pect configuration. Specs that touch the ABI layer link against the stub proxy-wasm host below
 // (module "env", Envoy's status codes and ownership rules, much simplified) and steer/inspect it
 // through the "testhost" imports declared in assembly/__tests__/abi.testhost.ts.
-// The full Envoy-like host emulator lives in test/emulator/; this stub only serves unit tests.
+// The full Envoy-like host emulator lives in emulator/; this stub only serves unit tests.
 
 const OK = 0,
   NOT_FOUND = 1,

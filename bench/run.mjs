@@ -19,7 +19,7 @@ import { readdirSync, readFileSync, statSync, existsSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { ProxyWasmHost } from "../test/emulator/index.mjs";
+import { ProxyWasmHost } from "../emulator/index.mjs";
 import { SCENARIOS, RESPONSE_HEADERS, largeConfig } from "./scenarios.mjs";
 import { replayHost, crossingNs } from "./replay.mjs";
 

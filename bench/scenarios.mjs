@@ -1,6 +1,6 @@
 // Benchmark scenarios (SPEC §10): one plugin configuration and one request each, identical for every module.
 
-import { specExampleService } from "../test/fixtures/seed/plugin-config.mjs";
+import { specExampleService } from "../examples/helloworld/plugin-config.mjs";
 
 /** Headers a typical proxied request carries besides the mapped ones. */
 const BASE_HEADERS = [

@@ -5,7 +5,7 @@
 // 127.0.0.x stands in for the pod IP 192.168.0.x (Linux routes all of 127.0.0.0/8 to loopback; on macOS add
 // aliases first: `sudo ifconfig lo0 alias 127.0.0.5` and so on).
 //
-// Usage: node envoy/backends.mjs [ENDPOINTS.yaml]   (default test/fixtures/seed/endpoints-local.yaml)
+// Usage: node envoy/backends.mjs [ENDPOINTS.yaml]   (default examples/helloworld/endpoints-local.yaml)
 // Library: startBackends(file) -> Promise<{ addresses: string[], close(): Promise<void> }>
 
 import { readFileSync } from "node:fs";
@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse } from "yaml";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const DEFAULT_ENDPOINTS = path.join(REPO, "test/fixtures/seed/endpoints-local.yaml");
+export const DEFAULT_ENDPOINTS = path.join(REPO, "examples/helloworld/endpoints-local.yaml");
 
 /** The text a pod with these labels answers (the seed's http-echo -text). */
 export function welcome(labels, ip) {

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Renders envoy/envoy.yaml from the seed's ASM YAML (test/fixtures/seed/): one listener per step of the seed.
+# Renders envoy/envoy.yaml from the seed's ASM YAML (examples/helloworld/): one listener per step of the seed.
 # Usage: envoy/render.sh [OUT]   (default envoy/envoy.yaml; needs `npm run build:cli`)
 # test/render/envoy-example.test.mjs runs this script and fails if envoy/envoy.yaml differs from its output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-S=test/fixtures/seed
+S=examples/helloworld
 node dist/cli/main.js render --target envoy --output bootstrap --response-header \
   --endpoints $S/endpoints-local.yaml \
   --variant step2 -f $S/step2-dr.yaml -f $S/step2-vs.yaml \

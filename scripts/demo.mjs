@@ -2,11 +2,11 @@
 // The seed's walkthrough (ASM "dynamic subset routing", steps 2-4), replayed request by request.
 // With an Envoy binary (ENVOY_BIN or `envoy` on PATH): against real Envoy running envoy/envoy.yaml in front of echo
 // backends on 127.0.0.x. Without one: the compiled filter in the proxy-wasm emulator, with Envoy's
-// header_to_metadata and subset load balancer played by the models in test/models, on the seed's own pod IPs.
+// header_to_metadata and subset load balancer played by the models in emulator/models, on the seed's own pod IPs.
 // Run it with `npm run demo` (which builds first).
 
 import { findEnvoy, startLocalExample } from "../envoy/local-envoy.mjs";
-import { MetadataModeEnvoy } from "../test/e2e/metadata-envoy.mjs";
+import { MetadataModeEnvoy } from "../envoy/emulated-envoy.mjs";
 import {
   NO_HEALTHY_UPSTREAM,
   SEED_ENDPOINTS,
@@ -15,7 +15,7 @@ import {
   localIp,
   stepFiles,
   welcome,
-} from "../test/fixtures/seed/walkthrough.mjs";
+} from "../examples/helloworld/walkthrough.mjs";
 
 /** Emulated Envoy: a request's answer is one of the pods it can reach, taken in turn (round robin). */
 async function emulatedProxy() {

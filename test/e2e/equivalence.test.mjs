@@ -8,11 +8,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { stringify } from "yaml";
-import { ProxyWasmHost } from "../emulator/index.mjs";
+import { ProxyWasmHost } from "../../emulator/index.mjs";
 import { parseAsm } from "../../dist/asm/index.js";
 import { parsePods, parseService } from "../../dist/k8s/pods.js";
 import { renderIstio } from "../../dist/render/istio.js";
-import { MetadataModeEnvoy, WASM } from "./metadata-envoy.mjs";
+import { MetadataModeEnvoy, WASM } from "../../envoy/emulated-envoy.mjs";
 import { IstioSidecar } from "./mesh-istio.mjs";
 import { random } from "./prng.mjs";
 

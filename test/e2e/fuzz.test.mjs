@@ -8,8 +8,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ProxyWasmHost } from "../emulator/index.mjs";
-import { specExampleService } from "../fixtures/seed/plugin-config.mjs";
+import { ProxyWasmHost } from "../../emulator/index.mjs";
+import { specExampleService } from "../../examples/helloworld/plugin-config.mjs";
 import { random } from "./prng.mjs";
 
 const WASM = fileURLToPath(new URL("../../build/dynamic_subset.wasm", import.meta.url));

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { IstioSidecar } from "./mesh-istio.mjs";
 
 const WASM = "build/dynamic_subset.wasm";
-const PODS = readFileSync("test/fixtures/pods/helloworld.json", "utf8");
+const PODS = readFileSync("examples/helloworld/pods.json", "utf8");
 const SERVICE = readFileSync("istio/app.yaml", "utf8");
 const sidecar = (step) => new IstioSidecar(readFileSync(`istio/${step}.yaml`, "utf8"), PODS, SERVICE);
 const ALL = ["192.168.0.1", "192.168.0.103", "192.168.0.104", "192.168.0.252", "192.168.0.5", "192.168.0.6"];
@@ -39,7 +39,7 @@ test("a client's own headers reach only the user's route: every generated route 
 // ---- the seed's requests through the filter ----------------------------------------------------------------------
 
 async function filterFor(pluginConfig) {
-  const { ProxyWasmHost } = await import("../emulator/index.mjs");
+  const { ProxyWasmHost } = await import("../../emulator/index.mjs");
   const host = await ProxyWasmHost.load(WASM, { pluginConfig: JSON.stringify(pluginConfig), rootId: "dynamic_subset" });
   assert.ok(host.start(), "the rendered pluginConfig is accepted by the filter");
   return (routeName, clusterName, pairs) => {

@@ -4,8 +4,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { MetadataModeEnvoy, WASM } from "./metadata-envoy.mjs";
-import { NO_HEALTHY_UPSTREAM, SEED_ENDPOINTS, WALKTHROUGH, stepFiles, welcome } from "../fixtures/seed/walkthrough.mjs";
+import { MetadataModeEnvoy, WASM } from "../../envoy/emulated-envoy.mjs";
+import {
+  NO_HEALTHY_UPSTREAM,
+  SEED_ENDPOINTS,
+  WALKTHROUGH,
+  stepFiles,
+  welcome,
+} from "../../examples/helloworld/walkthrough.mjs";
 
 const envoyFor = (variant) => MetadataModeEnvoy.fromFiles(stepFiles(variant), SEED_ENDPOINTS);
 const pairs = (headers) => Object.entries(headers);

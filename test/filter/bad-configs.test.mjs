@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { ProxyWasmHost } from "../emulator/index.mjs";
+import { ProxyWasmHost } from "../../emulator/index.mjs";
 import { WASM, wasmBytes } from "./fixtures.mjs";
 
 const LOG_PREFIX = "dynamic_subset: ";

@@ -3,7 +3,7 @@
 // plugin configurations in one VM keep separate state.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ProxyWasmHost } from "../emulator/index.mjs";
+import { ProxyWasmHost } from "../../emulator/index.mjs";
 import {
   decisionOf,
   internalHeaders,

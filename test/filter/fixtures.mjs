@@ -2,8 +2,8 @@
 // deployment) in both modes, a host that loads build/dynamic_subset.wasm like Envoy, and request helpers.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { ProxyWasmHost } from "../emulator/index.mjs";
-import { specExampleService } from "../fixtures/seed/plugin-config.mjs";
+import { ProxyWasmHost } from "../../emulator/index.mjs";
+import { specExampleService } from "../../examples/helloworld/plugin-config.mjs";
 
 export const WASM = new URL("../../build/dynamic_subset.wasm", import.meta.url);
 export const ROUTE_TOKEN = "9f3c1a7e52d04b68";

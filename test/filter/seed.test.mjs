@@ -3,7 +3,7 @@
 // reply, clear_route_cache and the %ip% session header.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { FilterHeadersStatus, WasmResult } from "../emulator/index.mjs";
+import { FilterHeadersStatus, WasmResult } from "../../emulator/index.mjs";
 import {
   b64,
   decisionOf,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { findEnvoy, startLocalExample } from "../../envoy/local-envoy.mjs";
-import { NO_HEALTHY_UPSTREAM, WALKTHROUGH, localIp, welcome } from "../fixtures/seed/walkthrough.mjs";
+import { NO_HEALTHY_UPSTREAM, WALKTHROUGH, localIp, welcome } from "../../examples/helloworld/walkthrough.mjs";
 
 const ENVOY = findEnvoy();
 const SUITE = "real Envoy: the seed walkthrough on envoy/envoy.yaml";

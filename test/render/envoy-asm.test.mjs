@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AsmInputError, parseAsm, readAsmFiles } from "../../dist/asm/index.js";
 import { envoyRouteNames, pluginServices } from "../../dist/render/plugin-config.js";
-import { step2Service } from "../fixtures/seed/plugin-config.mjs";
+import { step2Service } from "../../examples/helloworld/plugin-config.mjs";
 
-const SEED = new URL("../fixtures/seed/", import.meta.url).pathname;
+const SEED = new URL("../../examples/helloworld/", import.meta.url).pathname;
 const byCluster = (dr) => ({ cluster: dr.host });
 
 function problemsOf(text, file = "in.yaml") {

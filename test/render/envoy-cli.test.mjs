@@ -11,7 +11,7 @@ import { parseAllDocuments } from "yaml";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CLI = path.join(ROOT, "dist/cli/main.js");
-const SEED = path.join(ROOT, "test/fixtures/seed");
+const SEED = path.join(ROOT, "examples/helloworld");
 
 function cli(...args) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: ROOT });

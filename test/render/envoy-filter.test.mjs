@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { parse } from "yaml";
 import { parseAsm } from "../../dist/asm/index.js";
 import { renderEnvoy } from "../../dist/render/envoy.js";
-import { ProxyWasmHost } from "../emulator/index.mjs";
+import { ProxyWasmHost } from "../../emulator/index.mjs";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const WASM = ROOT + "build/dynamic_subset.wasm";

@@ -10,10 +10,10 @@ import { parseEndpoints, readEndpointsFile } from "../../dist/endpoints/index.js
 import { envoyYaml, keyHeaderName, renderEnvoy } from "../../dist/render/envoy.js";
 import { pluginConfigProblems } from "../../dist/config/schema.js";
 import { prefixSafeSelectors } from "../../dist/render/plugin-config.js";
-import { step2Service } from "../fixtures/seed/plugin-config.mjs";
+import { step2Service } from "../../examples/helloworld/plugin-config.mjs";
 import { validateEnvoy } from "./proto-validate.mjs";
 
-const SEED = new URL("../fixtures/seed/", import.meta.url).pathname;
+const SEED = new URL("../../examples/helloworld/", import.meta.url).pathname;
 const endpoints = readEndpointsFile(SEED + "endpoints.yaml").services;
 
 const seed = (...files) => readAsmFiles(files.map((f) => SEED + f));

@@ -19,8 +19,8 @@ import { subsetName } from "../../dist/k8s/catalog.js";
 import { pluginConfigProblems } from "../../dist/config/schema.js";
 import { validateManifest } from "./k8s-validate.mjs";
 
-const SEED = "test/fixtures/seed";
-const PODS = "test/fixtures/pods/helloworld.json";
+const SEED = "examples/helloworld";
+const PODS = "examples/helloworld/pods.json";
 const SERVICE = "istio/app.yaml";
 export const STEPS = {
   "istio/step2.yaml": [`${SEED}/step2-dr.yaml`, `${SEED}/step2-vs.yaml`],
@@ -368,7 +368,7 @@ test("bad input fails with a message naming the problem (CLI exit 1)", () => {
   const step2 = STEPS["istio/step2.yaml"].flatMap((f) => ["-f", f]);
   const cases = [
     [[...step2], /--pods FILE .* is required/],
-    [[...step2, "--pods", "test/fixtures/seed/step2-dr.yaml"], /not a Pod/],
+    [[...step2, "--pods", "examples/helloworld/step2-dr.yaml"], /not a Pod/],
     [[...step2, "--pods", PODS, "--route-token", "XYZ"], /route token must be 16-64 lower-case hex digits/],
     [[...step2, "--pods", PODS, "--wasm-sha256", "abc"], /--wasm-sha256: 64 lower-case hex digits/],
     [[...step2, "--pods", PODS, "--selector", "app"], /--selector: expected key=value/],

@@ -84,7 +84,9 @@ export function validateManifest(doc) {
   return problems;
 }
 
-const SKIP_DIRS = new Set(["node_modules", ".git", "dist", "build", "fixtures"]);
+// fixtures/ and examples/ hold ASM-flavoured inputs (dynamicSubset, headerToDynamicSubsetKey), not upstream Istio:
+// the renderer reads and checks those.
+const SKIP_DIRS = new Set(["node_modules", ".git", "dist", "build", "fixtures", "examples"]);
 
 /** YAML files under root (fixtures excluded: ASM input is not upstream Istio) with at least one known manifest. */
 export function manifestFiles(root) {

@@ -23,7 +23,7 @@ test("every Kubernetes/Istio manifest in the repository passes its schema", () =
   }
 });
 
-const seedAsm = (name) => docsOf(`test/fixtures/seed/${name}`);
+const seedAsm = (name) => docsOf(`examples/helloworld/${name}`);
 
 test("ASM-only fields are not upstream Istio: the seed's own DestinationRule and VirtualService are rejected", () => {
   const [dr] = seedAsm("step3-default-subset-dr.yaml");

@@ -3,7 +3,7 @@
 // Driven through fixtures/probe.ts, which logs every host answer.
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ProxyWasmHost } from "./index.mjs";
+import { ProxyWasmHost } from "../index.mjs";
 import { compileFixture } from "./fixtures/build.mjs";
 import { answer, callbacks, said, startProbe } from "./fixtures/probe-host.mjs";
 

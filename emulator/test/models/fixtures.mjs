@@ -1,6 +1,6 @@
 // Builders shared by the model tests: clusters from compact host tables, and reachability as host names.
 
-import { SubsetLoadBalancer, fromJson } from "./envoy.mjs";
+import { SubsetLoadBalancer, fromJson } from "../../models/envoy.mjs";
 
 export const NO_HOST = "no healthy upstream";
 

@@ -1,16 +1,16 @@
 // A plain Envoy serving rendered metadata-mode configuration, played in Node: the route table picks the route,
-// the compiled filter runs in the proxy-wasm emulator (test/emulator), then header_to_metadata and the subset
-// load balancer run as the Envoy models (test/models). Answers which endpoints a request can reach, or the 503.
+// the compiled filter runs in the proxy-wasm emulator (emulator/), then header_to_metadata and the subset
+// load balancer run as the Envoy models (emulator/models). Answers which endpoints a request can reach, or the 503.
 // Used by the seed end-to-end test, the mode-equivalence test and the demo.
 
 import { readFileSync } from "node:fs";
 import { ProxyWasmHost } from "../emulator/index.mjs";
-import { routeThroughEnvoy } from "../models/envoy.mjs";
-import { readAsmFiles, parseAsm } from "../../dist/asm/index.js";
-import { parseEndpoints } from "../../dist/endpoints/index.js";
-import { renderEnvoy } from "../../dist/render/envoy.js";
+import { routeThroughEnvoy } from "../emulator/models/envoy.mjs";
+import { readAsmFiles, parseAsm } from "../dist/asm/index.js";
+import { parseEndpoints } from "../dist/endpoints/index.js";
+import { renderEnvoy } from "../dist/render/envoy.js";
 
-export const WASM = new URL("../../build/dynamic_subset.wasm", import.meta.url).pathname;
+export const WASM = new URL("../build/dynamic_subset.wasm", import.meta.url).pathname;
 
 const typedConfig = (filters, name) => filters.find((f) => f.name === name)?.typed_config;
 

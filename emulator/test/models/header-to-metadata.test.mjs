@@ -2,7 +2,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { applyHeaderToMetadata, num, routeThroughEnvoy, simpleAtod, str, valueEquals } from "./envoy.mjs";
+import { applyHeaderToMetadata, num, routeThroughEnvoy, simpleAtod, str, valueEquals } from "../../models/envoy.mjs";
 import { clusterOf } from "./fixtures.mjs";
 
 const DEFAULT_NAMESPACE = "envoy.filters.http.header_to_metadata";

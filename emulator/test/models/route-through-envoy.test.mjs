@@ -3,7 +3,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { routeThroughEnvoy } from "./envoy.mjs";
+import { routeThroughEnvoy } from "../../models/envoy.mjs";
 
 const PORT = 8000;
 // [stage, version, ip] of each helloworld pod (seed step 1; prod/v3 has two replicas).

@@ -4,7 +4,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { SubsetLoadBalancer, describe as plain, routerCriteria, str } from "./envoy.mjs";
+import { SubsetLoadBalancer, describe as plain, routerCriteria, str } from "../../models/envoy.mjs";
 import { NO_HOST, clusterOf, reachability } from "./fixtures.mjs";
 
 /** Runs one table: each row [criteria JSON, expected names or NO_HOST, note?]. */

@@ -1,7 +1,7 @@
-// Emulator overhead per full stream with a no-op module (not a test): node test/emulator/bench-overhead.mjs
+// Emulator overhead per full stream with a no-op module (not a test): node emulator/test/bench-overhead.mjs
 // newStream + requestHeaders(7 headers) + responseHeaders + complete; median of 7 runs after warm-up.
 import { performance } from "node:perf_hooks";
-import { ProxyWasmHost } from "./index.mjs";
+import { ProxyWasmHost } from "../index.mjs";
 import { compileFixture } from "./fixtures/build.mjs";
 
 const N = Number(process.env.N ?? 200_000);

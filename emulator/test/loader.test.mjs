@@ -2,7 +2,7 @@
 // links (incl. WASI), restricted callbacks in _initialize and malloc, and the canary-then-clone start.
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { HostLoadError, ProxyWasmHost } from "./index.mjs";
+import { HostLoadError, ProxyWasmHost } from "../index.mjs";
 import { compileFixture } from "./fixtures/build.mjs";
 import { minimalModule } from "./fixtures/wasm-builder.mjs";
 import { answer, callbacks, said, startProbe } from "./fixtures/probe-host.mjs";
