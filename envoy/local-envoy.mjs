@@ -2,11 +2,10 @@
 // and the admin interface moved to free loopback ports (nothing else changes). Used by the real-Envoy test suite
 // and by the demo when an Envoy binary is present.
 //
-//   findEnvoy() -> path | undefined          ENVOY_BIN, else `envoy` on PATH
 //   startLocalExample(envoyBin) -> { ports: {listener: port}, request(listener, headers), close() }
 
 import { spawn } from "node:child_process";
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -17,20 +16,6 @@ import { startBackends } from "./backends.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WASM = path.join(ROOT, "build/dynamic_subset.wasm");
-
-export function findEnvoy() {
-  if (process.env.ENVOY_BIN) return process.env.ENVOY_BIN;
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    const candidate = path.join(dir, "envoy");
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 function freePort() {
   return new Promise((resolve, reject) => {

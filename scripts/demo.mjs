@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The seed's walkthrough (ASM "dynamic subset routing", steps 2-4), replayed request by request.
-// With an Envoy binary (ENVOY_BIN or `envoy` on PATH): against real Envoy running envoy/envoy.yaml in front of echo
-// backends on 127.0.0.x. Without one: the compiled filter in the proxy-wasm emulator, with Envoy's
+// Against real Envoy (the newest pinned version, installed by scripts/envoy.mjs if missing; ENVOY_BIN overrides)
+// running envoy/envoy.yaml in front of echo backends on 127.0.0.x. Where Envoy cannot be had: the compiled filter in the proxy-wasm emulator, with Envoy's
 // header_to_metadata and subset load balancer played by the models in emulator/models, on the seed's own pod IPs.
 // Run it with `npm run demo` (which builds first).
 
-import { findEnvoy, startLocalExample } from "../envoy/local-envoy.mjs";
+import { startLocalExample } from "../envoy/local-envoy.mjs";
+import { installEnvoys } from "./envoy.mjs";
 import { MetadataModeEnvoy } from "../envoy/emulated-envoy.mjs";
 import {
   NO_HEALTHY_UPSTREAM,
@@ -22,7 +23,7 @@ async function emulatedProxy() {
   const proxies = new Map();
   const turns = new Map();
   return {
-    where: "the proxy-wasm emulator + Envoy models (no Envoy binary found; set ENVOY_BIN to use a real one)",
+    where: "the proxy-wasm emulator + Envoy models (no Envoy could be installed; set ENVOY_BIN to use one)",
     ip: (ip) => ip,
     async request(variant, headers) {
       if (!proxies.has(variant))
@@ -37,10 +38,10 @@ async function emulatedProxy() {
   };
 }
 
-async function realProxy(envoyBin) {
-  const example = await startLocalExample(envoyBin);
+async function realProxy(envoy) {
+  const example = await startLocalExample(envoy.bin);
   return {
-    where: `real Envoy (${envoyBin}) with envoy/envoy.yaml; 127.0.0.x stands in for the pods' 192.168.0.x`,
+    where: `real Envoy ${envoy.version} with envoy/envoy.yaml; 127.0.0.x stands in for the pods' 192.168.0.x`,
     ip: localIp,
     request: async (variant, headers) =>
       example.request(variant, Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, localIp(v)]))),
@@ -48,8 +49,9 @@ async function realProxy(envoyBin) {
   };
 }
 
-const envoyBin = findEnvoy();
-const proxy = envoyBin ? await realProxy(envoyBin) : await emulatedProxy();
+// The newest pinned Envoy (installed now if missing); the emulator only where Envoy cannot be had.
+const [envoy] = installEnvoys({ log: () => {} }).envoys;
+const proxy = envoy ? await realProxy(envoy) : await emulatedProxy();
 let mismatches = 0;
 try {
   console.log(`dynamic-subset: the seed's walkthrough through ${proxy.where}\n`);

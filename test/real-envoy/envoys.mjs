@@ -1,0 +1,18 @@
+// Runs a real-Envoy suite once per installed Envoy version (scripts/envoy.mjs). Where Envoy is not available the
+// suite is reported as one skipped test, by name, with the reason; under CI=true that is a failure instead, since
+// CI must prove the filter in real Envoy.
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { availableEnvoys } from "../../scripts/envoy.mjs";
+
+const { envoys, unavailable } = availableEnvoys();
+
+/** describe(`${name} (Envoy <version>)`, () => body(envoy)) for every version; envoy = { version, bin }. */
+export function forEachEnvoy(name, body) {
+  if (unavailable) {
+    if (process.env.CI === "true") test(name, () => assert.fail(`CI=true and no real Envoy: ${unavailable}`));
+    else test(name, { skip: `skipped: ${unavailable}` }, () => {});
+  }
+  for (const envoy of envoys) describe(`${name} (Envoy ${envoy.version})`, () => body(envoy));
+}
