@@ -1,8 +1,10 @@
-// Starts the local example for real: the echo backends and an Envoy binary with envoy/envoy.yaml, every listener
-// and the admin interface moved to free loopback ports (nothing else changes). Used by the real-Envoy test suite
-// and by the demo when an Envoy binary is present.
+// Runs real Envoy on loopback: any bootstrap (startEnvoy), or the local example (startLocalExample: the echo
+// backends and envoy/envoy.yaml). The admin interface and every static listener are moved to free loopback ports,
+// nothing else changes. Used by the demo, the real-Envoy test suites and the benchmarks.
 //
-//   startLocalExample(envoyBin) -> { ports: {listener: port}, request(listener, headers), close() }
+//   startEnvoy(bin, bootstrap, options) -> Envoy: { ports: {listener: port}, adminPort, log, request(listener,
+//                                          headers, options), admin(path), exited, close() }
+//   startLocalExample(bin)              -> the same, with the echo backends running (closed with it)
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,7 +19,7 @@ import { startBackends } from "./backends.mjs";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WASM = path.join(ROOT, "build/dynamic_subset.wasm");
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once("error", reject);
@@ -28,22 +30,44 @@ function freePort() {
   });
 }
 
-/** GET / on a listener with the seed's `Host: helloworld:8000` and the given headers. */
-function request(port, headers = {}) {
+/**
+ * One HTTP/1.1 request to 127.0.0.1:port. Defaults: GET /, the seed's `Host: helloworld:8000`.
+ * -> { status, headers, body (text, trailing newline dropped), decision (x-dynamic-subset response header) }
+ */
+export function httpRequest(port, headers = {}, { method = "GET", path: urlPath = "/", timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: "127.0.0.1", port, path: "/", headers: { host: "helloworld:8000", ...headers } },
+    const req = http.request(
+      { host: "127.0.0.1", port, method, path: urlPath, headers: { host: "helloworld:8000", ...headers } },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (c) => (body += c));
         res.on("end", () =>
-          resolve({ status: res.statusCode, body: body.trimEnd(), decision: res.headers["x-dynamic-subset"] }),
+          resolve({
+            status: res.statusCode,
+            headers: res.headers,
+            body: body.trimEnd(),
+            decision: res.headers["x-dynamic-subset"],
+          }),
         );
       },
     );
-    req.setTimeout(5000, () => req.destroy(new Error("request timed out")));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`request to port ${port} timed out`)));
     req.on("error", reject);
+    req.end();
+  });
+}
+
+function adminGet(adminPort, urlPath) {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port: adminPort, path: urlPath }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode, body }));
+      })
+      .on("error", reject);
   });
 }
 
@@ -51,46 +75,44 @@ async function waitReady(adminPort, envoy, log) {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (envoy.exitCode !== null) throw new Error(`envoy exited with ${envoy.exitCode}:\n${log.join("").slice(-4000)}`);
-    const ready = await new Promise((resolve) => {
-      http
-        .get({ host: "127.0.0.1", port: adminPort, path: "/ready" }, (res) => {
-          res.resume();
-          resolve(res.statusCode === 200);
-        })
-        .on("error", () => resolve(false));
-    });
+    const ready = await adminGet(adminPort, "/ready").then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ready) return;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`envoy not ready after 30 s:\n${log.join("").slice(-4000)}`);
 }
 
-export async function startLocalExample(envoyBin) {
-  if (!existsSync(WASM)) throw new Error(`${WASM} is missing: run npm run build:wasm`);
-  const bootstrap = parse(readFileSync(path.join(ROOT, "envoy/envoy.yaml"), "utf8"));
-  const adminPort = (bootstrap.admin.address.socket_address.port_value = await freePort());
+/**
+ * Starts `bin` with `bootstrap` (an object; not modified) after moving the admin interface and every static
+ * listener to free loopback ports. `cwd` is where relative paths in the bootstrap resolve (default: the repository
+ * root, so `build/dynamic_subset.wasm` is found). Resolves once Envoy answers /ready.
+ */
+export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn", args = [] } = {}) {
+  const config = structuredClone(bootstrap);
+  const adminPort = await freePort();
+  config.admin = { ...config.admin, address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } };
   const ports = {};
-  for (const l of bootstrap.static_resources.listeners)
+  for (const l of config.static_resources?.listeners ?? [])
     l.address.socket_address.port_value = ports[l.name] = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), "real-envoy-"));
-  const config = path.join(dir, "envoy.yaml");
-  writeFileSync(config, stringify(bootstrap));
-  const backends = await startBackends();
+  const dir = mkdtempSync(path.join(tmpdir(), "envoy-"));
+  const file = path.join(dir, "envoy.yaml");
+  writeFileSync(file, stringify(config));
   const log = [];
-  // cwd = repository root: envoy.yaml names the module build/dynamic_subset.wasm
-  const envoy = spawn(envoyBin, ["-c", config, "--use-dynamic-base-id", "--log-level", "warn"], {
-    cwd: ROOT,
+  const envoy = spawn(bin, ["-c", file, "--use-dynamic-base-id", "--log-level", logLevel, ...args], {
+    cwd,
     stdio: ["ignore", "pipe", "pipe"],
   });
   envoy.stdout.on("data", (d) => log.push(String(d)));
   envoy.stderr.on("data", (d) => log.push(String(d)));
+  const exited = new Promise((resolve) => envoy.once("exit", (code, signal) => resolve({ code, signal })));
   const close = async () => {
-    if (envoy.exitCode === null) {
-      const exited = new Promise((r) => envoy.once("exit", r));
+    if (envoy.exitCode === null && envoy.signalCode === null) {
       envoy.kill("SIGTERM");
       await exited;
     }
-    await backends.close();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -99,5 +121,36 @@ export async function startLocalExample(envoyBin) {
     await close();
     throw err;
   }
-  return { ports, log, request: (listener, headers) => request(ports[listener], headers), close };
+  return {
+    ports,
+    adminPort,
+    dir,
+    log,
+    pid: envoy.pid,
+    exited,
+    request: (listener, headers, options) => httpRequest(ports[listener], headers, options),
+    admin: (urlPath) => adminGet(adminPort, urlPath),
+    close,
+  };
+}
+
+/** The local example: the echo backends (envoy/backends.mjs) and envoy/envoy.yaml with the built filter. */
+export async function startLocalExample(bin, options = {}) {
+  if (!existsSync(WASM)) throw new Error(`${WASM} is missing: run npm run build:wasm`);
+  const bootstrap = parse(readFileSync(path.join(ROOT, "envoy/envoy.yaml"), "utf8"));
+  const backends = await startBackends();
+  let envoy;
+  try {
+    envoy = await startEnvoy(bin, bootstrap, options);
+  } catch (err) {
+    await backends.close();
+    throw err;
+  }
+  return {
+    ...envoy,
+    close: async () => {
+      await envoy.close();
+      await backends.close();
+    },
+  };
 }
