@@ -1,15 +1,14 @@
+import { DEFAULT_HEADER_PREFIX } from "../../src/config/constants";
+import { parseConfig } from "../filter/config/index";
+import { MAX_REPORTED_PROBLEMS, quote } from "../filter/config/reader";
 import {
-  DEFAULT_HEADER_PREFIX,
-  MAX_REPORTED_PROBLEMS,
   endpointIp,
   isDns1123Label,
   isDns1123Subdomain,
   isHeaderToken,
   isLabelKey,
   isRouteToken,
-  parseConfig,
-  quote,
-} from "../filter/config";
+} from "../filter/config/syntax";
 import { Catalog, ConfigResult, FallbackPolicy, Mode, PluginConfig, RouteConfig, ServiceConfig } from "../filter/model";
 
 // The full table of malformed configurations (test/fixtures/bad-configs.json) runs against the compiled

@@ -19,13 +19,11 @@
 // - catalog mode: found -> Subset; miss -> FallbackAny / FallbackDefault / NoFallback
 //   (a DEFAULT_SUBSET fallback whose subset is not in the catalog is a 503: NoFallback)
 
+import { MAX_KEYS_PER_SERVICE, MAX_VALUE_BYTES } from "../../src/config/constants";
 import { isIpLiteral, isLabelValue } from "./labels";
 import { FallbackPolicy, Mode } from "./model";
-import { INVALID_VALUE, RouteTable, SelectorTable, ServiceTable, Tables, Target } from "./tables";
+import { INVALID_VALUE, RouteTable, SelectorTable, ServiceTable, Tables, Target } from "./tables/runtime";
 import { utf8 } from "../abi/utf8";
-
-/** Longer header values are rejected at once (Envoy's header_to_metadata limit, SPEC §4 step 2). */
-export const MAX_VALUE_BYTES: i32 = 8192;
 
 export const enum Outcome {
   Subset = 0,
@@ -201,10 +199,10 @@ export class Decider {
    * this one rule covers both cases (and is Envoy's allow_redundant_keys rule).
    */
   private chooseSelector(service: ServiceTable): SelectorTable | null {
-    // Resolved keys are selector keys, which come first in ServiceTable.keys, at most 64 of
-    // them (config.ts enforces it).
+    // Resolved keys are selector keys, which come first in ServiceTable.keys, at most
+    // MAX_KEYS_PER_SERVICE (64, the bits of the mask) of them: the configuration rules enforce it.
     let present: u64 = 0;
-    const keyCount = min(service.keys.length, 64);
+    const keyCount = min(service.keys.length, MAX_KEYS_PER_SERVICE);
     for (let k = 0; k < keyCount; k++) {
       if (unchecked(this.keyState[k]) != KeyState.Unset) present |= (<u64>1) << k;
     }
