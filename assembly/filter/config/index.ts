@@ -15,7 +15,7 @@
 //   - warnings use the same format and never reject the configuration.
 //
 // Decisions beyond the plain shape of the configuration (an operator would want these caught):
-//   errors:   two services with the same cluster or the same host; two
+//   errors:   two services with the same cluster or the same host (the later could never match); two
 //             selectors with the same key set (the later can never be chosen); a mapped header that starts
 //             with headerPrefix (reserved for the filter's own headers) or equals a catalog sessionHeader
 //             (removed from every request); sessionHeader equal to the subset header; empty defaultSubset /
@@ -23,14 +23,15 @@
 //             same address; %ip% as a catalog label (pinning uses catalog.endpoints); JSON null where a value
 //             is expected.
 //   warnings: a mapping key that no selector of its service uses (it cannot affect the decision);
-//             a catalog in metadata mode (validated, then ignored).
-//   accepted: a route with an empty
+//             a catalog in metadata mode (ignored, and not read).
+//   accepted: a configuration of only whitespace (an empty configuration); a route with an empty
 //             headerToDynamicSubsetKey list (that route gets no mapping); `host` may start with "*." (Istio
 //             wildcard ServiceEntry hosts); lbPolicy (renderers only).
 
 import { DEFAULT_HEADER_PREFIX } from "../../../src/config/constants";
 import { decimal } from "../decimal";
 import { parseJson } from "../json/parser";
+import { skipWhitespace } from "../json/scanner";
 import { message, Msg } from "../messages";
 import { ConfigResult, Mode, PluginConfig } from "../model";
 import { JsonReader } from "./reader";
@@ -43,7 +44,8 @@ export function emptyPluginConfig(): PluginConfig {
 
 export function parseConfig(bytes: ArrayBuffer): ConfigResult {
   const ptr = changetype<usize>(bytes);
-  if (bytes.byteLength == 0) {
+  // no configuration, or only whitespace: an empty one
+  if (skipWhitespace(ptr, 0, bytes.byteLength) == bytes.byteLength) {
     return new ConfigResult(emptyPluginConfig(), [], []);
   }
   const parsed = parseJson(bytes);

@@ -122,16 +122,17 @@ class ServiceRules {
     return null;
   }
 
-  /** The service's catalog: required in catalog mode, validated and ignored (with a warning) in metadata mode. */
+  /** The service's catalog: required in catalog mode, ignored (with a warning, unread) in metadata mode. */
   private catalog(service: Value): Catalog | null {
     const value = this.r.member(service, "catalog");
     if (value == ABSENT) {
       if (this.mode == Mode.Catalog) this.r.error(this.r.absent(service, "catalog"), Msg.CatalogRequired);
       return null;
     }
-    const catalog = this.catalogs.catalog(value);
-    if (this.mode == Mode.Catalog) return catalog;
+    if (this.mode == Mode.Catalog) return this.catalogs.catalog(value);
+    // with a mode that is not valid, which rules apply is unknown: read it for its problems
     if (this.modeKnown) this.r.warn(value, Msg.CatalogIgnored);
+    else this.catalogs.catalog(value);
     return null;
   }
 
