@@ -131,6 +131,7 @@ describe("hostile header values", () => {
       assert.ok(!logged.includes("vvvvvvvv"), "the huge value is never logged");
       assert.ok(!logged.includes("\u00ff"), "binary bytes are never logged");
       assert.ok(logged.includes("dynamic_subset: decision "), "debug lines are written when the level asks");
+      assert.equal(host.logsAt("debug").at(-1), `dynamic_subset: decision ${decisionOf(pin)} (unmatchable)`);
     });
   }
 
