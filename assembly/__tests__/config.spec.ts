@@ -74,7 +74,7 @@ const SEED_STEP_4 = `{
   }]
 }`;
 
-// SPEC §3's example in catalog mode.
+// The example of docs/configuration.md, in catalog mode.
 const CATALOG_EXAMPLE = `{
   "mode": "catalog",
   "headerPrefix": "x-dynamic-subset-",
@@ -190,7 +190,7 @@ describe("the seed's configurations", () => {
     expect(m.defaultValue).toBeNull();
   });
 
-  it("SPEC §3's catalog-mode example, with the catalog defaults filled in", () => {
+  it("the catalog-mode example of docs/configuration.md, with the catalog defaults filled in", () => {
     const config = accepted(CATALOG_EXAMPLE);
     expect(config.mode).toBe(Mode.Catalog);
     expect(config.responseHeader).toBe(true);

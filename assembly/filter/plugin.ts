@@ -4,7 +4,7 @@
 // tables and swaps them in at once; a rejected configuration logs one error line per problem,
 // counts itself and leaves the previous tables in force.
 //
-// Request headers (SPEC §10 budget, host calls in order):
+// Request headers (the budget of docs/performance.md, host calls in order):
 //   get_property xds.cluster_name                      1
 //   get_property xds.route_name                        0-1 (only if the service has a named route)
 //   get_header, one per distinct mapped header         = mapped headers read
@@ -219,7 +219,7 @@ function findRoute(service: ServiceTable): RouteTable | null {
 }
 
 /**
- * SPEC §6: every internal header is removed, except the ones the decision writes, which are
+ * docs/behaviour.md, "Security": every internal header is removed, except the ones the decision writes, which are
  * replaced instead (replace = remove all copies, then add: one host call either way).
  */
 function stripInternalHeaders(tables: Tables, decider: Decider | null): void {

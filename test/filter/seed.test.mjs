@@ -1,6 +1,6 @@
-// The compiled filter on the seed configuration (SPEC §3 example), through the proxy-wasm host emulator:
-// what each mode writes for the seed's requests, the decision in filter state, the counters, the 503 local
-// reply, clear_route_cache and the %ip% session header.
+// The compiled filter on the seed configuration (the example of docs/configuration.md), through the proxy-wasm
+// host emulator: what each mode writes for the seed's requests, the decision in filter state, the counters, the
+// 503 local reply, clear_route_cache and the %ip% session header.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FilterHeadersStatus, WasmResult } from "../../emulator/index.mjs";
