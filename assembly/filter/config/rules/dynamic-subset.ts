@@ -43,12 +43,8 @@ export class DynamicSubsetRules {
       if (labels != null && labels.length == 0) r.error(defaultSubset, Msg.MustNotBeEmpty);
       part.defaultSubset = labels;
     }
-    const policy = r.member(value, "fallbackPolicy");
-    if (policy != ABSENT) {
-      const index = r.oneOf(policy, FALLBACK_POLICIES);
-      if (index >= 0) part.fallbackPolicy = <FallbackPolicy>(index + 1);
-      if (part.fallbackPolicy == FallbackPolicy.DefaultSubset) wantsDefault.push(policy);
-    }
+    const policy = this.fallbackPolicy(value, wantsDefault);
+    if (policy > 0) part.fallbackPolicy = <FallbackPolicy>policy;
     const lbPolicy = r.member(value, "lbPolicy");
     if (lbPolicy != ABSENT) r.oneOf(lbPolicy, LB_POLICIES);
     if (defaultSubset == ABSENT) {
@@ -73,19 +69,24 @@ export class DynamicSubsetRules {
   private selector(value: Value, index: i32, keySets: Map<string, i32>, wantsDefault: Value[]): SubsetSelector | null {
     const r = this.r;
     if (!r.object(value, SELECTOR_FIELDS)) return null;
-    let policy = FallbackPolicy.Unset;
-    let valid = true;
-    const policyValue = r.member(value, "fallbackPolicy");
-    if (policyValue != ABSENT) {
-      const at = r.oneOf(policyValue, FALLBACK_POLICIES);
-      valid = at >= 0;
-      if (valid) policy = <FallbackPolicy>(at + 1);
-      if (policy == FallbackPolicy.DefaultSubset) wantsDefault.push(policyValue);
-    }
+    const policy = this.fallbackPolicy(value, wantsDefault);
     const keysValue = r.required(value, "keys");
     if (keysValue == ABSENT) return null;
     const keys = this.keys(keysValue, index, keySets);
-    return keys == null || !valid ? null : new SubsetSelector(keys, policy);
+    return keys == null || policy < 0 ? null : new SubsetSelector(keys, <FallbackPolicy>policy);
+  }
+
+  /**
+   * The fallbackPolicy member of a dynamicSubset or a selector: Unset when absent, -1 (reported) when not a
+   * policy. Where it asks for DEFAULT_SUBSET goes into `wantsDefault`.
+   */
+  private fallbackPolicy(object: Value, wantsDefault: Value[]): i32 {
+    const value = this.r.member(object, "fallbackPolicy");
+    if (value == ABSENT) return FallbackPolicy.Unset;
+    const index = this.r.oneOf(value, FALLBACK_POLICIES);
+    if (index < 0) return -1;
+    if (index + 1 == FallbackPolicy.DefaultSubset) wantsDefault.push(value);
+    return index + 1;
   }
 
   /** A selector's keys: distinct subset keys, a key set no earlier selector (index in `keySets`) has. */
