@@ -10,7 +10,8 @@ import {
   SubsetSelector,
 } from "../filter/model";
 import { compileTables } from "../filter/tables/compile";
-import { ByteKeyIndex, istioHostStart, Tables } from "../filter/tables/runtime";
+import { ByteKeyIndex } from "../filter/tables/byte-key-index";
+import { istioHostStart, Tables } from "../filter/tables/runtime";
 import { utf8 } from "../abi/utf8";
 import { PREFIX, seedConfig, seedService, text } from "./routing.fixtures";
 

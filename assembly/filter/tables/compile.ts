@@ -33,7 +33,7 @@ import {
 const MAX_WRITTEN_VALUE: i32 = MAX_LABEL_VALUE > INVALID_VALUE.length ? MAX_LABEL_VALUE : INVALID_VALUE.length;
 
 /** Byte-order comparison of two UTF-8 strings (docs/behaviour.md "Routing decision": key order is byte order). */
-export function compareBytes(a: ArrayBuffer, b: ArrayBuffer): i32 {
+function compareBytes(a: ArrayBuffer, b: ArrayBuffer): i32 {
   const n = min(a.byteLength, b.byteLength);
   const c = memory.compare(changetype<usize>(a), changetype<usize>(b), <usize>n);
   return c != 0 ? c : a.byteLength - b.byteLength;

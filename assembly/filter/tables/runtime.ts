@@ -5,8 +5,6 @@
 import { FallbackPolicy, Mode } from "../model";
 import { ByteKeyIndex } from "./byte-key-index";
 
-export { ByteKeyIndex };
-
 /** Written in metadata mode instead of an unmatchable value: not a label value, so it matches nothing. */
 export const INVALID_VALUE = "~invalid~";
 
