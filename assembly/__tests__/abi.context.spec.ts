@@ -1,4 +1,5 @@
-// Context dispatch as Envoy drives it (reference/abi.md §1.8, §7.3), one registered root context.
+// Context dispatch as Envoy drives it (docs/abi.md, "Call order" and "Observed under proxy-wasm-cpp-host"),
+// one registered root context.
 import { FilterHeadersStatus, LogLevel } from "../abi/enums";
 import { HttpContext, registerRootContext, RootContext } from "../abi/context";
 import {

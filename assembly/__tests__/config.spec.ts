@@ -1,15 +1,14 @@
+import { DEFAULT_HEADER_PREFIX } from "../../src/config/constants";
+import { parseConfig } from "../filter/config/index";
+import { MAX_REPORTED_PROBLEMS, quote } from "../filter/config/reader";
 import {
-  DEFAULT_HEADER_PREFIX,
-  MAX_REPORTED_PROBLEMS,
   endpointIp,
   isDns1123Label,
   isDns1123Subdomain,
   isHeaderToken,
   isLabelKey,
   isRouteToken,
-  parseConfig,
-  quote,
-} from "../filter/config";
+} from "../filter/config/syntax";
 import { Catalog, ConfigResult, FallbackPolicy, Mode, PluginConfig, RouteConfig, ServiceConfig } from "../filter/model";
 
 // The full table of malformed configurations (test/fixtures/bad-configs.json) runs against the compiled
@@ -75,7 +74,7 @@ const SEED_STEP_4 = `{
   }]
 }`;
 
-// SPEC §3's example in catalog mode.
+// The example of docs/configuration.md, in catalog mode.
 const CATALOG_EXAMPLE = `{
   "mode": "catalog",
   "headerPrefix": "x-dynamic-subset-",
@@ -105,6 +104,12 @@ const CATALOG_EXAMPLE = `{
   }]
 }`;
 
+/** One service in `mode` with the given catalog JSON. */
+function withCatalog(mode: string, catalog: string): string {
+  const dynamicSubset = '"dynamicSubset": ' + STAGE_VERSION;
+  return '{"mode": "' + mode + '", "services": [{"cluster": "a", ' + dynamicSubset + ', "catalog": ' + catalog + "}]}";
+}
+
 function onlyService(config: PluginConfig): ServiceConfig {
   expect(config.services.length).toBe(1);
   return config.services[0];
@@ -119,6 +124,20 @@ describe("configuration defaults", () => {
     expect(config.headerPrefix).toBe(DEFAULT_HEADER_PREFIX);
     expect(config.responseHeader).toBe(false);
     expect(config.services.length).toBe(0);
+  });
+
+  it("treats a configuration of only whitespace as an empty configuration", () => {
+    const blanks = [" ", "\n", " \t\r\n  "];
+    for (let i = 0; i < blanks.length; i++) {
+      const config = accepted(blanks[i]);
+      expect(config.mode).toBe(Mode.Metadata);
+      expect(config.headerPrefix).toBe(DEFAULT_HEADER_PREFIX);
+      expect(config.services.length).toBe(0);
+      expect(parse(blanks[i]).warnings.length).toBe(0);
+    }
+    // other invisible bytes are not JSON whitespace
+    expect(problems("\u00a0")).toBe("configuration: invalid JSON at byte 0: expected a value");
+    expect(problems(" \f ")).toBe("configuration: invalid JSON at byte 1: expected a value");
   });
 
   it("gives {} the same defaults", () => {
@@ -171,7 +190,7 @@ describe("the seed's configurations", () => {
     expect(m.defaultValue).toBeNull();
   });
 
-  it("SPEC §3's catalog-mode example, with the catalog defaults filled in", () => {
+  it("the catalog-mode example of docs/configuration.md, with the catalog defaults filled in", () => {
     const config = accepted(CATALOG_EXAMPLE);
     expect(config.mode).toBe(Mode.Catalog);
     expect(config.responseHeader).toBe(true);
@@ -234,14 +253,29 @@ describe("warnings", () => {
     expect(warnings(text)).toBe("services[0].catalog: ignored in metadata mode");
   });
 
-  it("still validates a catalog it ignores", () => {
-    const text = CATALOG_EXAMPLE.replace('"mode": "catalog"', '"mode": "metadata"').replace(
+  it("does not read a catalog it ignores: one that catalog mode would reject is accepted, with the warning", () => {
+    // a bad route token, no route token at all, a catalog that is not even an object
+    const catalogs = ['{"routeToken": "nothex", "subsets": []}', '{"subsets": []}', "42"];
+    for (let i = 0; i < catalogs.length; i++) {
+      const metadata = withCatalog("metadata", catalogs[i]);
+      expect(onlyService(accepted(metadata)).catalog).toBeNull();
+      expect(warnings(metadata)).toBe("services[0].catalog: ignored in metadata mode");
+      expect(parse(withCatalog("catalog", catalogs[i])).config).toBeNull(catalogs[i]);
+    }
+  });
+
+  it("reads the catalog for its problems when the mode itself is not valid", () => {
+    const text = CATALOG_EXAMPLE.replace('"mode": "catalog"', '"mode": "catalogue"').replace(
       "9f3c1a7e52d04b68",
       "nothex",
     );
     expect(problems(text)).toBe(
-      'services[0].catalog.routeToken: "nothex" is not a route token (16-64 lower-case hex digits)',
+      [
+        'mode: must be one of metadata, catalog, got "catalogue"',
+        'services[0].catalog.routeToken: "nothex" is not a route token (16-64 lower-case hex digits)',
+      ].join("\n"),
     );
+    expect(warnings(text)).toBe("");
   });
 
   it("warns about a mapping key that no selector uses", () => {
@@ -264,7 +298,7 @@ describe("problems", () => {
         'mode: must be one of metadata, catalog, got "x"',
         "services[0].dynamicSubset.subsetSelectors[1].keys: must be a non-empty list of distinct strings",
         "services[1]: cluster and host are mutually exclusive; give exactly one",
-        'services[1].cluster: duplicate cluster "a" (also in services[0])',
+        'services[1].cluster: duplicate cluster "a" (also in services[0]); this entry could never match',
         'services[1].dynamicSubset.subsetSelectors[0].keys[0]: unknown built-in key "%port%" (the only built-in key is %ip%)',
       ].join("\n"),
     );

@@ -10,7 +10,8 @@ import {
   ServiceConfig,
   SubsetSelector,
 } from "../filter/model";
-import { compileTables, RouteTable, ServiceTable } from "../filter/tables";
+import { compileTables } from "../filter/tables/compile";
+import { RouteTable, ServiceTable } from "../filter/tables/runtime";
 import { utf8 } from "../abi/utf8";
 import { PREFIX, seedConfig, seedService } from "./routing.fixtures";
 

@@ -5,7 +5,7 @@ function keyHeaderName(prefix: string, key: string): string {
 }
 
 describe("keyHeaderName", () => {
-  it("encodes the SPEC §5 examples", () => {
+  it("encodes the examples of docs/behaviour.md, What the filter writes", () => {
     expect(keyHeaderName("x-dynamic-subset-", "version")).toBe("x-dynamic-subset-version");
     expect(keyHeaderName("x-dynamic-subset-", "%ip%")).toBe("x-dynamic-subset-%25ip%25");
     expect(keyHeaderName("x-dynamic-subset-", "app.kubernetes.io/version")).toBe(

@@ -1,4 +1,6 @@
-import { parseJson, JsonDocument, JsonKind, MAX_DEPTH } from "../filter/json";
+import { MAX_JSON_DEPTH as MAX_DEPTH } from "../../src/config/constants";
+import { JsonDocument, JsonKind } from "../filter/json/document";
+import { parseJson } from "../filter/json/parser";
 
 /** "ok" or "<offset>: <message>" for a UTF-8 text */
 function outcome(text: string): string {

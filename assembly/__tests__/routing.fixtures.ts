@@ -1,4 +1,4 @@
-// Model objects for the routing specs (tables, decision): the SPEC §3 example,
+// Model objects for the routing specs (tables, decision): the example of docs/configuration.md,
 // i.e. the seed's helloworld deployment, built directly (no JSON parsing).
 
 import {
@@ -58,7 +58,7 @@ export function seedRoutes(): RouteConfig[] {
   ];
 }
 
-/** The SPEC §3 example service: [stage, version] DEFAULT_SUBSET, [%ip%], global NO_FALLBACK. */
+/** The example service of docs/configuration.md: [stage, version] DEFAULT_SUBSET, [%ip%], global NO_FALLBACK. */
 export function seedService(mode: Mode): ServiceConfig {
   return new ServiceConfig(
     "helloworld",

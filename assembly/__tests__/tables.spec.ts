@@ -9,7 +9,9 @@ import {
   ServiceConfig,
   SubsetSelector,
 } from "../filter/model";
-import { ByteKeyIndex, compileTables, istioHostStart, Tables } from "../filter/tables";
+import { compileTables } from "../filter/tables/compile";
+import { ByteKeyIndex } from "../filter/tables/byte-key-index";
+import { istioHostStart, Tables } from "../filter/tables/runtime";
 import { utf8 } from "../abi/utf8";
 import { PREFIX, seedConfig, seedService, text } from "./routing.fixtures";
 

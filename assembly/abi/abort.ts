@@ -1,8 +1,9 @@
 // AssemblyScript's abort, routed here by asconfig "use": abort=assembly/abi/abort/proxyAbort so that
 // the module does not import env.abort (Envoy has none and would refuse to load it).
-// The filter must never get here (SPEC: nothing may trap); if it does, one critical log line names
-// the cause, then the VM traps. Lean on purpose: no allocation (the heap may be what failed), no
-// string concatenation; non-ASCII characters are written as '?', the line is cut at 255 bytes.
+// The filter must never get here (docs/behaviour.md, "Security": nothing may trap); if it does, one
+// critical log line names the cause, then the VM traps. Lean on purpose: no allocation (the heap may be
+// what failed), no string concatenation; non-ASCII characters are written as '?', the line is cut at
+// 255 bytes.
 
 import { proxy_log } from "./imports";
 import { LogLevel } from "./enums";

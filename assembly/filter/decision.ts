@@ -1,4 +1,4 @@
-// The routing decision of SPEC §4, as a pure computation over the compiled
+// The routing decision of docs/behaviour.md ("Routing decision"), as a pure computation over the compiled
 // tables and the request's mapped header values. No host calls here: the
 // caller reads the headers into `Decider.setHeader`, calls `decide`, then
 // carries out what the outputs say (header writes, clear_route_cache, 503,
@@ -9,7 +9,7 @@
 // never copies a request value (outputs are the caller's buffers or the
 // tables' constants).
 //
-// Outcomes (one counter per request, SPEC §7):
+// Outcomes (one counter per request, docs/behaviour.md "Observability"):
 // - no selector applies            -> NoSelector, in both modes, whatever global fallback
 //                                     follows (catalog mode records it in the decision string:
 //                                     "fallback:<policy>"); so both modes count the same outcome
@@ -19,13 +19,11 @@
 // - catalog mode: found -> Subset; miss -> FallbackAny / FallbackDefault / NoFallback
 //   (a DEFAULT_SUBSET fallback whose subset is not in the catalog is a 503: NoFallback)
 
+import { MAX_KEYS_PER_SERVICE, MAX_VALUE_BYTES } from "../../src/config/constants";
 import { isIpLiteral, isLabelValue } from "./labels";
 import { FallbackPolicy, Mode } from "./model";
-import { INVALID_VALUE, RouteTable, SelectorTable, ServiceTable, Tables, Target } from "./tables";
+import { INVALID_VALUE, RouteTable, SelectorTable, ServiceTable, Tables, Target } from "./tables/runtime";
 import { utf8 } from "../abi/utf8";
-
-/** Longer header values are rejected at once (Envoy's header_to_metadata limit, SPEC §4 step 2). */
-export const MAX_VALUE_BYTES: i32 = 8192;
 
 export const enum Outcome {
   Subset = 0,
@@ -101,7 +99,7 @@ export class Decider {
     this.writeValue = writeValue;
   }
 
-  /** The decision string (SPEC §7): valid until the next decide(). */
+  /** The decision string (docs/behaviour.md, "Observability"): valid until the next decide(). */
   get decisionPtr(): usize {
     return changetype<usize>(this.decisionSource);
   }
@@ -166,7 +164,7 @@ export class Decider {
   }
 
   /**
-   * SPEC §4 step 1+2: for each mapping in order, the header value if present and
+   * Routing decision, steps 1 and 2: for each mapping in order, the header value if present and
    * non-empty, else its defaultValue, else nothing (which leaves an earlier value
    * of the key in place). Values are validated here; one over 8 KiB is
    * unmatchable without being looked at.
@@ -196,15 +194,15 @@ export class Decider {
   }
 
   /**
-   * SPEC §4 step 3: the selector with the most keys that are all resolved, ties
+   * Routing decision, step 3: the selector with the most keys that are all resolved, ties
    * to configuration order. An exact key-set match is always such a selector, so
    * this one rule covers both cases (and is Envoy's allow_redundant_keys rule).
    */
   private chooseSelector(service: ServiceTable): SelectorTable | null {
-    // Resolved keys are selector keys, which come first in ServiceTable.keys, at most 64 of
-    // them (config.ts enforces it).
+    // Resolved keys are selector keys, which come first in ServiceTable.keys, at most
+    // MAX_KEYS_PER_SERVICE (64, the bits of the mask) of them: the configuration rules enforce it.
     let present: u64 = 0;
-    const keyCount = min(service.keys.length, 64);
+    const keyCount = min(service.keys.length, MAX_KEYS_PER_SERVICE);
     for (let k = 0; k < keyCount; k++) {
       if (unchecked(this.keyState[k]) != KeyState.Unset) present |= (<u64>1) << k;
     }
@@ -274,7 +272,7 @@ export class Decider {
     return selector.tuples.find(changetype<usize>(out), pos);
   }
 
-  /** SPEC §4 step 4, catalog mode, on a miss (or with no selector: the global policy). */
+  /** Routing decision, step 4, catalog mode, on a miss (or with no selector: the global policy). */
   private fallBack(service: ServiceTable, policy: FallbackPolicy): void {
     if (policy == FallbackPolicy.AnyEndpoint) {
       this.setDecision(ANY_ENDPOINT_DECISION, ANY_ENDPOINT_DECISION.byteLength);

@@ -1,4 +1,4 @@
-// Metadata-mode header name for a subset key (SPEC §5): headerPrefix + the key's
+// Metadata-mode header name for a subset key (docs/behaviour.md, "What the filter writes"): headerPrefix + the key's
 // UTF-8 bytes with every byte outside [a-z0-9._-] written as %xx in lower-case
 // hex. The result is a valid lower-case header name for any key, and distinct
 // keys give distinct names. Configuration time only; returns the UTF-8 bytes.

@@ -1,4 +1,4 @@
-// Byte-level predicates on request values (SPEC §4 step 2). Values come straight
+// Byte-level predicates on request values (docs/behaviour.md, "Routing decision", step 2). Values come straight
 // from the host: any bytes, any length. These functions only read `len` bytes at
 // `ptr`, never allocate, and stop as soon as the answer is known.
 
@@ -104,7 +104,7 @@ function isIpv6(ptr: usize, len: i32): bool {
   return compressed ? groups <= 7 : groups == 8;
 }
 
-/** An IPv4 or IPv6 literal as a `%ip%` value (SPEC §4 step 2). */
+/** An IPv4 or IPv6 literal as a `%ip%` value (docs/behaviour.md, "Routing decision", step 2). */
 export function isIpLiteral(ptr: usize, len: i32): bool {
   if (len < 2 || len > MAX_IP_LITERAL) return false;
   for (let i = 0; i < len; i++) {

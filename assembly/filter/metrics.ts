@@ -1,6 +1,6 @@
-// Counters (SPEC §7). Names carry their label Istio-style, `<tag>=.=<value>;.;<name>`, so one
-// stats_tags rule turns the outcome into a Prometheus label (Envoy stores them as
-// "wasmcustom.<name>"):
+// Counters (docs/behaviour.md, "Observability"). Names carry their label Istio-style,
+// `<tag>=.=<value>;.;<name>`, so one stats_tags rule turns the outcome into a Prometheus label (Envoy
+// stores them as "wasmcustom.<name>"):
 //
 //   dynamic_subset_requests_total                                   requests handled (a service matched)
 //   dynamic_subset_outcome=.=<outcome>;.;dynamic_subset_outcomes_total   one per handled request;
@@ -39,7 +39,7 @@ export class Metrics {
       unchecked((this.outcomes[i] = defineCounter(outcomeMetricName(<Outcome>i))));
   }
 
-  /** Two metric updates per handled request (SPEC §10). */
+  /** Two metric updates per handled request (docs/performance.md). */
   countRequest(outcome: Outcome): void {
     incrementMetric(this.requests);
     if (<i32>outcome >= 0 && <i32>outcome < OUTCOME_COUNT) incrementMetric(unchecked(this.outcomes[outcome]));

@@ -1,7 +1,7 @@
-// The validated plugin configuration (SPEC §3), as `config.ts` produces it and
-// `tables.ts` compiles it. Plain data: no lookups here, nothing on the hot path.
+// The validated plugin configuration (docs/configuration.md), as `config/` produces it and
+// `tables/compile.ts` compiles it. Plain data: no lookups here, nothing on the hot path.
 //
-// Invariants guaranteed by config.ts (tables.ts may rely on them):
+// Invariants guaranteed by config/ (the compiler may rely on them):
 // - header names are lower-cased header-name tokens; headerPrefix is lower-case;
 // - keys and label values are non-empty; values are valid label values, or IP
 //   literals for the key `%ip%`;
@@ -9,13 +9,10 @@
 //   distinct keys across one service's selectors and mappings;
 // - DEFAULT_SUBSET (global or per selector) implies defaultSubset != null;
 // - route names are distinct, at most one route without a name;
-// - exactly one of cluster / host is set;
+// - exactly one of cluster / host is set; no two services have the same cluster or the same host;
 // - no mapping header is an internal header (none starts with headerPrefix or
-//   equals a sessionHeader): tables.ts reads mapped headers without checking;
+//   equals a sessionHeader): the hot path reads mapped headers without checking;
 // - catalog != null in catalog mode (null in metadata mode: ignored with a warning).
-
-export const MAX_KEYS_PER_SERVICE: i32 = 64;
-export const IP_KEY = "%ip%";
 
 export const enum Mode {
   Metadata = 0,

@@ -4,7 +4,7 @@
 // tables and swaps them in at once; a rejected configuration logs one error line per problem,
 // counts itself and leaves the previous tables in force.
 //
-// Request headers (SPEC §10 budget, host calls in order):
+// Request headers (the budget of docs/performance.md, host calls in order):
 //   get_property xds.cluster_name                      1
 //   get_property xds.route_name                        0-1 (only if the service has a named route)
 //   get_header, one per distinct mapped header         = mapped headers read
@@ -39,37 +39,35 @@ import {
   removeHeader,
   replaceHeader,
   sendLocalResponse,
+  setPropertyRaw,
 } from "../abi/hostcalls";
-import { proxy_set_property } from "../abi/imports";
 import { HeaderPair, serializePairs } from "../abi/pairs";
-import { DEFAULT_HEADER_PREFIX, parseConfig } from "./config";
+import { DECISION_HEADER, ROOT_ID } from "../../src/config/constants";
+import { emptyPluginConfig, parseConfig } from "./config/index";
 import { decimal } from "./decimal";
 import { Decider, OUTCOME_NAMES } from "./decision";
 import { Metrics } from "./metrics";
-import { message, Msg } from "./messages.generated";
-import { Mode, PluginConfig } from "./model";
-import { compileTables, RouteTable, ServiceTable, Tables } from "./tables";
+import { message, Msg } from "./messages";
+import { Mode } from "./model";
+import { compileTables } from "./tables/compile";
+import { RouteTable, ServiceTable, Tables } from "./tables/runtime";
 import { utf8 } from "../abi/utf8";
 
-export const ROOT_ID = "dynamic_subset";
-const LOG_PREFIX = "dynamic_subset: ";
+export { ROOT_ID };
+const LOG_PREFIX = ROOT_ID + ": ";
 
 // Property paths: segments joined by NUL.
 const CLUSTER_NAME_PATH = utf8("xds\0cluster_name");
 const ROUTE_NAME_PATH = utf8("xds\0route_name");
-const FILTER_STATE_PATH = utf8("dynamic_subset"); // Envoy stores it as wasm.dynamic_subset
+const FILTER_STATE_PATH = utf8(ROOT_ID); // Envoy stores it as wasm.dynamic_subset
 const CLEAR_ROUTE_CACHE = utf8("clear_route_cache");
-const DECISION_HEADER = utf8("x-dynamic-subset");
+const DECISION_HEADER_NAME = utf8(DECISION_HEADER);
 const NO_HEALTHY_UPSTREAM = utf8("no healthy upstream");
 const NO_FALLBACK_DETAILS = utf8("dynamic_subset_no_fallback");
 
-function emptyConfiguration(): PluginConfig {
-  return new PluginConfig(Mode.Metadata, DEFAULT_HEADER_PREFIX, false, []);
-}
-
 export class DynamicSubsetRoot extends RootContext {
   /** The compiled configuration in force (with its scratch); replaced whole by on_configure. */
-  decider: Decider = new Decider(compileTables(emptyConfiguration()));
+  decider: Decider = new Decider(compileTables(emptyPluginConfig()));
   /** Envoy's log level asks for debug lines (read at configure, not per request). */
   debug: bool = false;
   private metrics: Metrics | null = null;
@@ -124,18 +122,13 @@ export class DynamicSubsetRoot extends RootContext {
 }
 
 function summary(tables: Tables): string {
-  return (
-    message(Msg.ConfiguredMode) +
-    message(tables.mode == Mode.Catalog ? Msg.Catalog : Msg.Metadata) +
-    message(Msg.SummaryServices) +
-    decimal(tables.services.length) +
-    message(Msg.SummaryRoutes) +
-    decimal(tables.routeCount) +
-    message(Msg.SummarySelectors) +
-    decimal(tables.selectorCount) +
-    message(Msg.SummaryInternalHeaders) +
-    decimal(tables.strip.length)
-  );
+  return message(Msg.Configured, [
+    tables.mode == Mode.Catalog ? "catalog" : "metadata",
+    decimal(tables.services.length),
+    decimal(tables.routeCount),
+    decimal(tables.selectorCount),
+    decimal(tables.strip.length),
+  ]);
 }
 
 export class DynamicSubsetStream extends HttpContext {
@@ -173,12 +166,8 @@ export class DynamicSubsetStream extends HttpContext {
     decider.decide(service, route);
     stripInternalHeaders(tables, decider);
     if (decider.clearRouteCache) plugin.clearRouteCache();
-    proxy_set_property(
-      changetype<usize>(FILTER_STATE_PATH),
-      FILTER_STATE_PATH.byteLength,
-      decider.decisionPtr,
-      decider.decisionLen,
-    );
+    // A failed write loses only the access-log field; the decision stands, so the result is not looked at.
+    setPropertyRaw(FILTER_STATE_PATH, decider.decisionPtr, decider.decisionLen);
     plugin.definedMetrics().countRequest(decider.outcome);
     if (plugin.debug) logDecision(decider);
     this.sessionHeader = service.responseSessionHeader;
@@ -195,14 +184,14 @@ export class DynamicSubsetStream extends HttpContext {
     if (sessionHeader != null) removeHeader(MapType.HttpResponseHeaders, sessionHeader);
     const decision = this.decision;
     if (decision != null && !this.repliedLocally) {
-      replaceHeader(MapType.HttpResponseHeaders, DECISION_HEADER, decision);
+      replaceHeader(MapType.HttpResponseHeaders, DECISION_HEADER_NAME, decision);
     }
     return FilterHeadersStatus.Continue;
   }
 
   private sendNoHealthyUpstream(): void {
     const decision = this.decision;
-    const headers = decision != null ? serializePairs([new HeaderPair(DECISION_HEADER, decision)]) : EMPTY_BYTES;
+    const headers = decision != null ? serializePairs([new HeaderPair(DECISION_HEADER_NAME, decision)]) : EMPTY_BYTES;
     sendLocalResponse(503, NO_FALLBACK_DETAILS, NO_HEALTHY_UPSTREAM, headers);
     this.repliedLocally = true;
   }
@@ -230,7 +219,7 @@ function findRoute(service: ServiceTable): RouteTable | null {
 }
 
 /**
- * SPEC §6: every internal header is removed, except the ones the decision writes, which are
+ * docs/behaviour.md, "Security": every internal header is removed, except the ones the decision writes, which are
  * replaced instead (replace = remove all copies, then add: one host call either way).
  */
 function stripInternalHeaders(tables: Tables, decider: Decider | null): void {
@@ -256,5 +245,5 @@ function copyDecision(decider: Decider): ArrayBuffer {
 
 function logDecision(decider: Decider): void {
   const decision = String.UTF8.decodeUnsafe(decider.decisionPtr, <usize>decider.decisionLen);
-  log(LogLevel.Debug, LOG_PREFIX + "decision " + decision + " (" + OUTCOME_NAMES[decider.outcome] + ")");
+  log(LogLevel.Debug, LOG_PREFIX + message(Msg.Decision, [decision, OUTCOME_NAMES[decider.outcome]]));
 }

@@ -1,7 +1,8 @@
 // The filter's configuration path without the ABI, for the benchmark's parse-time split (asconfig target
 // "parse"): the same parseConfig and compileTables that proxy_on_configure runs, timed one phase at a time.
-import { parseConfig } from "../../assembly/filter/config";
-import { compileTables, Tables } from "../../assembly/filter/tables";
+import { parseConfig } from "../../assembly/filter/config/index";
+import { compileTables } from "../../assembly/filter/tables/compile";
+import { Tables } from "../../assembly/filter/tables/runtime";
 import { PluginConfig } from "../../assembly/filter/model";
 import "../../assembly/abi/abort"; // the abort handler asconfig routes to
 

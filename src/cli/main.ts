@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { AsmInputError, readAsmFiles } from "../asm/index.js";
+import { DECISION_HEADER, DEFAULT_HEADER_PREFIX } from "../config/constants.js";
 import { readEndpointsFile } from "../endpoints/index.js";
 import { envoyYaml, renderEnvoy, type EnvoyVariant } from "../render/envoy.js";
 import { renderIstioCli } from "../render/istio.js";
@@ -32,8 +33,8 @@ Target envoy (metadata mode; endpoints carry envoy.lb labels):
   --wasm PATH            filter module path as Envoy sees it (default build/dynamic_subset.wasm)
   --port N               first listener port (default 10000); --listen ADDR (default 127.0.0.1)
   --admin-port N         admin port (default 9901)
-  --header-prefix P      internal header prefix (default x-dynamic-subset-)
-  --response-header      the filter adds x-dynamic-subset: <decision> to responses (debugging)
+  --header-prefix P      internal header prefix (default ${DEFAULT_HEADER_PREFIX})
+  --response-header      the filter adds ${DECISION_HEADER}: <decision> to responses (debugging)
 
 Target istio (catalog mode; WasmPlugin, DestinationRule subsets, VirtualService):
   --pods FILE            \`kubectl get pods -o json\` output (required)

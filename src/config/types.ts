@@ -1,5 +1,6 @@
-// The plugin configuration (SPEC §3) as the renderers produce it. The JSON Schema in
-// schema/plugin-config.schema.json is the contract; these types mirror it.
+// The plugin configuration (docs/configuration.md) as the renderers produce it. The JSON Schema in
+// schema/plugin-config.schema.json is the contract; test/config/types.test.mjs checks that these types agree with it
+// member by member. The constants shared with the filter are in constants.ts.
 
 export type Mode = "metadata" | "catalog";
 export type FallbackPolicy = "NO_FALLBACK" | "ANY_ENDPOINT" | "DEFAULT_SUBSET";
@@ -62,5 +63,4 @@ export interface PluginConfig {
   services?: ServiceConfig[];
 }
 
-export const IP_KEY = "%ip%";
-export const DEFAULT_HEADER_PREFIX = "x-dynamic-subset-";
+export { DEFAULT_HEADER_PREFIX, IP_KEY } from "./constants.js";

@@ -26,6 +26,7 @@ import { AsmInputError, fqdn } from "../asm/index.js";
 import type { PluginConfig, ServiceConfig, SubsetSelector } from "../config/types.js";
 import { DEFAULT_HEADER_PREFIX, IP_KEY } from "../config/types.js";
 import { assertValidPluginConfig } from "../config/schema.js";
+import { ROOT_ID } from "../config/constants.js";
 import type { EndpointService } from "../endpoints/index.js";
 import {
   envoyRouteName,
@@ -89,7 +90,7 @@ function wasmFilter(plugin: PluginConfig, filename: string): Obj {
     typed_config: typed("envoy.extensions.filters.http.wasm.v3.Wasm", {
       config: {
         name: "dynamic_subset",
-        root_id: "dynamic_subset",
+        root_id: ROOT_ID,
         vm_config: {
           vm_id: "dynamic_subset", // one VM for every listener; each listener's config gets its own root context
           runtime: "envoy.wasm.runtime.v8",
@@ -450,7 +451,7 @@ export function envoyYaml(documents: EnvoyDocument[], header = ""): string {
           isScalar(pair.key) &&
           pair.key.value === "config" &&
           isMap(pair.value) &&
-          pair.value.get("root_id") === "dynamic_subset"
+          pair.value.get("root_id") === ROOT_ID
         ) {
           pair.key.commentBefore = FAILURE_POLICY_COMMENT;
         }

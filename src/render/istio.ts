@@ -32,6 +32,13 @@ import type { AsmDestinationRule, AsmHttpRoute, AsmInput, AsmVirtualService } fr
 import { AsmInputError, fqdn, readAsmFiles } from "../asm/index.js";
 import { DEFAULT_HEADER_PREFIX, IP_KEY, type Labels, type PluginConfig, type ServiceConfig } from "../config/types.js";
 import { assertValidPluginConfig } from "../config/schema.js";
+import {
+  ROOT_ID,
+  ROUTE_TOKEN_MAX_LENGTH,
+  ROUTE_TOKEN_MIN_LENGTH,
+  SESSION_HEADER_SUFFIX,
+  SUBSET_HEADER_SUFFIX,
+} from "../config/constants.js";
 import { buildCatalog } from "../k8s/catalog.js";
 import {
   K8sInputError,
@@ -44,12 +51,12 @@ import {
 import { pluginServices, serviceHost } from "./plugin-config.js";
 
 export const DEFAULT_WASM_URL = "oci://registry.example.com/dynamic-subset:0.1.0";
-export const PLUGIN_NAME = "dynamic_subset";
+export const PLUGIN_NAME = ROOT_ID;
 export const SESSION_LABEL = "istio.io/persistent-session-header";
 export const ISTIOD_FLAG = "PILOT_ENABLE_PERSISTENT_SESSION_FILTER=true";
-const TOKEN = /^[0-9a-f]{16,64}$/;
-const SUBSET_HEADER = `${DEFAULT_HEADER_PREFIX}subset`;
-const SESSION_HEADER = `${DEFAULT_HEADER_PREFIX}host`;
+const TOKEN = new RegExp(`^[0-9a-f]{${ROUTE_TOKEN_MIN_LENGTH},${ROUTE_TOKEN_MAX_LENGTH}}$`);
+const SUBSET_HEADER = DEFAULT_HEADER_PREFIX + SUBSET_HEADER_SUFFIX;
+const SESSION_HEADER = DEFAULT_HEADER_PREFIX + SESSION_HEADER_SUFFIX;
 
 export interface IstioOptions {
   command?: string; // the command line that rendered this, for the header comment
@@ -368,7 +375,9 @@ function yamlDocument(value: Obj, comment: string): Document {
 
 export function renderIstio(input: AsmInput, live: IstioInput, options: IstioOptions = {}): IstioOutput {
   if (options.routeToken !== undefined && !TOKEN.test(options.routeToken))
-    throw new IstioInputError(`route token must be 16-64 lower-case hex digits`);
+    throw new IstioInputError(
+      `route token must be ${ROUTE_TOKEN_MIN_LENGTH}-${ROUTE_TOKEN_MAX_LENGTH} lower-case hex digits`,
+    );
   const warnings = [...input.warnings];
   const notes: string[] = [];
   const services = dynamicServices(input, live, previousTokens(live.previousText), options, warnings);

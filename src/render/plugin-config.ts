@@ -31,9 +31,7 @@
 import type { AsmDestinationRule, AsmHttpRoute, AsmInput, AsmVirtualService } from "../asm/index.js";
 import { AsmInputError, fqdn } from "../asm/index.js";
 import type { HeaderMapping, RouteConfig, ServiceConfig, SubsetSelector } from "../config/types.js";
-import { DEFAULT_HEADER_PREFIX } from "../config/types.js";
-
-const MAX_KEYS_PER_SERVICE = 64; // assembly/filter/model.ts
+import { DEFAULT_HEADER_PREFIX, MAX_KEYS_PER_SERVICE } from "../config/constants.js";
 
 export type ServiceMatch = { cluster: string } | { host: string };
 

@@ -1,5 +1,5 @@
 // Every malformed configuration of test/fixtures/bad-configs.json against the compiled filter: Envoy's
-// start refuses it, the filter logs exactly the listed problem lines (SPEC §3: one line per problem,
+// start refuses it, the filter logs exactly the listed problem lines (docs/configuration.md: one line per problem,
 // naming the JSON path, or the byte offset for malformed JSON) and nothing else, and the VM never traps.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// SPEC §10 host-call budget per request, asserted against its formula:
+// The host-call budget per request of docs/performance.md, asserted against its formula:
 //   (mapped headers read) + (internal headers written or removed) + (properties read, at most 2)
 //   + (1 filter-state write) + (at most 2 metric updates) + (1 local reply or clear_route_cache, catalog mode)
 // The seed configuration has 5 internal headers (stage, version, %ip% per-key headers, subset, session).
@@ -87,7 +87,7 @@ const CASES = [
   ["catalog", { route: "pin", headers: [["x-ip", "10.0.0.1"]] }, 12, 1, 2, 1],
 ];
 
-describe("host calls per request (SPEC §10)", () => {
+describe("host calls per request (docs/performance.md)", () => {
   for (const [mode, request, total, mappedHeaders, properties, finalCall] of CASES) {
     it(`${mode} ${JSON.stringify(request)}: ${total} calls`, async () => {
       const host = await startFilter(seedConfig(mode));

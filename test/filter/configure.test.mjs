@@ -95,6 +95,35 @@ describe("configuration", () => {
     ]);
   });
 
+  it("does not read a catalog in metadata mode: one catalog mode would reject only draws the warning", async () => {
+    const config = seedConfig("metadata");
+    config.services[0].catalog = { subsets: [{ name: "Not A Name" }], sessionHeader: 7 };
+    const host = await startFilter(config);
+    assert.deepEqual(host.logsAt("warn"), ["dynamic_subset: services[0].catalog: ignored in metadata mode"]);
+    assert.equal(host.configure(JSON.stringify({ ...config, mode: "catalog" })), false, "catalog mode reads it");
+    assert.deepEqual(internalHeaders(send(host, { headers: DEV_V1 })), [
+      [`${PREFIX}stage`, "dev"],
+      [`${PREFIX}version`, "v1"],
+    ]);
+  });
+
+  it("takes a configuration of only whitespace as an empty one, which still strips internal headers", async () => {
+    for (const blank of [" ", "\n", " \t\r\n "]) {
+      const host = await startFilter(blank);
+      assert.deepEqual(host.logsAt("info"), [
+        "dynamic_subset: configured: mode=metadata services=0 routes=0 selectors=0 internal_headers=2",
+      ]);
+      const spoofed = [
+        [SUBSET_HEADER, `dev-v1.${ROUTE_TOKEN}`],
+        [`${PREFIX}host`, "MTkyLjE2OC4wLjY6ODAwMA=="],
+        ...DEV_V1,
+      ];
+      const s = send(host, { headers: spoofed });
+      assert.deepEqual(internalHeaders(s), []);
+      assert.equal(decisionOf(s), undefined, "no service: no decision");
+    }
+  });
+
   it("rejects deeply nested JSON without trapping", async () => {
     const host = await startFilter(seedConfig("metadata"));
     assert.equal(host.configure("[".repeat(10000)), false);

@@ -1,4 +1,4 @@
-// Shared setup for the compiled-filter tests: the SPEC §3 example configuration (the seed's helloworld
+// Shared setup for the compiled-filter tests: the example configuration of docs/configuration.md (the seed's helloworld
 // deployment) in both modes, a host that loads build/dynamic_subset.wasm like Envoy, and request helpers.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -32,7 +32,10 @@ export function seedCatalog() {
   };
 }
 
-/** The SPEC §3 example: [stage, version] with DEFAULT_SUBSET, [%ip%], global NO_FALLBACK, routes default + pin. */
+/**
+ * The example of docs/configuration.md: [stage, version] with DEFAULT_SUBSET, [%ip%], global NO_FALLBACK, routes
+ * default + pin.
+ */
 export function seedService(mode) {
   return { ...specExampleService(), ...(mode === "catalog" ? { catalog: seedCatalog() } : {}) };
 }

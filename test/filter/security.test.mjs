@@ -1,6 +1,7 @@
-// SPEC §6 through the compiled filter: internal headers a client sends never survive (configured and
-// unconfigured clusters, any case, duplicates), and hostile header values (64 KiB, binary, invalid UTF-8,
-// many duplicates) neither trap the VM, nor reach a header or a log line, nor grow memory per request.
+// docs/behaviour.md, "Security", through the compiled filter: internal headers a client sends never survive
+// (configured and unconfigured clusters, any case, duplicates), and hostile header values (64 KiB, binary,
+// invalid UTF-8, many duplicates) neither trap the VM, nor reach a header or a log line, nor grow memory per
+// request.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -131,6 +132,7 @@ describe("hostile header values", () => {
       assert.ok(!logged.includes("vvvvvvvv"), "the huge value is never logged");
       assert.ok(!logged.includes("\u00ff"), "binary bytes are never logged");
       assert.ok(logged.includes("dynamic_subset: decision "), "debug lines are written when the level asks");
+      assert.equal(host.logsAt("debug").at(-1), `dynamic_subset: decision ${decisionOf(pin)} (unmatchable)`);
     });
   }
 

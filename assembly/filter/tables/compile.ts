@@ -1,264 +1,43 @@
-// Compiles a validated PluginConfig (model.ts) once, in on_configure, into the
-// immutable lookup tables the hot path uses. Every constant a request needs
-// (header names, header values, decision strings) is encoded to UTF-8 here so a
-// request never encodes anything; every lookup on request bytes goes through a
-// ByteKeyIndex (hash over raw bytes), so a request never decodes anything.
+// Compiles a validated PluginConfig (model.ts) once, in on_configure, into the immutable tables of runtime.ts
+// that the hot path reads: every string a request needs is encoded to UTF-8 here, every lookup gets its
+// ByteKeyIndex, and the sizes of the per-request scratch are taken.
 
-import { keyHeaderName } from "./headername";
-import { utf8, utf8Into } from "../abi/utf8";
-import { base64Encode } from "./base64";
-import { MAX_LABEL_VALUE } from "./labels";
+import { IP_KEY, SESSION_HEADER_SUFFIX, SUBSET_HEADER_SUFFIX } from "../../../src/config/constants";
+import { utf8, utf8Into } from "../../abi/utf8";
+import { base64Encode } from "../base64";
+import { keyHeaderName } from "../headername";
+import { MAX_LABEL_VALUE } from "../labels";
 import {
   Catalog,
   FallbackPolicy,
-  IP_KEY,
   Label,
   Mode,
   PluginConfig,
   RouteConfig,
   ServiceConfig,
   SubsetSelector,
-} from "./model";
+} from "../model";
+import { ByteKeyIndex } from "./byte-key-index";
+import {
+  INVALID_VALUE,
+  KeyTable,
+  MappingTable,
+  RouteTable,
+  SelectorTable,
+  ServiceTable,
+  Tables,
+  Target,
+} from "./runtime";
 
-/** Written in metadata mode instead of an unmatchable value: not a label value, so it matches nothing. */
-export const INVALID_VALUE = "~invalid~";
 /** Longest value a resolved key can carry into a header or decision string. */
 const MAX_WRITTEN_VALUE: i32 = MAX_LABEL_VALUE > INVALID_VALUE.length ? MAX_LABEL_VALUE : INVALID_VALUE.length;
 
-function bytesEqual(a: usize, aLen: i32, b: usize, bLen: i32): bool {
-  return aLen == bLen && memory.compare(a, b, <usize>aLen) == 0;
-}
-
-/** Byte-order comparison of two UTF-8 strings (SPEC §4: key order is byte order). */
-export function compareBytes(a: ArrayBuffer, b: ArrayBuffer): i32 {
+/** Byte-order comparison of two UTF-8 strings (docs/behaviour.md "Routing decision": key order is byte order). */
+function compareBytes(a: ArrayBuffer, b: ArrayBuffer): i32 {
   const n = min(a.byteLength, b.byteLength);
   const c = memory.compare(changetype<usize>(a), changetype<usize>(b), <usize>n);
   return c != 0 ? c : a.byteLength - b.byteLength;
 }
-
-/**
- * A set of byte strings, each mapped to its insertion index. Open addressing
- * with FNV-1a; lookups take raw (ptr, len) so request bytes are never copied.
- * Built at configuration time, read-only afterwards.
- */
-export class ByteKeyIndex {
-  private keys: ArrayBuffer[] = [];
-  private slots: StaticArray<i32>; // insertion index + 1; 0 = empty
-  private mask: u32;
-
-  constructor(expectedKeys: i32) {
-    let capacity = 8;
-    while (capacity < expectedKeys * 2) capacity <<= 1;
-    this.slots = new StaticArray<i32>(capacity);
-    this.mask = <u32>(capacity - 1);
-  }
-
-  get size(): i32 {
-    return this.keys.length;
-  }
-
-  /** Index of the key, or -1. */
-  find(ptr: usize, len: i32): i32 {
-    let slot = hashBytes(ptr, len) & this.mask;
-    while (true) {
-      const entry = unchecked(this.slots[slot]);
-      if (entry == 0) return -1;
-      const key = unchecked(this.keys[entry - 1]);
-      if (bytesEqual(changetype<usize>(key), key.byteLength, ptr, len)) return entry - 1;
-      slot = (slot + 1) & this.mask;
-    }
-  }
-
-  findBuffer(key: ArrayBuffer): i32 {
-    return this.find(changetype<usize>(key), key.byteLength);
-  }
-
-  /** Adds the key unless present; returns its index (the first insertion wins). */
-  add(key: ArrayBuffer): i32 {
-    const existing = this.findBuffer(key);
-    if (existing >= 0) return existing;
-    if ((this.keys.length + 1) * 2 > this.slots.length) this.grow();
-    this.keys.push(key);
-    this.place(this.keys.length - 1);
-    return this.keys.length - 1;
-  }
-
-  private place(index: i32): void {
-    const key = this.keys[index];
-    let slot = hashBytes(changetype<usize>(key), key.byteLength) & this.mask;
-    while (unchecked(this.slots[slot]) != 0) slot = (slot + 1) & this.mask;
-    unchecked((this.slots[slot] = index + 1));
-  }
-
-  private grow(): void {
-    this.slots = new StaticArray<i32>(this.slots.length * 2);
-    this.mask = <u32>(this.slots.length - 1);
-    for (let i = 0; i < this.keys.length; i++) this.place(i);
-  }
-}
-
-function hashBytes(ptr: usize, len: i32): u32 {
-  let h: u32 = 0x811c9dc5;
-  for (let i = 0; i < len; i++) {
-    h = (h ^ (<u32>load<u8>(ptr + <usize>i))) * 0x01000193;
-  }
-  return h;
-}
-
-/** One distinct subset key of a service. */
-export class KeyTable {
-  constructor(
-    public name: ArrayBuffer, // UTF-8
-    public stripIndex: i32, // Tables.strip[stripIndex]: its metadata-mode header name (SPEC §5)
-    public isIp: bool,
-  ) {}
-}
-
-export class MappingTable {
-  constructor(
-    public headerSlot: i32, // index into RouteTable.headers
-    public key: i32, // index into ServiceTable.keys
-    public defaultValue: ArrayBuffer | null,
-  ) {}
-}
-
-export class RouteTable {
-  constructor(
-    public headers: ArrayBuffer[], // distinct mapped header names, each read once per request
-    public mappings: MappingTable[], // configuration order
-  ) {}
-}
-
-/** Where a catalog-mode request goes: one header to write. */
-export class Target {
-  constructor(
-    public stripIndex: i32, // Tables.strip[stripIndex]: the subset header, or the session header for an endpoint
-    public value: ArrayBuffer, // "<subset>.<routeToken>", or base64("<ip>:<port>")
-    public decision: ArrayBuffer, // filter-state value (SPEC §7)
-    public isEndpoint: bool, // true: no route change, so no clear_route_cache
-  ) {}
-}
-
-export class SelectorTable {
-  constructor(
-    public keys: StaticArray<i32>, // indexes into ServiceTable.keys, in byte order of the key names
-    public mask: u64,
-    public policy: FallbackPolicy, // effective: the selector's own, else the service's global one
-    public tuples: ByteKeyIndex, // catalog mode: value tuple (values in `keys` order, NUL-joined) -> targets[i]
-    public targets: Target[],
-  ) {}
-}
-
-export class ServiceTable {
-  constructor(
-    public keys: KeyTable[],
-    public selectors: SelectorTable[], // configuration order
-    public routesByName: ByteKeyIndex,
-    public routes: RouteTable[], // parallel to routesByName
-    public unnamedRoute: RouteTable | null,
-    public globalPolicy: FallbackPolicy,
-    public defaultTarget: Target | null, // catalog mode; null: the catalog has no default subset
-    // Catalog mode with %ip% pinning: Envoy's header-based stateful session puts the pod address
-    // into this response header whenever it differs from the request's; the filter removes it.
-    public responseSessionHeader: ArrayBuffer | null,
-  ) {}
-
-  /** xds.route_name matters only if some route has a name. */
-  get needsRouteName(): bool {
-    return this.routesByName.size > 0;
-  }
-}
-
-export class Tables {
-  services: ServiceTable[] = [];
-  clusters: ByteKeyIndex; // cluster name -> clusterService[i]
-  clusterService: i32[] = [];
-  hosts: ByteKeyIndex; // Istio host -> hostService[i]
-  hostService: i32[] = [];
-  /** Every internal header: removed (or replaced) on every request. */
-  strip: ArrayBuffer[] = [];
-  // Sizes of the per-request scratch (decision.ts) and the configuration summary.
-  maxRouteHeaders: i32 = 0;
-  maxServiceKeys: i32 = 0;
-  maxTupleBytes: i32 = 0;
-  maxDecisionBytes: i32 = 16;
-  routeCount: i32 = 0;
-  selectorCount: i32 = 0;
-
-  constructor(
-    public mode: Mode,
-    public responseHeader: bool,
-    serviceCount: i32,
-  ) {
-    this.clusters = new ByteKeyIndex(serviceCount);
-    this.hosts = new ByteKeyIndex(serviceCount);
-  }
-
-  addService(config: ServiceConfig, table: ServiceTable): void {
-    const index = this.services.length;
-    this.services.push(table);
-    const cluster = config.cluster;
-    const host = config.host;
-    if (cluster != null && this.clusters.add(utf8(cluster)) == this.clusterService.length)
-      this.clusterService.push(index);
-    if (host != null && this.hosts.add(utf8(host)) == this.hostService.length) this.hostService.push(index);
-    this.maxServiceKeys = max(this.maxServiceKeys, table.keys.length);
-    this.routeCount += config.routes.length;
-    this.selectorCount += table.selectors.length;
-    for (let r = 0; r < table.routes.length; r++) {
-      this.maxRouteHeaders = max(this.maxRouteHeaders, table.routes[r].headers.length);
-    }
-    const unnamed = table.unnamedRoute;
-    if (unnamed) this.maxRouteHeaders = max(this.maxRouteHeaders, unnamed.headers.length);
-    for (let s = 0; s < table.selectors.length; s++) {
-      const keys = table.selectors[s].keys;
-      let decisionBytes = 7; // "subset:"
-      for (let k = 0; k < keys.length; k++)
-        decisionBytes += table.keys[unchecked(keys[k])].name.byteLength + MAX_WRITTEN_VALUE + 2;
-      this.maxDecisionBytes = max(this.maxDecisionBytes, decisionBytes);
-      this.maxTupleBytes = max(this.maxTupleBytes, keys.length * (MAX_LABEL_VALUE + 1));
-    }
-  }
-
-  /**
-   * The service for an xds.cluster_name: the first entry in configuration order
-   * whose `cluster` equals it or whose `host` matches its Istio form
-   * "outbound|<port>||<host>" (empty subset). -1: not configured.
-   */
-  findService(ptr: usize, len: i32): i32 {
-    let best = -1;
-    const exact = this.clusters.find(ptr, len);
-    if (exact >= 0) best = unchecked(this.clusterService[exact]);
-    const hostStart = istioHostStart(ptr, len);
-    if (hostStart > 0) {
-      const byHost = this.hosts.find(ptr + <usize>hostStart, len - hostStart);
-      if (byHost >= 0) {
-        const service = unchecked(this.hostService[byHost]);
-        if (best < 0 || service < best) best = service;
-      }
-    }
-    return best;
-  }
-}
-
-const OUTBOUND = "outbound|";
-
-/** Offset of <host> in "outbound|<digits>||<host>", else -1. */
-export function istioHostStart(ptr: usize, len: i32): i32 {
-  const prefixLen = OUTBOUND.length;
-  if (len <= prefixLen + 3) return -1;
-  for (let i = 0; i < prefixLen; i++) {
-    if (<u32>load<u8>(ptr + <usize>i) != <u32>OUTBOUND.charCodeAt(i)) return -1;
-  }
-  let i = prefixLen;
-  while (i < len && <u32>load<u8>(ptr + <usize>i) - 0x30 < 10) i++;
-  if (i == prefixLen || i + 2 >= len) return -1;
-  if (load<u8>(ptr + <usize>i) != 0x7c || load<u8>(ptr + <usize>(i + 1)) != 0x7c) return -1;
-  return i + 2;
-}
-
-// ---------------------------------------------------------------------------
-// Compilation
 
 /** Builds UTF-8 byte strings at configuration time: one allocation per finished result. */
 class ByteBuilder {
@@ -346,8 +125,8 @@ class ServiceCompiler {
     private headerPrefix: string,
     private strip: StripList,
   ) {
-    this.subsetHeader = strip.add(utf8(headerPrefix + "subset"));
-    const catalog = config.catalog; // its session header is internal in both modes (SPEC §6)
+    this.subsetHeader = strip.add(utf8(headerPrefix + SUBSET_HEADER_SUFFIX));
+    const catalog = config.catalog; // its session header is internal (docs/behaviour.md "Security")
     this.sessionHeader = catalog != null ? strip.add(utf8(catalog.sessionHeader)) : -1;
   }
 
@@ -383,7 +162,7 @@ class ServiceCompiler {
 
   /**
    * A route's mappings, without those whose key no selector uses: such a key can never be part
-   * of the chosen selector (SPEC §4 step 3 reduces K to the selector's keys), so its header
+   * of the chosen selector (docs/behaviour.md "Routing decision": K is reduced to the selector's keys), so its header
    * need not be read.
    */
   route(config: RouteConfig): RouteTable {
@@ -595,15 +374,42 @@ function carriesLabels(labels: Label[], wanted: Label[], skipIp: bool): bool {
   return true;
 }
 
+/** Adds a compiled service to the tables: its cluster or host, and the sizes it needs. */
+function addService(tables: Tables, config: ServiceConfig, table: ServiceTable): void {
+  const index = tables.services.length;
+  tables.services.push(table);
+  const cluster = config.cluster;
+  const host = config.host;
+  if (cluster != null && tables.clusters.add(utf8(cluster)) == tables.clusterService.length)
+    tables.clusterService.push(index);
+  if (host != null && tables.hosts.add(utf8(host)) == tables.hostService.length) tables.hostService.push(index);
+  tables.maxServiceKeys = max(tables.maxServiceKeys, table.keys.length);
+  tables.routeCount += config.routes.length;
+  tables.selectorCount += table.selectors.length;
+  for (let r = 0; r < table.routes.length; r++) {
+    tables.maxRouteHeaders = max(tables.maxRouteHeaders, table.routes[r].headers.length);
+  }
+  const unnamed = table.unnamedRoute;
+  if (unnamed) tables.maxRouteHeaders = max(tables.maxRouteHeaders, unnamed.headers.length);
+  for (let s = 0; s < table.selectors.length; s++) {
+    const keys = table.selectors[s].keys;
+    let decisionBytes = 7; // "subset:"
+    for (let k = 0; k < keys.length; k++)
+      decisionBytes += table.keys[unchecked(keys[k])].name.byteLength + MAX_WRITTEN_VALUE + 2;
+    tables.maxDecisionBytes = max(tables.maxDecisionBytes, decisionBytes);
+    tables.maxTupleBytes = max(tables.maxTupleBytes, keys.length * (MAX_LABEL_VALUE + 1));
+  }
+}
+
 /** Compiles a validated configuration (one without services is a no-op that still strips). */
 export function compileTables(config: PluginConfig): Tables {
   const tables = new Tables(config.mode, config.responseHeader, config.services.length);
   const strip = new StripList();
-  strip.add(utf8(config.headerPrefix + "subset"));
-  strip.add(utf8(config.headerPrefix + "host"));
+  strip.add(utf8(config.headerPrefix + SUBSET_HEADER_SUFFIX));
+  strip.add(utf8(config.headerPrefix + SESSION_HEADER_SUFFIX));
   for (let i = 0; i < config.services.length; i++) {
     const service = config.services[i];
-    tables.addService(service, new ServiceCompiler(service, config.headerPrefix, strip).compile(config.mode));
+    addService(tables, service, new ServiceCompiler(service, config.headerPrefix, strip).compile(config.mode));
   }
   tables.strip = strip.names;
   return tables;

@@ -1,0 +1,135 @@
+// The tables a request reads: immutable once compile.ts has built them from a validated configuration. Every
+// constant a request needs (header names, header values, decision strings) is UTF-8 already, and every lookup
+// on request bytes goes through a ByteKeyIndex, so a request never encodes or decodes anything.
+
+import { FallbackPolicy, Mode } from "../model";
+import { ByteKeyIndex } from "./byte-key-index";
+
+/** Written in metadata mode instead of an unmatchable value: not a label value, so it matches nothing. */
+export const INVALID_VALUE = "~invalid~";
+
+/** One distinct subset key of a service. */
+export class KeyTable {
+  constructor(
+    public name: ArrayBuffer, // UTF-8
+    public stripIndex: i32, // Tables.strip[stripIndex]: its metadata-mode header name (docs/behaviour.md "What the filter writes")
+    public isIp: bool,
+  ) {}
+}
+
+export class MappingTable {
+  constructor(
+    public headerSlot: i32, // index into RouteTable.headers
+    public key: i32, // index into ServiceTable.keys
+    public defaultValue: ArrayBuffer | null,
+  ) {}
+}
+
+export class RouteTable {
+  constructor(
+    public headers: ArrayBuffer[], // distinct mapped header names, each read once per request
+    public mappings: MappingTable[], // configuration order
+  ) {}
+}
+
+/** Where a catalog-mode request goes: one header to write. */
+export class Target {
+  constructor(
+    public stripIndex: i32, // Tables.strip[stripIndex]: the subset header, or the session header for an endpoint
+    public value: ArrayBuffer, // "<subset>.<routeToken>", or base64("<ip>:<port>")
+    public decision: ArrayBuffer, // filter-state value (docs/behaviour.md "Observability")
+    public isEndpoint: bool, // true: no route change, so no clear_route_cache
+  ) {}
+}
+
+export class SelectorTable {
+  constructor(
+    public keys: StaticArray<i32>, // indexes into ServiceTable.keys, in byte order of the key names
+    public mask: u64,
+    public policy: FallbackPolicy, // effective: the selector's own, else the service's global one
+    public tuples: ByteKeyIndex, // catalog mode: value tuple (values in `keys` order, NUL-joined) -> targets[i]
+    public targets: Target[],
+  ) {}
+}
+
+export class ServiceTable {
+  constructor(
+    public keys: KeyTable[],
+    public selectors: SelectorTable[], // configuration order
+    public routesByName: ByteKeyIndex,
+    public routes: RouteTable[], // parallel to routesByName
+    public unnamedRoute: RouteTable | null,
+    public globalPolicy: FallbackPolicy,
+    public defaultTarget: Target | null, // catalog mode; null: the catalog has no default subset
+    // Catalog mode with %ip% pinning: Envoy's header-based stateful session puts the pod address
+    // into this response header whenever it differs from the request's; the filter removes it.
+    public responseSessionHeader: ArrayBuffer | null,
+  ) {}
+
+  /** xds.route_name matters only if some route has a name. */
+  get needsRouteName(): bool {
+    return this.routesByName.size > 0;
+  }
+}
+
+export class Tables {
+  services: ServiceTable[] = [];
+  clusters: ByteKeyIndex; // cluster name -> clusterService[i]
+  clusterService: i32[] = [];
+  hosts: ByteKeyIndex; // Istio host -> hostService[i]
+  hostService: i32[] = [];
+  /** Every internal header: removed (or replaced) on every request. */
+  strip: ArrayBuffer[] = [];
+  // Sizes of the per-request scratch (decision.ts) and the configuration summary.
+  maxRouteHeaders: i32 = 0;
+  maxServiceKeys: i32 = 0;
+  maxTupleBytes: i32 = 0;
+  maxDecisionBytes: i32 = 16;
+  routeCount: i32 = 0;
+  selectorCount: i32 = 0;
+
+  constructor(
+    public mode: Mode,
+    public responseHeader: bool,
+    serviceCount: i32,
+  ) {
+    this.clusters = new ByteKeyIndex(serviceCount);
+    this.hosts = new ByteKeyIndex(serviceCount);
+  }
+
+  /**
+   * The service for an xds.cluster_name: the first entry in configuration order
+   * whose `cluster` equals it or whose `host` matches its Istio form
+   * "outbound|<port>||<host>" (empty subset). -1: not configured.
+   */
+  findService(ptr: usize, len: i32): i32 {
+    let best = -1;
+    const exact = this.clusters.find(ptr, len);
+    if (exact >= 0) best = unchecked(this.clusterService[exact]);
+    const hostStart = istioHostStart(ptr, len);
+    if (hostStart > 0) {
+      const byHost = this.hosts.find(ptr + <usize>hostStart, len - hostStart);
+      if (byHost >= 0) {
+        const service = unchecked(this.hostService[byHost]);
+        if (best < 0 || service < best) best = service;
+      }
+    }
+    return best;
+  }
+}
+
+const OUTBOUND = "outbound|";
+
+/** Offset of <host> in "outbound|<digits>||<host>", else -1. */
+export function istioHostStart(ptr: usize, len: i32): i32 {
+  const prefixLen = OUTBOUND.length;
+  if (len <= prefixLen + 3) return -1;
+  for (let i = 0; i < prefixLen; i++) {
+    if (<u32>load<u8>(ptr + <usize>i) != <u32>OUTBOUND.charCodeAt(i)) return -1;
+  }
+  let i = prefixLen;
+  while (i < len && <u32>load<u8>(ptr + <usize>i) - 0x30 < 10) i++;
+  if (i == prefixLen || i + 2 >= len) return -1;
+  if (load<u8>(ptr + <usize>i) != 0x7c || load<u8>(ptr + <usize>(i + 1)) != 0x7c) return -1;
+  return i + 2;
+}
