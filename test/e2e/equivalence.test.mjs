@@ -155,7 +155,7 @@ async function catalogMode(asm, pods) {
     const result = {
       localResponse: s.localResponse,
       headers: s.requestHeaderMap,
-      clearedRouteCache: s.foreignCalls.some((c) => c.name === "clear_route_cache"),
+      routeCacheCleared: s.routeCacheCleared,
       decision: s.filterState.get("wasm.dynamic_subset"),
     };
     s.complete();

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { IstioSidecar } from "./mesh-istio.mjs";
+import { IstioSidecar, emulatedFilter } from "./mesh-istio.mjs";
 
 const WASM = "build/dynamic_subset.wasm";
 const PODS = readFileSync("examples/helloworld/pods.json", "utf8");
@@ -27,8 +27,8 @@ test("a client's own headers reach only the user's route: every generated route 
     for (const r of generated)
       assert.equal(r.match.headers["x-dynamic-subset-subset"].exact, `${r.http.route[0].destination.subset}.${token}`);
     const guess = new Map([
-      ["x-dynamic-subset-subset", `${generated[0].http.route[0].destination.subset}.0123456789abcdef`],
-      ["x-stage", "dev"],
+      ["x-dynamic-subset-subset", [`${generated[0].http.route[0].destination.subset}.0123456789abcdef`]],
+      ["x-stage", ["dev"]],
     ]);
     assert.equal(mesh.route(guess).name, "default", `${step}: a guessed token lands on the user's route`);
     for (const r of generated)
@@ -42,17 +42,7 @@ async function filterFor(pluginConfig) {
   const { ProxyWasmHost } = await import("../../emulator/index.mjs");
   const host = await ProxyWasmHost.load(WASM, { pluginConfig: JSON.stringify(pluginConfig), rootId: "dynamic_subset" });
   assert.ok(host.start(), "the rendered pluginConfig is accepted by the filter");
-  return (routeName, clusterName, pairs) => {
-    const s = host.newStream({ properties: { "xds.route_name": routeName, "xds.cluster_name": clusterName } });
-    s.requestHeaders(pairs, { endOfStream: true });
-    const out = {
-      localResponse: s.localResponse,
-      headers: s.requestHeaderMap,
-      clearedRouteCache: s.foreignCalls.some((c) => c.name === "clear_route_cache"),
-    };
-    s.complete();
-    return out;
-  };
+  return emulatedFilter(host);
 }
 
 async function play(step, requests) {
