@@ -23,7 +23,7 @@
 // Retries are not modelled (the pods always answer). Only the match conditions the rendered files use are
 // modelled (headers exact/prefix, uri exact/prefix); any other condition throws, so the model never guesses.
 
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import { parsePods, parseService, servingEndpoints } from "../../dist/k8s/pods.js";
 import { endpointAddress } from "../../dist/k8s/catalog.js";
 
@@ -53,42 +53,84 @@ function matches(m, headers, individually) {
   );
 }
 
+/** The names a client in the service's namespace reaches it by (Istio's virtual host domains, ports ignored). */
+function domains(service) {
+  const host = `${service.name}.${service.namespace}.svc.cluster.local`;
+  return [
+    host,
+    `${host}.`,
+    service.name,
+    `${service.name}.${service.namespace}`,
+    `${service.name}.${service.namespace}.svc`,
+  ];
+}
+
+const HTTP_PORT_NAME = /^(http|http2|grpc)(-|$)/;
+
 export class IstioSidecar {
   /**
-   * @param renderedText the istio target's output; podsText `kubectl get pods -o json`; serviceText the Service manifest
+   * @param renderedText the istio target's output; podsText `kubectl get pods -o json`; serviceText the Service
+   *   manifest(s): every Service of it has a virtual host (its default route when no VirtualService names it)
    * @param options.matchHeadersIndividually Envoy >= 1.39's header matching (default: true, the newest pinned Envoy)
    */
   constructor(renderedText, podsText, serviceText, { matchHeadersIndividually = true } = {}) {
     this.matchHeadersIndividually = matchHeadersIndividually;
-    const docs = parseAllDocuments(renderedText).map((d) => d.toJS());
-    const one = (kind) => docs.find((d) => d.kind === kind);
-    this.pluginConfig = one("WasmPlugin").spec.pluginConfig;
-    this.virtualService = one("VirtualService");
-    this.destinationRule = one("DestinationRule");
-    const service = parseService(serviceText, "service");
-    this.sessionHeader = (one("Service") ?? service.document).metadata.labels?.[SESSION_LABEL];
-    const port = this.virtualService.spec.http.at(-1).route[0].destination.port.number;
-    this.endpoints = servingEndpoints(parsePods(podsText, "pods"), service, {
-      name: service.name,
-      namespace: service.namespace,
-      destinationPort: port,
-    }).endpoints;
+    const docs = parseAllDocuments(renderedText)
+      .map((d) => d.toJS())
+      .filter(Boolean);
+    const all = (kind) => docs.filter((d) => d.kind === kind);
+    this.pluginConfig = all("WasmPlugin")[0].spec.pluginConfig;
+    this.virtualService = all("VirtualService")[0];
+    this.destinationRules = all("DestinationRule");
+    // The rendered Service (it carries the session label) wins over the same Service in serviceText.
+    const given = parseAllDocuments(serviceText)
+      .map((d) => d.toJS())
+      .filter((d) => d?.kind === "Service");
+    const services = [...all("Service"), ...given].filter(
+      (d, i, list) =>
+        list.findIndex((o) => o.metadata.name === d.metadata.name && o.metadata.namespace === d.metadata.namespace) ===
+        i,
+    );
+    this.services = services.map((doc) => {
+      const info = parseService(stringify(doc), "service");
+      return {
+        info,
+        host: `${info.name}.${info.namespace}.svc.cluster.local`,
+        sessionHeader: doc.metadata.labels?.[SESSION_LABEL],
+        port: doc.spec.ports.find((p) => HTTP_PORT_NAME.test(p.name ?? ""))?.port,
+      };
+    });
+    this.pods = parsePods(podsText, "pods");
+    const dynamicHost = this.virtualService.spec.http.at(-1).route[0].destination.host;
+    this.sessionHeader = this.service(dynamicHost)?.sessionHeader;
   }
 
-  /** Envoy's route table for the VirtualService: [{name, match, http}] in order. */
-  routes() {
-    return this.virtualService.spec.http.flatMap((http) =>
-      (http.match?.length ? http.match : [{}]).map((m) => ({
-        name: m.name ? `${http.name}.${m.name}` : (http.name ?? ""),
-        match: m,
-        http,
-      })),
-    );
+  service(host) {
+    return this.services.find((s) => s.host === host);
+  }
+
+  /** The routes of the virtual host the authority names (default: the VirtualService's): [{name, match, http}]. */
+  routes(authority) {
+    const name = authority?.replace(/:\d+$/, "");
+    const service = name === undefined ? undefined : this.services.find((s) => domains(s.info).includes(name));
+    const vs = this.virtualService;
+    if (service === undefined || vs.spec.hosts.includes(service.host))
+      return vs.spec.http.flatMap((http) =>
+        (http.match?.length ? http.match : [{}]).map((m) => ({
+          name: m.name ? `${http.name}.${m.name}` : (http.name ?? ""),
+          match: m,
+          http,
+        })),
+      );
+    // istiod's default route for a service without a VirtualService (route.go BuildDefaultHTTPOutboundRoute).
+    const http = { route: [{ destination: { host: service.host, port: { number: service.port } } }] };
+    return [{ name: "default", match: {}, http }];
   }
 
   /** @param headers Map lower-case name -> [values] */
   route(headers) {
-    return this.routes().find((r) => matches(r.match, headers, this.matchHeadersIndividually));
+    const authority = headers.get(":authority")?.[0];
+    return this.routes(authority).find((r) => matches(r.match, headers, this.matchHeadersIndividually));
   }
 
   cluster(route) {
@@ -96,57 +138,74 @@ export class IstioSidecar {
     if (route.http.route.length !== 1) throw new Error("model: weighted routes are not modelled");
     return {
       name: `outbound|${destination.port.number}|${destination.subset ?? ""}|${destination.host}`,
+      host: destination.host,
+      port: destination.port.number,
       subset: destination.subset,
     };
   }
 
-  hosts(subsetName) {
-    if (subsetName === undefined) return this.endpoints;
-    const subset = this.destinationRule.spec.subsets.find((s) => s.name === subsetName);
+  /** The ready endpoints of a service (default: the VirtualService's), narrowed to a DestinationRule subset. */
+  hosts(subsetName, host = this.virtualService.spec.http.at(-1).route[0].destination.host, port) {
+    const service = this.service(host);
+    if (!service) throw new Error(`model: no Service for ${host}`);
+    const endpoints = servingEndpoints(this.pods, service.info, {
+      name: service.info.name,
+      namespace: service.info.namespace,
+      destinationPort: port ?? service.port,
+    }).endpoints;
+    if (subsetName === undefined) return endpoints;
+    const subset = this.destinationRules
+      .find((dr) => dr.spec.host === host)
+      ?.spec.subsets?.find((s) => s.name === subsetName);
     if (!subset)
       throw new Error(`VirtualService names subset ${subsetName}, which the DestinationRule does not define`);
-    return this.endpoints.filter((ep) => Object.entries(subset.labels).every(([k, v]) => ep.labels[k] === v));
+    return endpoints.filter((ep) => Object.entries(subset.labels).every(([k, v]) => ep.labels[k] === v));
   }
 
   /**
-   * One request from a client pod. `runFilter(routeName, clusterName, headerPairs)` runs the wasm filter and returns
-   * {localResponse, headers (pairs after the filter), routeCacheCleared} (see emulatedFilter).
-   * Returns {status, body, route, cluster} for a local answer or a 503 of Envoy's, else {status: 200, pods: [ip...]
-   * the request can reach, answers, route, cluster, upstreamHeaders}.
+   * One request from a client pod (a `host` header becomes :authority; default helloworld:8000, path /).
+   * `runFilter(routeName, clusterName, headerPairs)` runs the wasm filter and returns {localResponse, headers (pairs
+   * after the filter), routeCacheCleared} (see emulatedFilter), kept as `filter` in the result.
+   * Returns {status, body, route, cluster, filter} for a local answer or a 503 of Envoy's, else {status: 200,
+   * pods: [ip...] the request can reach, answers, route, cluster, upstreamHeaders, filter}.
    */
-  request(clientHeaders, runFilter) {
+  request(clientHeaders, runFilter, { path = "/" } = {}) {
+    const lower = clientHeaders.map(([k, v]) => [k.toLowerCase(), v]);
+    const authority = lower.find(([k]) => k === "host")?.[1] ?? "helloworld:8000";
     const pairs = [
       [":method", "GET"],
-      [":path", "/"],
-      [":authority", "helloworld:8000"],
-      ...clientHeaders.map(([k, v]) => [k.toLowerCase(), v]),
+      [":path", path],
+      [":authority", authority],
+      ...lower.filter(([k]) => k !== "host"),
     ];
     const first = this.route(headerValues(pairs));
     if (!first) return { status: 404, body: "" };
-    const filtered = runFilter(first.name, this.cluster(first).name, pairs);
-    if (filtered.localResponse)
+    const filter = runFilter(first.name, this.cluster(first).name, pairs);
+    if (filter.localResponse)
       return {
-        status: filtered.localResponse.status,
-        body: filtered.localResponse.body,
-        details: filtered.localResponse.details,
+        status: filter.localResponse.status,
+        body: filter.localResponse.body,
+        details: filter.localResponse.details,
         route: first.name,
         cluster: this.cluster(first).name,
+        filter,
       };
-    const headers = headerValues(filtered.headers);
-    const route = filtered.routeCacheCleared ? this.route(headers) : first;
-    if (!route) return { status: 404, body: "" };
+    const headers = headerValues(filter.headers);
+    const route = filter.routeCacheCleared ? this.route(headers) : first;
+    if (!route) return { status: 404, body: "", filter };
     const cluster = this.cluster(route);
-    let hosts = this.hosts(cluster.subset);
-    const session = this.sessionHeader ? headers.get(this.sessionHeader)?.[0] : undefined;
+    let hosts = this.hosts(cluster.subset, cluster.host, cluster.port);
+    const sessionHeader = this.service(cluster.host)?.sessionHeader;
+    const session = sessionHeader ? headers.get(sessionHeader)?.[0] : undefined;
     if (session !== undefined) {
       const address = Buffer.from(session, "base64").toString("latin1");
       const pinned = hosts.filter((ep) => endpointAddress(ep.ip, ep.port) === address);
       if (pinned.length > 0) hosts = pinned;
     }
     if (hosts.length === 0)
-      return { status: 503, body: "no healthy upstream", route: route.name, cluster: cluster.name };
+      return { status: 503, body: "no healthy upstream", route: route.name, cluster: cluster.name, filter };
     const removed = new Set((route.http.headers?.request?.remove ?? []).map((h) => h.toLowerCase()));
-    const upstreamHeaders = filtered.headers.filter(([k]) => !removed.has(k));
+    const upstreamHeaders = filter.headers.filter(([k]) => !removed.has(k));
     return {
       status: 200,
       pods: hosts.map((ep) => ep.ip).sort(),
@@ -154,6 +213,7 @@ export class IstioSidecar {
       route: route.name,
       cluster: cluster.name,
       upstreamHeaders,
+      filter,
     };
   }
 }
@@ -183,6 +243,9 @@ export function emulatedFilter(host) {
       routeCacheCleared: s.routeCacheCleared,
       decision: s.filterState.get("wasm.dynamic_subset"),
     };
+    // The answer passes the filter on its way back (a reply of the filter's own is not replayed, see emulator/).
+    if (!s.localResponse) s.responseHeaders([[":status", "200"]]);
+    out.responseHeaders = s.localResponse ? s.localResponse.headers : s.responseHeaderMap;
     s.complete();
     return out;
   };
