@@ -91,29 +91,34 @@ export class IstioSidecar {
         list.findIndex((o) => o.metadata.name === d.metadata.name && o.metadata.namespace === d.metadata.namespace) ===
         i,
     );
-    this.services = services.map((doc) => {
-      const info = parseService(stringify(doc), "service");
-      return {
-        info,
-        host: `${info.name}.${info.namespace}.svc.cluster.local`,
-        sessionHeader: doc.metadata.labels?.[SESSION_LABEL],
-        port: doc.spec.ports.find((p) => HTTP_PORT_NAME.test(p.name ?? ""))?.port,
-      };
-    });
+    // The listener of the VirtualService's port: its route configuration has the Services with an HTTP port there.
+    const { destination } = this.virtualService.spec.http.at(-1).route[0];
+    this.port = destination.port.number;
+    this.services = services
+      .filter((doc) => doc.spec.ports.some((p) => p.port === this.port && HTTP_PORT_NAME.test(p.name ?? "")))
+      .map((doc) => {
+        const info = parseService(stringify(doc), "service");
+        return {
+          info,
+          host: `${info.name}.${info.namespace}.svc.cluster.local`,
+          sessionHeader: doc.metadata.labels?.[SESSION_LABEL],
+        };
+      });
     this.pods = parsePods(podsText, "pods");
-    const dynamicHost = this.virtualService.spec.http.at(-1).route[0].destination.host;
-    this.sessionHeader = this.service(dynamicHost)?.sessionHeader;
+    this.sessionHeader = this.service(destination.host)?.sessionHeader;
   }
 
   service(host) {
     return this.services.find((s) => s.host === host);
   }
 
-  /** The routes of the virtual host the authority names (default: the VirtualService's): [{name, match, http}]. */
+  /** The routes of the virtual host the authority names (none given: the VirtualService's): [{name, match, http}]. */
   routes(authority) {
     const name = authority?.replace(/:\d+$/, "");
     const service = name === undefined ? undefined : this.services.find((s) => domains(s.info).includes(name));
     const vs = this.virtualService;
+    // No virtual host for that name: no route (istiod's catch-all allow_any would pass it to its own address).
+    if (name !== undefined && service === undefined) return [];
     if (service === undefined || vs.spec.hosts.includes(service.host))
       return vs.spec.http.flatMap((http) =>
         (http.match?.length ? http.match : [{}]).map((m) => ({
@@ -123,7 +128,7 @@ export class IstioSidecar {
         })),
       );
     // istiod's default route for a service without a VirtualService (route.go BuildDefaultHTTPOutboundRoute).
-    const http = { route: [{ destination: { host: service.host, port: { number: service.port } } }] };
+    const http = { route: [{ destination: { host: service.host, port: { number: this.port } } }] };
     return [{ name: "default", match: {}, http }];
   }
 
@@ -151,7 +156,7 @@ export class IstioSidecar {
     const endpoints = servingEndpoints(this.pods, service.info, {
       name: service.info.name,
       namespace: service.info.namespace,
-      destinationPort: port ?? service.port,
+      destinationPort: port ?? this.port,
     }).endpoints;
     if (subsetName === undefined) return endpoints;
     const subset = this.destinationRules

@@ -36,6 +36,51 @@ test("a client's own headers reach only the user's route: every generated route 
   }
 });
 
+// ---- the model's Envoy behaviours, as real Envoy showed them (test/real-envoy/catalog.test.mjs) --------------------
+
+/** A stand-in for the filter: passes the request on with `edit` applied to its headers. */
+const passing = (edit, routeCacheCleared) => (_route, _cluster, pairs) => ({
+  localResponse: null,
+  headers: edit(pairs),
+  routeCacheCleared,
+});
+
+test("the route is matched again when the filter changed the request headers, and only then", () => {
+  const mesh = sidecar("step2");
+  const subset = `ds-stage-dev--version-v1.${mesh.pluginConfig.services[0].catalog.routeToken}`;
+  const client = [["x-dynamic-subset-subset", subset]];
+  const strip = (pairs) => pairs.filter(([k]) => k !== "x-dynamic-subset-subset");
+  const kept = mesh.request(client, passing(strip, false));
+  assert.deepEqual([kept.route, kept.pods], ["default.ds-stage-dev--version-v1", ["192.168.0.5"]]);
+  const rematched = mesh.request(client, passing(strip, true));
+  assert.deepEqual([rematched.route, rematched.pods], ["default", ALL]);
+});
+
+test("a header sent twice matches by any value (Envoy >= 1.39) or by the values joined with a comma", () => {
+  const rendered = readFileSync("istio/step2.yaml", "utf8");
+  const subset = `ds-stage-dev--version-v1.${sidecar("step2").pluginConfig.services[0].catalog.routeToken}`;
+  const twice = new Map([["x-dynamic-subset-subset", ["something-else", subset]]]);
+  const individually = new IstioSidecar(rendered, PODS, SERVICE, { matchHeadersIndividually: true });
+  const joined = new IstioSidecar(rendered, PODS, SERVICE, { matchHeadersIndividually: false });
+  assert.equal(individually.route(twice).name, "default.ds-stage-dev--version-v1");
+  assert.equal(joined.route(twice).name, "default");
+});
+
+test("every Service has its virtual host: another service on the port gets istiod's default route", () => {
+  // istio/app.yaml also has the sleep Service, on port 80: not on this listener (port 8000), so no virtual host.
+  const other =
+    "kind: Service\nmetadata: {name: other, namespace: default}\nspec: {selector: {app: sleep}, ports: [{name: http, port: 8000}]}\n";
+  const mesh = new IstioSidecar(readFileSync("istio/step2.yaml", "utf8"), PODS, `${SERVICE}\n---\n${other}`);
+  const unchanged = passing((pairs) => pairs, true);
+  const got = mesh.request([["host", "other.default:8000"]], unchanged);
+  assert.deepEqual(
+    [got.route, got.cluster, got.pods],
+    ["default", "outbound|8000||other.default.svc.cluster.local", ["192.168.0.33"]],
+  );
+  const sleep = mesh.request([["host", "sleep:80"]], unchanged);
+  assert.equal(sleep.status, 404, "sleep:80 has no virtual host on port 8000");
+});
+
 // ---- the seed's requests through the filter ----------------------------------------------------------------------
 
 async function filterFor(pluginConfig) {

@@ -104,13 +104,8 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
   /** What the Istio model predicts for these headers, in the shape Envoy's access log shows it. */
   function predicted(variant, headers) {
     const { model, runFilter } = models.get(variant);
-    let decision;
-    const got = model.request(Object.entries(headers), (...args) => {
-      const out = runFilter(...args);
-      decision = out.decision;
-      return out;
-    });
-    return { ...got, decision: decision ?? null };
+    const got = model.request(Object.entries(headers), runFilter);
+    return { ...got, decision: got.filter?.decision ?? null };
   }
 
   for (const { variant, title, requests } of WALKTHROUGH) {
@@ -210,7 +205,20 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
           "envoy.filters.http.router",
         ],
       );
+      const wasm = hcm.http_filters[0].typed_config.config;
+      assert.deepEqual(
+        { root_id: wasm.root_id, failure_policy: wasm.failure_policy, runtime: wasm.vm_config.runtime },
+        { root_id: "dynamic_subset", failure_policy: "FAIL_CLOSED", runtime: "envoy.wasm.runtime.v8" },
+        "the WasmPlugin's pluginName and failStrategy FAIL_CLOSE",
+      );
       const [vhost] = hcm.route_config.virtual_hosts;
+      assert.deepEqual(vhost.domains, [
+        "helloworld.default.svc.cluster.local",
+        "helloworld.default.svc.cluster.local.",
+        "helloworld",
+        "helloworld.default.svc",
+        "helloworld.default",
+      ]);
       for (const route of vhost.routes) {
         const retry = route.route.retry_policy;
         assert.equal(retry.num_retries, 2, route.name);

@@ -58,7 +58,7 @@ function registryService(doc) {
   };
 }
 
-/** Protocol from the port name or appProtocol (pkg/config/protocol/instance.go Parse): only HTTP is translated. */
+/** Protocol from the port name (pkg/config/kube/conversion.go ConvertProtocol): only HTTP ports are translated. */
 const isHttpPort = (port) => /^(http|http2|grpc)(-|$)/.test(port.name ?? "");
 
 // ---- endpoints (EDS) --------------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ function serviceClusters(service, port, destinationRule, edsPath) {
     base.common_lb_config.override_host_status = { statuses: [HEALTHY, DRAINING, "UNKNOWN", "DEGRADED"] };
   const subsets = (destinationRule?.spec.subsets ?? []).map((subset) => {
     const name = clusterName(port.port, subset.name, service.hostname);
-    // util.MergeSubsetTrafficPolicy: the subset's own policy replaces the rule's.
+    // util.MergeSubsetTrafficPolicy: the subset's loadBalancer wins over the rule's (the only field translated).
     return { cluster: edsCluster(name, subset.trafficPolicy ?? policy, edsPath), labels: subset.labels ?? {} };
   });
   return { base, subsets };
@@ -390,8 +390,11 @@ function defaultRoute(service, port) {
  */
 function virtualHostDomains(hostname, proxyNamespace) {
   const [name, namespace] = hostname.split(".");
-  const short = namespace === proxyNamespace ? [name] : [];
-  return [hostname, `${hostname}.`, ...short, `${name}.${namespace}.svc`, `${name}.${namespace}`];
+  const alternatives =
+    namespace === proxyNamespace
+      ? [name, `${name}.${namespace}.svc`, `${name}.${namespace}`]
+      : [`${name}.${namespace}`, `${name}.${namespace}.svc`];
+  return [hostname, `${hostname}.`, ...alternatives];
 }
 
 /**
@@ -581,6 +584,7 @@ export function loadAssignments(sidecar, podsText) {
     const endpoints = serviceEndpoints(service, port, pods);
     out.set(base.name, loadAssignment(base.name, endpoints));
     for (const { cluster, labels } of subsets) {
+      // endpoint_builder.go BuildClusterLoadAssignment: a subset's endpoints are those whose labels hold its labels.
       const members = endpoints.filter((ep) => Object.entries(labels).every(([k, v]) => ep.labels[k] === v));
       out.set(cluster.name, loadAssignment(cluster.name, members));
     }
