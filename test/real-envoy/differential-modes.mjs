@@ -120,8 +120,8 @@ function counterDeltas(before, after) {
 
 const emulatorCounters = (host) => new Map([...host.counters].map(([name, c]) => [name, Number(c.value)]));
 
-/** Enough repeats to see every one of n pods (P(miss) < 1e-4 up to 6 pods), and a few for a single answer. */
-const repeatsFor = (n) => (n <= 1 ? 3 : 10 * n);
+/** Enough repeats to see every one of n pods (P(miss) < 1e-6 up to 6 pods), and a few for a single answer. */
+const repeatsFor = (n) => (n <= 1 ? 3 : 15 * n);
 
 /**
  * A real Envoy asked `repeats` times: the union of the pods that answered; everything else must be the same on
@@ -285,9 +285,8 @@ export async function emulatedCatalog(manifests, world, services, { matchHeaders
 }
 
 /** Catalog mode in real Envoy: an istiod-shaped sidecar for one scenario. */
-export async function realCatalog(bin, scenario, manifests, world, services, pods) {
-  const host = `${scenario.service}:${SERVICE_PORT}`;
-  const sidecar = await startIstioSidecar(bin, { manifests, pods: world.podsText, services }, { host });
+export async function realCatalog(bin, manifests, world, services, pods) {
+  const sidecar = await startIstioSidecar(bin, { manifests, pods: world.podsText, services });
   return {
     observe: (pairs, options, repeats) => observeReal(sidecar, pairs, options, repeats, pods),
     close: () => sidecar.close(),

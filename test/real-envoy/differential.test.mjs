@@ -32,7 +32,9 @@ const requestsOf = (scenario, mode) => scenario.requests.filter((r) => !r.modes 
 /** Sends every request of a scenario to both sides; returns how many were compared. */
 async function compare(scenario, mode, world, emulated, real) {
   for (const request of requestsOf(scenario, mode)) {
-    const pairs = requestHeaders(request, world);
+    // The Host names the scenario's service for both sides (a request may name another one).
+    const own = requestHeaders(request, world);
+    const pairs = own.some(([k]) => k.toLowerCase() === "host") ? own : [["host", `${scenario.service}:8000`], ...own];
     const options = { path: request.path ?? "/" };
     const expected = emulated.observe(pairs, options);
     const got = await real.observe(pairs, options, repeatsFor(expected.pods?.length ?? 1));
@@ -98,7 +100,7 @@ forEachEnvoy(
         const emulated = await emulatedCatalog(manifests, world, services, {
           matchHeadersIndividually: matchesHeadersIndividually(envoy.version),
         });
-        const real = await realCatalog(envoy.bin, scenario, manifests, world, services, pods);
+        const real = await realCatalog(envoy.bin, manifests, world, services, pods);
         try {
           compared += await compare(scenario, "catalog", world, emulated, real);
         } finally {

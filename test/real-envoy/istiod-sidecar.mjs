@@ -2,7 +2,7 @@
 // (./istiod-pods.mjs), with the access log of ./istiod-access-log.mjs (route, cluster, host, flags, attempts and
 // the filter's decision of every request).
 //
-//   startIstioSidecar(bin, { manifests, pods, services }, { wasm, host, editBootstrap, logLevel, args }) -> {
+//   startIstioSidecar(bin, { manifests, pods, services }, { wasm, editBootstrap, logLevel, args }) -> {
 //     request(headers, { path, method }) -> { status, body, headers, log }   (istiod-access-log.mjs)
 //     counters()                          the filter's counters
 //     setPods(podsText)                   pushes new EDS (pods became unhealthy, went away) and waits for Envoy
@@ -83,13 +83,13 @@ async function waitForEds(envoy, assignments) {
 }
 
 /**
- * wasm: the module file (default the built filter); host: the Host requests carry unless they set one;
- * editBootstrap(bootstrap): a test's change to istiod's configuration before Envoy starts; logLevel, args: Envoy's.
+ * wasm: the module file (default the built filter); editBootstrap(bootstrap): a test's change to istiod's
+ * configuration before Envoy starts; logLevel, args: Envoy's. Requests carry Host helloworld:8000 unless they set one.
  */
 export async function startIstioSidecar(
   bin,
   inputs,
-  { wasm = "build/dynamic_subset.wasm", host = "helloworld:8000", editBootstrap, logLevel = "warn", args = [] } = {},
+  { wasm = "build/dynamic_subset.wasm", editBootstrap, logLevel = "warn", args = [] } = {},
 ) {
   const edsDir = mkdtempSync(path.join(tmpdir(), "istiod-eds-"));
   const sidecar = istiodSidecar(inputs, { wasm, edsDir, accessLog: ACCESS_LOG });
@@ -104,7 +104,7 @@ export async function startIstioSidecar(
     rmSync(edsDir, { recursive: true, force: true });
     throw err;
   }
-  const observed = observedRequests(envoy, LISTENER, host);
+  const observed = observedRequests(envoy, LISTENER, "helloworld:8000");
   return {
     bootstrap: sidecar.bootstrap,
     log: envoy.log,

@@ -332,6 +332,8 @@ function virtualServiceRoutes(virtualService, lookupService, listenerPort) {
     const unknown = Object.keys(http).filter((k) => !known.includes(k));
     if (unknown.length > 0) throw new Error(`istiod model: http.${unknown[0]} is not translated`);
     if (http.route.length !== 1) throw new Error("istiod model: weighted destinations are not translated");
+    const extra = Object.keys(http.route[0]).filter((k) => k !== "destination");
+    if (extra.length > 0) throw new Error(`istiod model: route[].${extra[0]} is not translated`);
     const { destination } = http.route[0];
     const host = destination.host.includes(".")
       ? destination.host
