@@ -54,16 +54,17 @@ function podsWith(podsText, ip, change) {
  * and the bodies; a wrong pod among several shows up within these repeats).
  */
 async function observe(sidecar, headers, times) {
-  const seen = { pods: new Set(), statuses: new Set(), bodies: new Set(), logs: [], responses: [] };
-  for (let i = 0; i < times; i++) {
-    const r = await sidecar.request(headers);
-    seen.statuses.add(r.status);
-    seen.bodies.add(r.body);
-    seen.logs.push(r.log);
-    seen.responses.push(r);
-    if (r.status === 200) seen.pods.add(ipOf(r.log.host));
-  }
-  return { ...seen, pods: [...seen.pods].sort() };
+  const responses = [];
+  for (let i = 0; i < times; i++) responses.push(await sidecar.request(headers, { waitForLog: false }));
+  for (const r of responses) r.log = await sidecar.accessLog(r.id);
+  const answered = responses.filter((r) => r.status === 200).map((r) => ipOf(r.log.host));
+  return {
+    pods: [...new Set(answered)].sort(),
+    statuses: new Set(responses.map((r) => r.status)),
+    bodies: new Set(responses.map((r) => r.body)),
+    logs: responses.map((r) => r.log),
+    responses,
+  };
 }
 
 /** Enough repeats to see every one of `n` pods (P(miss) < 1e-4 for 6 equally likely pods). */

@@ -131,9 +131,10 @@ async function observeReal(observed, pairs, { path }, repeats, pods) {
   const answers = [];
   const before = await observed.counters();
   for (let i = 0; i < repeats; i++) {
-    answers.push(await observed.request(pairs, { path }));
+    answers.push(await observed.request(pairs, { path, waitForLog: false }));
     if (i === 0) answers[0].counters = counterDeltas(before, await observed.counters());
   }
+  for (const r of answers) r.log = await observed.accessLog(r.id);
   const facts = answers.map((r) => {
     const received = pods.received.filter((x) => x.headers.some(([k, v]) => k === TEST_ID && v === r.id));
     const pairsOut = Object.entries(r.headers).flatMap(([k, v]) =>

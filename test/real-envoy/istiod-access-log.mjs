@@ -5,8 +5,10 @@
 //
 //   ACCESS_LOG                            the HttpConnectionManager access_log entry to put on a listener
 //   observedRequests(envoy, listener, host) -> {
-//     request(headers, { path, method }) -> { status, headers, body, id, log }   headers: object or [name, value]
-//                                           pairs (repeats and case kept); `host` is sent unless headers have one
+//     request(headers, { path, method, waitForLog }) -> { status, headers, body, id, log }   headers: object or
+//                                           [name, value] pairs (repeats and case kept); `host` is sent unless
+//                                           headers have one
+//     accessLog(id)                       a request's access-log entry (waits for Envoy to write it)
 //     counters() -> Map name -> value     the filter's counters (wasmcustom.*), names without that prefix
 //   }
 
@@ -82,18 +84,24 @@ function accessLogReader(log) {
 /** See the top of this file. `envoy` is what envoy/local-envoy.mjs startEnvoy returns. */
 export function observedRequests(envoy, listener, host) {
   const logEntry = accessLogReader(envoy.log);
+  /** The access-log entry of a request, once Envoy has written it. */
+  async function accessLog(id) {
+    const deadline = Date.now() + 5000;
+    let entry;
+    while (!(entry = logEntry(id)) && Date.now() < deadline) await sleep(2);
+    if (!entry) throw new Error(`no access-log line for request ${id}`);
+    return entry;
+  }
   return {
-    async request(headers = {}, options = {}) {
+    accessLog,
+    /** waitForLog false: leave `log` out (read it later with accessLog(id), e.g. after a burst of requests). */
+    async request(headers = {}, { waitForLog = true, ...options } = {}) {
       const id = `${process.pid}-${++lastId}`;
       const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
       const hasHost = pairs.some(([k]) => k.toLowerCase() === "host");
       const all = [...(hasHost ? [] : [["host", host]]), ...pairs, [TEST_ID, id]];
       const response = await rawRequest(envoy.ports[listener], all, options);
-      const deadline = Date.now() + 5000;
-      let log;
-      while (!(log = logEntry(id)) && Date.now() < deadline) await sleep(2);
-      if (!log) throw new Error(`no access-log line for request ${id}`);
-      return { ...response, id, log };
+      return { ...response, id, ...(waitForLog ? { log: await accessLog(id) } : {}) };
     },
     async counters() {
       const { body } = await envoy.admin(`/stats?filter=${encodeURIComponent(`^${WASM_STATS}`)}`);

@@ -3,7 +3,7 @@
 // the filter's decision of every request).
 //
 //   startIstioSidecar(bin, { manifests, pods, services }, { wasm, editBootstrap, logLevel, args }) -> {
-//     request(headers, { path, method }) -> { status, body, headers, log }   (istiod-access-log.mjs)
+//     request(headers, { path, method }) -> { status, body, headers, log }, accessLog(id): istiod-access-log.mjs
 //     counters()                          the filter's counters
 //     setPods(podsText)                   pushes new EDS (pods became unhealthy, went away) and waits for Envoy
 //     admin(path), log, close()
@@ -110,6 +110,7 @@ export async function startIstioSidecar(
     log: envoy.log,
     admin: envoy.admin,
     request: observed.request,
+    accessLog: observed.accessLog,
     counters: observed.counters,
     async setPods(podsText) {
       const assignments = loadAssignments(sidecar, podsText);
