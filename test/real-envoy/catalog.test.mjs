@@ -320,26 +320,16 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
   });
 });
 
-forEachEnvoy("real Envoy: route re-matching after a wasm filter, shown with a probe module", (envoy) => {
+forEachEnvoy("real Envoy without the filter: route re-matching and the session header, shown with a probe", (envoy) => {
   let pods;
-  let sidecar;
   let dir;
+  let sidecar; // step2's routes, the probe instead of the filter
+  let session; // step4-ip's session, a probe that changes nothing
   let value; // a valid generated-route header value (subset + route token)
 
-  before(async () => {
-    pods = await startPods(seedPods(SEED_PODS));
-    dir = mkdtempSync(path.join(tmpdir(), "probe-"));
-    writeFileSync(path.join(dir, "probe.wasm"), await compileFixture("probe.ts"));
-    const manifests = localManifest(readFileSync("istio/step2.yaml", "utf8"), pods.port);
-    value = `ds-stage-dev--version-v1.${/routeToken: (\w+)/.exec(manifests)[1]}`;
-    // The probe (emulator/test/fixtures/probe.ts) runs its script instead of the filter; request headers
-    // x-probe-* choose what it does.
-    const script = [
-      `if 0 x-probe-write replace 0 x-dynamic-subset-subset ${value}`,
-      "if 0 x-probe-clear foreign clear_route_cache",
-      "if 0 x-probe-strip remove 0 x-dynamic-subset-subset",
-    ].join("; ");
-    sidecar = await startIstioSidecar(
+  /** The sidecar of a step with the probe (emulator/test/fixtures/probe.ts) running `script` on request headers. */
+  const probeSidecar = (manifests, script) =>
+    startIstioSidecar(
       envoy.bin,
       { manifests, pods: localPods(SEED_PODS, pods.port), services: SERVICE },
       {
@@ -352,9 +342,25 @@ forEachEnvoy("real Envoy: route re-matching after a wasm filter, shown with a pr
         },
       },
     );
+
+  before(async () => {
+    pods = await startPods(seedPods(SEED_PODS));
+    dir = mkdtempSync(path.join(tmpdir(), "probe-"));
+    writeFileSync(path.join(dir, "probe.wasm"), await compileFixture("probe.ts"));
+    const manifests = localManifest(readFileSync("istio/step2.yaml", "utf8"), pods.port);
+    value = `ds-stage-dev--version-v1.${/routeToken: (\w+)/.exec(manifests)[1]}`;
+    // Request headers x-probe-* choose what the probe does.
+    const script = [
+      `if 0 x-probe-write replace 0 x-dynamic-subset-subset ${value}`,
+      "if 0 x-probe-clear foreign clear_route_cache",
+      "if 0 x-probe-strip remove 0 x-dynamic-subset-subset",
+    ].join("; ");
+    sidecar = await probeSidecar(manifests, script);
+    session = await probeSidecar(localManifest(readFileSync("istio/step4-ip.yaml", "utf8"), pods.port), "");
   });
   after(async () => {
     await sidecar?.close();
+    await session?.close();
     await pods?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -390,5 +396,18 @@ forEachEnvoy("real Envoy: route re-matching after a wasm filter, shown with a pr
       r.log.route,
       matchesHeadersIndividually(envoy.version) ? "default.ds-stage-dev--version-v1" : "default",
     );
+  });
+
+  test("Envoy's header session answers with the host it chose when the session's host was not used", async () => {
+    const pinned = await session.request({ [SESSION_HEADER]: b64(`127.0.0.6:${pods.port}`) });
+    assert.deepEqual([ipOf(pinned.log.host), pinned.headers[SESSION_HEADER]], ["127.0.0.6", undefined]);
+    // An unhealthy host (the unready dev/v4 pod) or none at all: another pod, named in the response, which is why
+    // the filter removes this header from responses.
+    for (const headers of [{ [SESSION_HEADER]: b64(`127.0.0.77:${pods.port}`) }, {}]) {
+      const r = await session.request(headers);
+      assert.equal(r.status, 200);
+      assert.notEqual(ipOf(r.log.host), "127.0.0.77");
+      assert.equal(Buffer.from(r.headers[SESSION_HEADER] ?? "", "base64").toString(), r.log.host);
+    }
   });
 });
