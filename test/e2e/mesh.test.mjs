@@ -1,6 +1,7 @@
 // The seed's steps 2-4 played through an Istio sidecar serving the committed istio/step*.yaml: route match on the
-// client's headers, the compiled filter in the emulator with the rendered pluginConfig, route re-match after
-// clear_route_cache, DestinationRule subset -> pods, persistent session for %ip% (model: ./mesh-istio.mjs).
+// client's headers, the compiled filter in the emulator with the rendered pluginConfig, route re-match after the
+// filter changed the request headers, DestinationRule subset -> pods, persistent session for %ip% (model:
+// ./mesh-istio.mjs, checked against real Envoy by test/real-envoy/catalog.test.mjs and differential.test.mjs).
 // Each request asserts the set of pods that may answer, or the 503.
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -13,8 +13,7 @@ import http from "node:http";
 import { localIp } from "../../examples/helloworld/walkthrough.mjs";
 
 /** What the seed's http-echo pod with these labels answers. */
-export const welcome = (labels, ip) =>
-  `Welcome to helloworld stage: ${labels.stage}, version: ${labels.version}, ip: ${ip}`;
+const welcome = (labels, ip) => `Welcome to helloworld stage: ${labels.stage}, version: ${labels.version}, ip: ${ip}`;
 
 function listen(server, port, host) {
   return new Promise((resolve, reject) => {

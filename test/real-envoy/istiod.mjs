@@ -135,7 +135,7 @@ function loadAssignment(clusterName, endpoints) {
 // ---- clusters (CDS) ---------------------------------------------------------------------------------------------
 
 /** pilot/pkg/model/service.go BuildSubsetKey. */
-export const clusterName = (port, subset, host) => `${OUTBOUND}|${port}|${subset ?? ""}|${host}`;
+const clusterName = (port, subset, host) => `${OUTBOUND}|${port}|${subset ?? ""}|${host}`;
 
 /** DestinationRule trafficPolicy.loadBalancer.simple (cluster_traffic_policy.go applyLoadBalancer; default
  * defaultLBAlgorithm LEAST_REQUEST). */
@@ -211,7 +211,7 @@ function serviceClusters(service, port, destinationRule, edsPath) {
  * the previous_hosts predicate (pilot/pkg/xds/filters/filters.go RetryPreviousHosts) so a retry goes to another
  * host. A VirtualService `retries` overrides it; attempts <= 0 means no retry policy.
  */
-export function retryPolicy(retries) {
+function retryPolicy(retries) {
   if (retries !== undefined && !(retries.attempts > 0)) return undefined;
   const policy = {
     num_retries: retries?.attempts ?? 2,
@@ -567,7 +567,7 @@ function outboundListener(listenerPort, routeConfig, filters, accessLog) {
 // ---- the sidecar ------------------------------------------------------------------------------------------------
 
 /** The file an EDS cluster reads: one ClusterLoadAssignment per file (EDS takes exactly one resource). */
-export function edsFile(edsDir, name) {
+function edsFile(edsDir, name) {
   return path.join(edsDir, `${name.replace(/[^A-Za-z0-9.-]/g, "_")}.yaml`);
 }
 
