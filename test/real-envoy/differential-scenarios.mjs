@@ -296,6 +296,22 @@ export const SCENARIOS = [
     ],
   },
   {
+    id: "emptydefault",
+    title: "DEFAULT_SUBSET with a default subset no pod has",
+    service: "emptydefault",
+    pods: ABCD,
+    responseHeader: true,
+    asm: asm(
+      "emptydefault",
+      { subsetSelectors: [{ keys: ["stage"] }], defaultSubset: { stage: "gone" }, fallbackPolicy: "DEFAULT_SUBSET" },
+      [httpRoute("default", "emptydefault", { mappings: [mapping("x-stage", "stage")] })],
+    ),
+    requests: [
+      { name: "stage a exists", headers: [["x-stage", "a"]] },
+      { name: "stage c missing: the empty default subset", headers: [["x-stage", "c"]] },
+    ],
+  },
+  {
     id: "selectors",
     title: "the selector with the most keys",
     service: "selectors",
