@@ -3,7 +3,7 @@
 // Every import is wrapped to (1) trap with "restricted_callback" when called where Envoy restricts host calls
 // (_initialize, malloc) and (2) count the call for the stream being served.
 
-import { Errno, LogLevel, MetricType, WasmResult } from "./constants.mjs";
+import { Errno, LogLevel, MapType, MetricType, WasmResult } from "./constants.mjs";
 import {
   equalsLowerAt,
   marshalPairs,
@@ -252,6 +252,11 @@ function envImplementations(vm) {
     return R.NotFound;
   }
 
+  /** A request-header change clears Envoy's route cache (see HttpStream.routeCacheCleared). */
+  function changed(type) {
+    if (u32(type) === MapType.HttpRequestHeaders) vm.contextStream().routeCacheCleared = true;
+  }
+
   function headerWrite(kind) {
     return (type, keyPtr, keySize, valuePtr, valueSize) => {
       if (u32(type) > MAX_HEADER_MAP_TYPE) return R.BadArgument;
@@ -266,6 +271,7 @@ function envImplementations(vm) {
       const value = readByteString(vm.u8, vm.buf, valuePtr, valueSize);
       if (kind === "replace") map.remove(key);
       map.entries.push([key, value]);
+      changed(type);
       return R.Ok;
     };
   }
@@ -327,6 +333,7 @@ function envImplementations(vm) {
       const map = vm.mutableMap(type);
       if (map === null) return R.BadArgument;
       map.remove(readLowerByteString(vm.u8, vm.buf, keyPtr, keySize));
+      changed(type);
       return R.Ok;
     },
     proxy_get_header_map_pairs(type, ptrPtr, sizePtr) {
@@ -346,6 +353,7 @@ function envImplementations(vm) {
       const pairs = unmarshalPairs(readByteString(vm.u8, vm.buf, ptr, size));
       map.entries.length = 0;
       for (const [k, v] of pairs) map.entries.push([asciiLower(k), v]);
+      changed(type);
       return R.Ok;
     },
     proxy_get_header_map_size(type, retPtr) {

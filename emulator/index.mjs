@@ -11,7 +11,7 @@
 
 import { readFile } from "node:fs/promises";
 import { toByteString } from "./bytes.mjs";
-import { LOG_LEVEL_NAMES, LogLevel } from "./constants.mjs";
+import { LOG_LEVEL_NAMES, LogLevel, WasmResult } from "./constants.mjs";
 import { allowListIds, hostFunctionRegistry } from "./imports.mjs";
 import { HttpStream } from "./stream.mjs";
 import { WasmVm } from "./vm.mjs";
@@ -129,6 +129,12 @@ function propertyMap(obj) {
   for (const [k, v] of Object.entries(obj ?? {}))
     if (v !== undefined && v !== null) m.set(propertyPath(k), propertyValue(v));
   return m;
+}
+
+/** Envoy's clear_route_cache foreign function (Envoy >= 1.33, foreign.cc): the route is matched again. */
+function clearRouteCache(_args, stream) {
+  if (stream) stream.routeCacheCleared = true;
+  return WasmResult.Ok;
 }
 
 function configBytes(value) {
@@ -266,7 +272,7 @@ export class ProxyWasmHost {
       ...options.properties,
     });
     this.foreignFunctions = new Map(
-      Object.entries({ clear_route_cache: () => 0, ...options.foreignFunctions }).filter(
+      Object.entries({ clear_route_cache: clearRouteCache, ...options.foreignFunctions }).filter(
         ([, f]) => typeof f === "function",
       ),
     );

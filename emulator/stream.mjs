@@ -91,6 +91,11 @@ export class HttpStream {
     this.localResponse = null;
     this.localResponses = [];
     this.filterStateRaw = new Map();
+    // Envoy's route cache was cleared (the route is matched again after this filter): by the foreign function
+    // clear_route_cache, or by any change to the request headers (Context::addHeaderMapValue, replace, remove and
+    // setHeaderMapPairs call clearRouteCache() for modules of ABI <= 0.2.1; Envoy 1.33+ stops that only for newer
+    // ABIs). Seen in Envoy 1.36.2 and 1.40.0 (test/real-envoy/catalog.test.mjs).
+    this.routeCacheCleared = false;
     this.requestStatus = undefined;
     this.responseStatus = undefined;
     vm.contexts.set(this.id, this);

@@ -68,9 +68,10 @@ export class MetadataModeEnvoy {
 
   /**
    * One request: `headers` as [name, value] pairs. Returns { status, body, decision, addresses ("ip:port" that
-   * may answer, sorted), hosts (their IPs), upstreamHeaders }.
+   * may answer, sorted), hosts (their IPs), upstreamHeaders }; with `response: true` also the answer's headers
+   * after the filter (`responseHeaders`: the filter's own reply as it sent it, else Envoy's or the upstream's).
    */
-  request(headers, path = "/") {
+  request(headers, path = "/", { response = false } = {}) {
     const route = this.route(path);
     if (!route) return { status: 404, body: "" };
     const cluster = this.clusters.get(route.route.cluster);
@@ -81,13 +82,20 @@ export class MetadataModeEnvoy {
       s.requestHeaders(headers, { endOfStream: true });
       const decision = s.filterState.get("wasm.dynamic_subset");
       if (this.host.failed) throw new Error(`the filter trapped: ${this.host.failure}`);
-      if (s.localResponse)
-        return { status: s.localResponse.status, body: s.localResponse.body, decision, upstreamHeaders: [] };
+      const answer = (status) => {
+        if (!response) return {};
+        s.responseHeaders([[":status", String(status)]]);
+        return { responseHeaders: s.responseHeaderMap };
+      };
+      if (s.localResponse) {
+        const local = response ? { responseHeaders: s.localResponse.headers } : {};
+        return { status: s.localResponse.status, body: s.localResponse.body, decision, upstreamHeaders: [], ...local };
+      }
       const out = routeThroughEnvoy({ headerToMetadata: this.headerToMetadata, cluster }, s.requestHeaderMap);
-      if (out.noHost) return { status: out.status, body: out.body, decision, upstreamHeaders: [] };
+      if (out.noHost) return { status: out.status, body: out.body, decision, upstreamHeaders: [], ...answer(503) };
       const addresses = [...out.hosts].sort();
       const hosts = addresses.map((a) => a.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1")).sort();
-      return { status: 200, addresses, hosts, decision, upstreamHeaders: out.headers };
+      return { status: 200, addresses, hosts, decision, upstreamHeaders: out.headers, ...answer(200) };
     } finally {
       s.complete();
     }

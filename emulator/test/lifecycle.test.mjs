@@ -362,6 +362,30 @@ describe("foreign functions", () => {
   });
 });
 
+describe("Envoy's route cache (routeCacheCleared: the route is matched again after the filter)", () => {
+  const cleared = async (requestHeaders, options = {}) => {
+    const host = await startProbe(probe, { request_headers: requestHeaders, response_headers: "add 2 x-r 1" }, options);
+    const s = host.newStream();
+    s.requestHeaders(HEADERS);
+    s.responseHeaders([[":status", "200"]]);
+    return s.routeCacheCleared;
+  };
+
+  it("is cleared by clear_route_cache and by every request-header change (ABI 0.2.1; Envoy 1.36.2, 1.40.0)", async () => {
+    assert.equal(await cleared("foreign clear_route_cache"), true);
+    assert.equal(await cleared("replace 0 x-a 1"), true);
+    assert.equal(await cleared("add 0 x-a 1"), true);
+    assert.equal(await cleared("remove 0 x-absent"), true, "a removal of an absent header counts too");
+    assert.equal(await cleared("setpairs 0 a=1"), true);
+  });
+
+  it("is kept by reads, response-header changes and an unregistered clear_route_cache (Envoy < 1.33)", async () => {
+    assert.equal(await cleared("get 0 x-stage; pairs 0"), false);
+    assert.equal(await cleared("remove 1 x-a"), false, "map 1 is the request trailers: not a request-header change");
+    assert.equal(await cleared("foreign clear_route_cache", { foreignFunctions: { clear_route_cache: null } }), false);
+  });
+});
+
 describe("metrics", () => {
   it("numbers ids like the C++ host (new id per define, type in the low 2 bits) and shares values by name", async () => {
     const host = await startProbe(probe, {

@@ -13,7 +13,7 @@ import { parseAsm } from "../../dist/asm/index.js";
 import { parsePods, parseService } from "../../dist/k8s/pods.js";
 import { renderIstio } from "../../dist/render/istio.js";
 import { MetadataModeEnvoy, WASM } from "../../envoy/emulated-envoy.mjs";
-import { IstioSidecar } from "./mesh-istio.mjs";
+import { IstioSidecar, emulatedFilter } from "./mesh-istio.mjs";
 import { random } from "./prng.mjs";
 
 const FIRST_SEED = process.env.EQUIVALENCE_SEED ? Number(process.env.EQUIVALENCE_SEED) : 1;
@@ -149,26 +149,13 @@ async function catalogMode(asm, pods) {
     rootId: "dynamic_subset",
   });
   assert.ok(host.start(), `catalog mode configuration rejected: ${host.logsAt("error").join("; ")}`);
-  const runFilter = (routeName, clusterName, pairs) => {
-    const s = host.newStream({ properties: { "xds.route_name": routeName, "xds.cluster_name": clusterName } });
-    s.requestHeaders(pairs, { endOfStream: true });
-    const result = {
-      localResponse: s.localResponse,
-      headers: s.requestHeaderMap,
-      clearedRouteCache: s.foreignCalls.some((c) => c.name === "clear_route_cache"),
-      decision: s.filterState.get("wasm.dynamic_subset"),
-    };
-    s.complete();
-    return result;
-  };
+  const runFilter = emulatedFilter(host);
   return (headers) => {
-    let decision;
-    const got = sidecar.request(headers, (...args) => {
-      const result = runFilter(...args);
-      decision = result.decision;
-      return result;
-    });
-    return { reach: got.status === 200 ? got.pods.join(" ") : `${got.status} ${got.body}`, decision };
+    const got = sidecar.request(headers, runFilter);
+    return {
+      reach: got.status === 200 ? got.pods.join(" ") : `${got.status} ${got.body}`,
+      decision: got.filter?.decision,
+    };
   };
 }
 

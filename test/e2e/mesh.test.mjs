@@ -1,11 +1,12 @@
 // The seed's steps 2-4 played through an Istio sidecar serving the committed istio/step*.yaml: route match on the
-// client's headers, the compiled filter in the emulator with the rendered pluginConfig, route re-match after
-// clear_route_cache, DestinationRule subset -> pods, persistent session for %ip% (model: ./mesh-istio.mjs).
+// client's headers, the compiled filter in the emulator with the rendered pluginConfig, route re-match after the
+// filter changed the request headers, DestinationRule subset -> pods, persistent session for %ip% (model:
+// ./mesh-istio.mjs, checked against real Envoy by test/real-envoy/catalog.test.mjs and differential.test.mjs).
 // Each request asserts the set of pods that may answer, or the 503.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { IstioSidecar } from "./mesh-istio.mjs";
+import { IstioSidecar, emulatedFilter } from "./mesh-istio.mjs";
 
 const WASM = "build/dynamic_subset.wasm";
 const PODS = readFileSync("examples/helloworld/pods.json", "utf8");
@@ -27,13 +28,58 @@ test("a client's own headers reach only the user's route: every generated route 
     for (const r of generated)
       assert.equal(r.match.headers["x-dynamic-subset-subset"].exact, `${r.http.route[0].destination.subset}.${token}`);
     const guess = new Map([
-      ["x-dynamic-subset-subset", `${generated[0].http.route[0].destination.subset}.0123456789abcdef`],
-      ["x-stage", "dev"],
+      ["x-dynamic-subset-subset", [`${generated[0].http.route[0].destination.subset}.0123456789abcdef`]],
+      ["x-stage", ["dev"]],
     ]);
     assert.equal(mesh.route(guess).name, "default", `${step}: a guessed token lands on the user's route`);
     for (const r of generated)
       assert.ok(mesh.hosts(r.http.route[0].destination.subset).length > 0, `${step}: ${r.name} has pods`);
   }
+});
+
+// ---- the model's Envoy behaviours, as real Envoy showed them (test/real-envoy/catalog.test.mjs) --------------------
+
+/** A stand-in for the filter: passes the request on with `edit` applied to its headers. */
+const passing = (edit, routeCacheCleared) => (_route, _cluster, pairs) => ({
+  localResponse: null,
+  headers: edit(pairs),
+  routeCacheCleared,
+});
+
+test("the route is matched again when the filter changed the request headers, and only then", () => {
+  const mesh = sidecar("step2");
+  const subset = `ds-stage-dev--version-v1.${mesh.pluginConfig.services[0].catalog.routeToken}`;
+  const client = [["x-dynamic-subset-subset", subset]];
+  const strip = (pairs) => pairs.filter(([k]) => k !== "x-dynamic-subset-subset");
+  const kept = mesh.request(client, passing(strip, false));
+  assert.deepEqual([kept.route, kept.pods], ["default.ds-stage-dev--version-v1", ["192.168.0.5"]]);
+  const rematched = mesh.request(client, passing(strip, true));
+  assert.deepEqual([rematched.route, rematched.pods], ["default", ALL]);
+});
+
+test("a header sent twice matches by any value (Envoy >= 1.39) or by the values joined with a comma", () => {
+  const rendered = readFileSync("istio/step2.yaml", "utf8");
+  const subset = `ds-stage-dev--version-v1.${sidecar("step2").pluginConfig.services[0].catalog.routeToken}`;
+  const twice = new Map([["x-dynamic-subset-subset", ["something-else", subset]]]);
+  const individually = new IstioSidecar(rendered, PODS, SERVICE, { matchHeadersIndividually: true });
+  const joined = new IstioSidecar(rendered, PODS, SERVICE, { matchHeadersIndividually: false });
+  assert.equal(individually.route(twice).name, "default.ds-stage-dev--version-v1");
+  assert.equal(joined.route(twice).name, "default");
+});
+
+test("every Service has its virtual host: another service on the port gets istiod's default route", () => {
+  // istio/app.yaml also has the sleep Service, on port 80: not on this listener (port 8000), so no virtual host.
+  const other =
+    "kind: Service\nmetadata: {name: other, namespace: default}\nspec: {selector: {app: sleep}, ports: [{name: http, port: 8000}]}\n";
+  const mesh = new IstioSidecar(readFileSync("istio/step2.yaml", "utf8"), PODS, `${SERVICE}\n---\n${other}`);
+  const unchanged = passing((pairs) => pairs, true);
+  const got = mesh.request([["host", "other.default:8000"]], unchanged);
+  assert.deepEqual(
+    [got.route, got.cluster, got.pods],
+    ["default", "outbound|8000||other.default.svc.cluster.local", ["192.168.0.33"]],
+  );
+  const sleep = mesh.request([["host", "sleep:80"]], unchanged);
+  assert.equal(sleep.status, 404, "sleep:80 has no virtual host on port 8000");
 });
 
 // ---- the seed's requests through the filter ----------------------------------------------------------------------
@@ -42,17 +88,7 @@ async function filterFor(pluginConfig) {
   const { ProxyWasmHost } = await import("../../emulator/index.mjs");
   const host = await ProxyWasmHost.load(WASM, { pluginConfig: JSON.stringify(pluginConfig), rootId: "dynamic_subset" });
   assert.ok(host.start(), "the rendered pluginConfig is accepted by the filter");
-  return (routeName, clusterName, pairs) => {
-    const s = host.newStream({ properties: { "xds.route_name": routeName, "xds.cluster_name": clusterName } });
-    s.requestHeaders(pairs, { endOfStream: true });
-    const out = {
-      localResponse: s.localResponse,
-      headers: s.requestHeaderMap,
-      clearedRouteCache: s.foreignCalls.some((c) => c.name === "clear_route_cache"),
-    };
-    s.complete();
-    return out;
-  };
+  return emulatedFilter(host);
 }
 
 async function play(step, requests) {

@@ -1,0 +1,85 @@
+// Echo pods for the real-Envoy suites: one HTTP server per pod IP (127.0.0.x standing in for 192.168.0.x) on one
+// port shared by all of them (a Deployment's containerPort), answering like the seed's hashicorp/http-echo:
+//   Welcome to helloworld stage: <stage>, version: <version>, ip: <ip>
+// Every request a pod receives is recorded with its headers, so a test sees which pod answered and what reached
+// it (no internal header may). A pod can answer an error status a number of times, or stop listening (a pod that
+// is gone: connection refused).
+//
+//   startPods([{ ip, labels }]) -> { port, received: [{ ip, headers: [[name, value]] }], fail(ip, status, times),
+//                                    stop(ip), close() }
+//   seedPods(podsText)          -> the pods of `kubectl get pods -o json` that have an IP, on their local address
+
+import http from "node:http";
+import { localIp } from "../../examples/helloworld/walkthrough.mjs";
+
+/** What the seed's http-echo pod with these labels answers. */
+const welcome = (labels, ip) => `Welcome to helloworld stage: ${labels.stage}, version: ${labels.version}, ip: ${ip}`;
+
+function listen(server, port, host) {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+const closeServer = (server) => new Promise((resolve) => server.close(() => resolve()));
+
+/** The pods of a pod list that have an IP (any phase or readiness), on their loopback stand-in address. */
+export function seedPods(podsText) {
+  return JSON.parse(podsText)
+    .items.filter((p) => p.status?.podIP && p.spec.containers.some((c) => c.ports?.length))
+    .map((p) => ({ ip: localIp(p.status.podIP), labels: p.metadata.labels }));
+}
+
+/** Starts one echo server per pod, all on one free port (tried until every address has it free). */
+export async function startPods(pods) {
+  const received = [];
+  const failures = new Map(); // ip -> { status, times }
+  const servers = new Map(); // ip -> server
+  const handler = (pod) => (req, res) => {
+    const headers = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2)
+      headers.push([req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]]);
+    received.push({ ip: pod.ip, headers });
+    const failure = failures.get(pod.ip);
+    if (failure && failure.times > 0) {
+      failure.times--;
+      res.writeHead(failure.status, { "content-type": "text/plain" });
+      res.end(`pod ${pod.ip} failed on purpose\n`);
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+    res.end(`${welcome(pod.labels, pod.ip)}\n`);
+  };
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    try {
+      for (const pod of pods) {
+        const server = http.createServer(handler(pod));
+        await listen(server, port, pod.ip);
+        servers.set(pod.ip, server);
+      }
+      return {
+        port,
+        received,
+        fail(ip, status, times = 1) {
+          failures.set(ip, { status, times });
+        },
+        async stop(ip) {
+          const server = servers.get(ip);
+          servers.delete(ip);
+          if (server) await closeServer(server);
+        },
+        close: () => Promise.all([...servers.values()].map(closeServer)).then(() => undefined),
+      };
+    } catch (err) {
+      if (err.code !== "EADDRINUSE") throw err;
+      await Promise.all([...servers.values()].map(closeServer));
+      servers.clear();
+    }
+  }
+  throw new Error("no port free on every pod address after 20 tries");
+}
