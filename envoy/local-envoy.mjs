@@ -7,6 +7,7 @@
 //                                           request(listener, headers, options), admin(path), exited, close() }
 //   startLocalExample(bin, options)      -> the same, with the echo backends running (closed with it);
 //                                           options.bootstrap: another bootstrap for the same backends
+//   runEnvoyToExit(bin, bootstrap, opts) -> { code, signal, log, ready }: `--mode validate`, or a refused start
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -95,11 +96,10 @@ async function waitReady(adminPort, envoy, log) {
 }
 
 /**
- * Starts `bin` with `bootstrap` (an object; not modified) after moving the admin interface and every static
- * listener to free loopback ports. `cwd` is where relative paths in the bootstrap resolve (default: the repository
- * root, so `build/dynamic_subset.wasm` is found). Resolves once Envoy answers /ready.
+ * Writes `bootstrap` (an object; not modified) into a new temporary folder after moving the admin interface and
+ * every static listener to free loopback ports. -> { file, dir, ports: {listener: port}, adminPort }
  */
-export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn", args = [] } = {}) {
+async function placeBootstrap(bootstrap) {
   const config = structuredClone(bootstrap);
   const adminPort = await freePort();
   config.admin = { ...config.admin, address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } };
@@ -109,6 +109,11 @@ export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn"
   const dir = mkdtempSync(path.join(tmpdir(), "envoy-"));
   const file = path.join(dir, "envoy.yaml");
   writeFileSync(file, stringify(config));
+  return { file, dir, ports, adminPort };
+}
+
+/** Spawns Envoy on a placed bootstrap; its stdout and stderr collect in `log`. */
+function spawnEnvoy(bin, file, { cwd, logLevel, args }) {
   const log = [];
   const envoy = spawn(bin, ["-c", file, "--use-dynamic-base-id", "--log-level", logLevel, ...args], {
     cwd,
@@ -117,6 +122,17 @@ export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn"
   envoy.stdout.on("data", (d) => log.push(String(d)));
   envoy.stderr.on("data", (d) => log.push(String(d)));
   const exited = new Promise((resolve) => envoy.once("exit", (code, signal) => resolve({ code, signal })));
+  return { envoy, log, exited };
+}
+
+/**
+ * Starts `bin` with `bootstrap` (placed as placeBootstrap says). `cwd` is where relative paths in the bootstrap
+ * resolve (default: the repository root, so `build/dynamic_subset.wasm` is found). Resolves once Envoy answers
+ * /ready.
+ */
+export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn", args = [] } = {}) {
+  const { file, dir, ports, adminPort } = await placeBootstrap(bootstrap);
+  const { envoy, log, exited } = spawnEnvoy(bin, file, { cwd, logLevel, args });
   const close = async () => {
     if (envoy.exitCode === null && envoy.signalCode === null) {
       envoy.kill("SIGTERM");
@@ -141,6 +157,34 @@ export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn"
     admin: (urlPath) => adminGet(adminPort, urlPath),
     close,
   };
+}
+
+/**
+ * Runs `bin` with `bootstrap` until it exits by itself: `--mode validate`, or a start that Envoy refuses (placed
+ * and run as startEnvoy does; killed after timeoutMs). -> { code, signal, log (text), ready (it came up) }
+ */
+export async function runEnvoyToExit(
+  bin,
+  bootstrap,
+  { cwd = ROOT, logLevel = "info", args = [], timeoutMs = 20_000 } = {},
+) {
+  const { file, dir, adminPort } = await placeBootstrap(bootstrap);
+  const { envoy, log, exited } = spawnEnvoy(bin, file, { cwd, logLevel, args });
+  const timer = setTimeout(() => envoy.kill("SIGKILL"), timeoutMs);
+  // A start that should fail must not come up: poll /ready until Envoy exits.
+  let ready = false;
+  while (envoy.exitCode === null && envoy.signalCode === null && !ready) {
+    ready = await adminGet(adminPort, "/ready").then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (!ready) await Promise.race([exited, new Promise((r) => setTimeout(r, 50))]);
+  }
+  if (ready) envoy.kill("SIGTERM");
+  const { code, signal } = await exited;
+  clearTimeout(timer);
+  rmSync(dir, { recursive: true, force: true });
+  return { code, signal, log: log.join(""), ready };
 }
 
 /** envoy/envoy.yaml, parsed. */
