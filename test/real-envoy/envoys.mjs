@@ -20,6 +20,12 @@ export function forNewestEnvoy(name, body) {
   if (envoys.length > 0) describe(`${name} (Envoy ${envoys[0].version})`, () => body(envoys[0]));
 }
 
+/** One describe for all versions at once, body(envoys): for a suite that runs every version side by side. */
+export function forAllEnvoys(name, body) {
+  reportUnavailable(name);
+  if (envoys.length > 0) describe(`${name} (Envoy ${envoys.map((e) => e.version).join(", ")})`, () => body(envoys));
+}
+
 function reportUnavailable(name) {
   if (!unavailable) return;
   if (process.env.CI === "true") test(name, () => assert.fail(`CI=true and no real Envoy: ${unavailable}`));

@@ -13,7 +13,7 @@ import { after, before, test } from "node:test";
 import { stringify } from "yaml";
 import { freePort, startLocalExample } from "../../envoy/local-envoy.mjs";
 import { availablePrometheus } from "../../scripts/prometheus.mjs";
-import { forEachEnvoy } from "./envoys.mjs";
+import { forAllEnvoys } from "./envoys.mjs";
 
 const README = new URL("../../README.md", import.meta.url);
 const SCRAPE_INTERVAL = "200ms";
@@ -59,12 +59,12 @@ async function until(what, check, timeoutMs = 20_000) {
   }
 }
 
-/** Prometheus on loopback with its own config and storage in a temporary folder, scraping `target`. */
-async function startPrometheus(bin, target) {
+/** Prometheus on loopback with its own config and storage in a temporary folder, scraping `staticConfigs`. */
+async function startPrometheus(bin, staticConfigs) {
   const dir = mkdtempSync(path.join(tmpdir(), "dynamic-subset-prometheus-"));
   const config = {
     global: { scrape_interval: SCRAPE_INTERVAL, scrape_timeout: SCRAPE_INTERVAL },
-    scrape_configs: [{ job_name: "envoy", metrics_path: "/stats/prometheus", static_configs: [{ targets: [target] }] }],
+    scrape_configs: [{ job_name: "envoy", metrics_path: "/stats/prometheus", static_configs: staticConfigs }],
   };
   writeFileSync(path.join(dir, "prometheus.yml"), stringify(config));
   const port = await freePort();
@@ -105,14 +105,17 @@ async function startPrometheus(bin, target) {
 
 const prometheus = availablePrometheus();
 
-/** forEachEnvoy, skipped by name (a failure under CI=true) where Prometheus is not available. */
+/** forAllEnvoys, skipped by name (a failure under CI=true) where Prometheus is not available. */
 function withPrometheus(name, body) {
-  if (!prometheus.unavailable) return forEachEnvoy(`${name} (Prometheus ${prometheus.version})`, body);
+  if (!prometheus.unavailable) return forAllEnvoys(`${name} (Prometheus ${prometheus.version})`, body);
   if (process.env.CI === "true") test(name, () => assert.fail(`CI=true and no Prometheus: ${prometheus.unavailable}`));
   else test(name, { skip: `skipped: ${prometheus.unavailable}` }, () => {});
 }
 
-withPrometheus("Prometheus scrapes real Envoy: README's queries answer for the requests sent", (envoy) => {
+// One Prometheus scrapes every pinned Envoy at once (Prometheus 2.42 hands a new target to its scraper only
+// after its 5 s service-discovery interval: one server, one wait). Each Envoy gets the same requests, so README's
+// queries, which sum over every target, answer the same shares as for one Envoy; counts are checked per Envoy.
+withPrometheus("Prometheus scrapes real Envoy: README's queries answer for the requests sent", (envoys) => {
   // What this test sends to envoy/envoy.yaml, and what each request counts.
   const TRAFFIC = [
     { listener: "step2", headers: { "x-stage": "dev", "x-version": "v1" }, times: 6, outcome: "subset", status: 200 },
@@ -133,35 +136,47 @@ withPrometheus("Prometheus scrapes real Envoy: README's queries answer for the r
   const sent = Object.fromEntries(OUTCOMES.map((o) => [o, count((t) => t.outcome === o)]));
   const none503 = count((t) => t.status === 503);
 
-  let example;
+  const examples = [];
   let server;
   const queries = readmeQueries();
+  const totalOf = async (version) =>
+    (await server.query(`dynamic_subset_requests_total{envoy_version="${version}"}`))[0]?.value;
   before(async () => {
-    example = await startLocalExample(envoy.bin);
-    server = await startPrometheus(prometheus.bin, `127.0.0.1:${example.adminPort}`);
+    for (const envoy of envoys) examples.push(await startLocalExample(envoy.bin));
+    const targets = envoys.map((envoy, i) => ({
+      targets: [`127.0.0.1:${examples[i].adminPort}`],
+      labels: { envoy_version: envoy.version },
+    }));
+    server = await startPrometheus(prometheus.bin, targets);
     // A scrape before any request: every series starts at 0 inside the queries' window, so the rates of one
     // scrape share Prometheus' extrapolation and their ratios are exact.
-    await until("a first scrape", async () => (await server.query("dynamic_subset_requests_total"))[0]?.value === 0);
-    for (const { listener, headers, times, status } of TRAFFIC)
-      for (let i = 0; i < times; i++) assert.equal((await example.request(listener, headers)).status, status);
-    await until(
-      "a scrape after the requests",
-      async () => (await server.query("dynamic_subset_requests_total"))[0]?.value === total,
-    );
+    for (const envoy of envoys)
+      await until(`a first scrape of ${envoy.version}`, async () => (await totalOf(envoy.version)) === 0);
+    for (const example of examples)
+      for (const { listener, headers, times, status } of TRAFFIC)
+        for (let i = 0; i < times; i++) assert.equal((await example.request(listener, headers)).status, status);
+    for (const envoy of envoys)
+      await until(
+        `a scrape of ${envoy.version} after the requests`,
+        async () => (await totalOf(envoy.version)) === total,
+      );
   });
   after(async () => {
     await server?.close();
-    await example?.close();
+    for (const example of examples) await example.close();
   });
 
   test("README has the five queries this test knows", () => {
     assert.equal(queries.length, 5, queries.join("\n"));
   });
 
-  test("the counters Prometheus stored are the requests sent, per outcome", async () => {
-    const stored = await server.query("sum by (dynamic_subset_outcome) (dynamic_subset_outcomes_total)");
-    assert.deepEqual(Object.fromEntries(stored.map((s) => [s.metric.dynamic_subset_outcome, s.value])), sent);
-  });
+  for (const envoy of envoys)
+    test(`Envoy ${envoy.version}: the counters Prometheus stored are the requests sent, per outcome`, async () => {
+      const stored = await server.query(
+        `sum by (dynamic_subset_outcome) (dynamic_subset_outcomes_total{envoy_version="${envoy.version}"})`,
+      );
+      assert.deepEqual(Object.fromEntries(stored.map((s) => [s.metric.dynamic_subset_outcome, s.value])), sent);
+    });
 
   test("requests per second, by outcome: one series per outcome, in the proportions sent", async () => {
     const rates = await server.query(queries[0]);
@@ -186,11 +201,11 @@ withPrometheus("Prometheus scrapes real Envoy: README's queries answer for the r
     assert.ok(Math.abs(share.value - sent.unmatchable / total) < 1e-9, String(share.value));
   });
 
-  test("the rejected-configuration alert is silent, its counter at 0", async () => {
+  test("the rejected-configuration alert is silent, every counter at 0", async () => {
     assert.deepEqual(await server.query(queries[4]), []);
     assert.deepEqual(
       (await server.query("dynamic_subset_config_rejected_total")).map((s) => s.value),
-      [0],
+      envoys.map(() => 0),
     );
   });
 });
