@@ -91,34 +91,64 @@ if (skip && process.env.CI === "true") test(NAME, () => assert.fail(`CI=true: ${
 else if (skip) test(NAME, { skip }, () => {});
 else describeRunSh(envoys[0]);
 
-function describeRunSh(newest) {
-  let script;
+/** Starts envoy/run.sh with `env` and waits until its Envoy is ready: -> { stderr(), stop() (SIGTERM, wait) }. */
+async function startRunSh(env = {}) {
+  // A process group of its own, so that kill() can make sure nothing of it is left even if its trap failed.
+  const script = spawn("bash", ["envoy/run.sh"], {
+    cwd: ROOT,
+    detached: true,
+    env: Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined)),
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
-  let exited;
-  before(async () => {
-    // A process group of its own, so that after() can make sure nothing of it is left even if its trap failed.
-    script = spawn("bash", ["envoy/run.sh"], { cwd: ROOT, detached: true, stdio: ["ignore", "ignore", "pipe"] });
-    script.stderr.on("data", (d) => (stderr += d));
-    exited = new Promise((resolve) => script.once("exit", (code, signal) => resolve({ code, signal })));
-    const deadline = Date.now() + 60_000;
-    while (!(await ready())) {
-      if (script.exitCode !== null || Date.now() > deadline) throw new Error(`run.sh did not come up:\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
+  script.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise((resolve) => script.once("exit", (code, signal) => resolve({ code, signal })));
+  const kill = () => {
+    try {
+      process.kill(-script.pid, "SIGKILL");
+    } catch {
+      // already gone
     }
-  });
-  after(async () => {
-    if (script && script.exitCode === null) {
-      try {
-        process.kill(-script.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
+  };
+  const deadline = Date.now() + 60_000;
+  while (!(await ready())) {
+    if (script.exitCode !== null || Date.now() > deadline) {
+      kill();
+      throw new Error(`run.sh did not come up:\n${stderr}`);
     }
-  });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    stderr: () => stderr,
+    stop: async () => {
+      process.kill(script.pid, "SIGTERM");
+      return exited;
+    },
+    kill,
+  };
+}
 
-  test(`${NAME}: run.sh names the Envoy it runs, the newest pinned one (${newest.version})`, () => {
-    assert.equal(newest.version, PINNED_ENVOYS[0].version);
-    assert.match(stderr, new RegExp(`run.sh: Envoy ${newest.version.replace(/\./g, "\\.")}/`));
+/** Ports still held after run.sh stopped (waits up to 10 s for them to close). */
+async function portsLeft() {
+  const deadline = Date.now() + 10_000;
+  let left = await busyPorts();
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = await busyPorts();
+  }
+  return left;
+}
+
+function describeRunSh(newest) {
+  let runSh;
+  before(async () => {
+    runSh = await startRunSh();
+  });
+  after(() => runSh?.kill());
+
+  test(`${NAME}: run.sh names the Envoy it runs (${newest.version}: ENVOY_BIN, else the newest pinned)`, () => {
+    if (!process.env.ENVOY_BIN) assert.equal(newest.version, PINNED_ENVOYS[0].version);
+    assert.match(runSh.stderr(), new RegExp(`run.sh: Envoy ${newest.version.replace(/\./g, "\\.")}/`));
   });
 
   test(`${NAME}: its Docker fallback is an image of the newest pinned version`, () => {
@@ -164,14 +194,31 @@ function describeRunSh(newest) {
   });
 
   test(`${NAME}: a signal to run.sh stops Envoy and the backends`, async () => {
-    process.kill(script.pid, "SIGTERM");
-    await exited;
-    const deadline = Date.now() + 10_000;
-    let left = await busyPorts();
-    while (left.length > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      left = await busyPorts();
-    }
-    assert.deepEqual(left, [], "ports still held after run.sh stopped");
+    await runSh.stop();
+    assert.deepEqual(await portsLeft(), [], "ports still held after run.sh stopped");
   });
+
+  for (const older of PINNED_ENVOYS.slice(1)) {
+    const bin = availableEnvoys().envoys.find((e) => e.version === older.version)?.bin;
+    for (const [how, env] of [
+      [`ENVOY_VERSIONS=${older.version}`, { ENVOY_VERSIONS: older.version, ENVOY_BIN: undefined }],
+      [`ENVOY_BIN=<the ${older.version} binary>`, { ENVOY_BIN: bin }],
+    ])
+      test(
+        `${NAME}: ${how} envoy/run.sh runs Envoy ${older.version}`,
+        { skip: !bin && `Envoy ${older.version} is not among this run's (ENVOY_BIN or ENVOY_VERSIONS)` },
+        async () => {
+          const other = await startRunSh(env);
+          try {
+            assert.match(other.stderr(), new RegExp(`run.sh: Envoy ${older.version.replace(/\./g, "\\.")}/`));
+            const [first] = shBlock("envoy/README.md", "### The seed's requests");
+            assert.deepEqual(run(first), [welcome("127.0.0.5")]);
+          } finally {
+            await other.stop();
+            other.kill();
+          }
+          assert.deepEqual(await portsLeft(), []);
+        },
+      );
+  }
 }
