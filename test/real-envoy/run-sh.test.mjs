@@ -67,16 +67,27 @@ async function busyPorts() {
   return busy;
 }
 
-function ready() {
-  return new Promise((resolve) => {
+/** GET on run.sh's admin port 9901 -> body. */
+function adminGet(urlPath) {
+  return new Promise((resolve, reject) => {
     http
-      .get({ host: "127.0.0.1", port: 9901, path: "/ready" }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
+      .get({ host: "127.0.0.1", port: 9901, path: urlPath }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => (body += c));
+        res.on("end", () =>
+          res.statusCode === 200 ? resolve(body) : reject(new Error(`${urlPath}: ${res.statusCode}`)),
+        );
       })
-      .on("error", () => resolve(false));
+      .on("error", reject);
   });
 }
+
+const ready = () =>
+  adminGet("/ready").then(
+    () => true,
+    () => false,
+  );
 
 const { envoys, unavailable } = availableEnvoys();
 const busy = await busyPorts();
@@ -149,6 +160,15 @@ function describeRunSh(newest) {
   test(`${NAME}: run.sh names the Envoy it runs (${newest.version}: ENVOY_BIN, else the newest pinned)`, () => {
     if (!process.env.ENVOY_BIN) assert.equal(newest.version, PINNED_ENVOYS[0].version);
     assert.match(runSh.stderr(), new RegExp(`run.sh: Envoy ${newest.version.replace(/\./g, "\\.")}/`));
+  });
+
+  test(`${NAME}: each listener's configuration is logged once per VM (a base VM and one per thread)`, async () => {
+    const { concurrency } = JSON.parse(await adminGet("/server_info")).command_line_options;
+    const expected = 5 * (2 + concurrency); // 5 listeners; base VM, main thread, `concurrency` workers
+    const count = () => (runSh.stderr().match(/dynamic_subset: configured: mode=metadata/g) ?? []).length;
+    const deadline = Date.now() + 5000; // worker VMs may log just after /ready
+    while (count() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(count(), expected, `${concurrency} worker threads`);
   });
 
   test(`${NAME}: its Docker fallback is an image of the newest pinned version`, () => {
