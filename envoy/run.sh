@@ -32,8 +32,11 @@ fi
 # Envoy and the backends run in the background so that the trap can stop both, whatever signal stops the script.
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT INT TERM
-node envoy/backends.mjs &
-PIDS+=($!)
+# Envoy starts once the backends listen (they print one line then): a request taken earlier would fail.
+coproc BACKENDS { exec node envoy/backends.mjs; }
+PIDS+=("$BACKENDS_PID")
+read -r ready <&"${BACKENDS[0]}" || { echo "run.sh: the echo backends did not start" >&2; exit 1; }
+echo "run.sh: $ready" >&2
 
 if [ -n "$ENVOY" ]; then
   echo "run.sh: Envoy $("$ENVOY" --version | grep -o '[0-9]*\.[0-9]*\.[0-9]*/[A-Za-z]*/[A-Z]*' | head -1) ($ENVOY)" >&2
