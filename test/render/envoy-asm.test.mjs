@@ -4,7 +4,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AsmInputError, parseAsm, readAsmFiles } from "../../dist/asm/index.js";
+import { parseAsm, readAsmFiles } from "../../dist/asm/index.js";
+import { InputError } from "../../dist/input/errors.js";
 import { envoyRouteNames, pluginServices } from "../../dist/render/plugin-config.js";
 import { step2Service } from "../../examples/helloworld/plugin-config.mjs";
 
@@ -15,10 +16,10 @@ function problemsOf(text, file = "in.yaml") {
   try {
     parseAsm([{ file, text }]);
   } catch (e) {
-    assert.ok(e instanceof AsmInputError, String(e));
+    assert.ok(e instanceof InputError, String(e));
     return e.problems;
   }
-  assert.fail("expected an AsmInputError");
+  assert.fail("expected an InputError");
 }
 
 const dr = (dynamicSubset, extra = "") => `apiVersion: networking.istio.io/v1

@@ -31,6 +31,8 @@ spec:
   trafficPolicy: {loadBalancer: {dynamicSubset: ${dynamicSubset}}}
 `;
 const vsText = readFileSync(SEED + "step2-vs.yaml", "utf8");
+/** The seed's VirtualService maps x-version too: selectors without version need --allow unused-key. */
+const UNUSED_VERSION = { allowed: new Set(["unused-key"]) };
 const inputWith = (dynamicSubset) =>
   parseAsm([
     { file: "dr.yaml", text: drText(dynamicSubset) },
@@ -199,11 +201,14 @@ test("every label value is a string: endpoint `version: 1`, defaultSubset `versi
 
 test("dynamicSubset.lbPolicy becomes the cluster's lb_policy; without it Envoy's default stays", () => {
   for (const policy of ["RANDOM", "ROUND_ROBIN", "LEAST_REQUEST"]) {
-    const b = bootstrapOf(inputWith(`{subsetSelectors: [{keys: [stage]}], lbPolicy: ${policy}}`));
+    const b = bootstrapOf(inputWith(`{subsetSelectors: [{keys: [stage]}], lbPolicy: ${policy}}`), UNUSED_VERSION);
     assert.equal(clusterOf(b).lb_policy, policy);
     assert.deepEqual(validateEnvoy(b), []);
   }
-  assert.equal(clusterOf(bootstrapOf(inputWith("{subsetSelectors: [{keys: [stage]}]}"))).lb_policy, undefined);
+  assert.equal(
+    clusterOf(bootstrapOf(inputWith("{subsetSelectors: [{keys: [stage]}]}"), UNUSED_VERSION)).lb_policy,
+    undefined,
+  );
 });
 
 test("Envoy route names are the names the plugin configuration uses (the filter reads xds.route_name)", () => {
