@@ -131,7 +131,7 @@ function serviceRoutes(
   const routes: RouteConfig[] = [...byName].map(([name, { mappings }]) =>
     name === "" ? { headerToDynamicSubsetKey: mappings } : { name, headerToDynamicSubsetKey: mappings },
   );
-  // An unnamed entry applies to every route without its own entry (SPEC §3). Routes to this host that map no
+  // An unnamed entry applies to every route without its own entry (docs/configuration.md). Routes to this host that map no
   // headers get an explicit empty entry so that they keep the ASM meaning "no mapping".
   if (byName.has("")) {
     for (const name of unmapped) if (!byName.has(name)) routes.push({ name, headerToDynamicSubsetKey: [] });

@@ -32,7 +32,7 @@ spec:
       dynamicSubset: ${dynamicSubset}
 ${extra}`;
 
-test("seed step 2: DestinationRule + VirtualService give the SPEC §3 services[] entry", () => {
+test("seed step 2: DestinationRule + VirtualService give the services[] entry of docs/configuration.md", () => {
   const input = readAsmFiles([SEED + "step2-dr.yaml", SEED + "step2-vs.yaml"]);
   assert.equal(input.destinationRules.length, 1);
   assert.equal(input.virtualServices.length, 1);
@@ -93,7 +93,7 @@ test("input errors name the file#document, the path and the problem; all problem
   ]);
 });
 
-test("each rule of SPEC §3/§4 on the input has its own message", () => {
+test("each rule of docs/configuration.md and docs/behaviour.md on the input has its own message", () => {
   const cases = [
     [
       dr("{subsetSelectors: [{keys: [a, a]}]}"),

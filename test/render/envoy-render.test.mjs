@@ -91,7 +91,7 @@ test("header_to_metadata: one rule per selector key, header = prefix + %xx-encod
   assert.deepEqual(validateEnvoy(b), []);
 });
 
-test("keyHeaderName encodes every byte outside [a-z0-9._-] as lower-case %xx (SPEC §5 examples)", () => {
+test("keyHeaderName encodes every byte outside [a-z0-9._-] as lower-case %xx (docs/behaviour.md, What the filter writes)", () => {
   assert.equal(keyHeaderName("x-dynamic-subset-", "version"), "x-dynamic-subset-version");
   assert.equal(keyHeaderName("x-dynamic-subset-", "%ip%"), "x-dynamic-subset-%25ip%25");
   assert.equal(
@@ -126,7 +126,7 @@ test("lb_subset_config: prefix-safe selector order, per-selector and global fall
   assert.deepEqual(validateEnvoy(b), []);
 });
 
-/** SPEC §4 step 3: exact key set; else most keys all in K, ties to the earlier selector; else none. */
+/** docs/behaviour.md "Routing decision" step 3: exact key set; else most keys all in K, ties to the earlier selector; else none. */
 function chooseSelector(selectors, keys) {
   const exact = selectors.find((s) => s.keys.length === keys.size && s.keys.every((k) => keys.has(k)));
   if (exact) return exact;

@@ -178,7 +178,7 @@ test("catalog: one subset per existing tuple, the default subset, every pod for 
     version: "v3",
   });
   assert.equal(step4.sessionHeader, "x-dynamic-subset-host");
-  // a defaultSubset no pod carries gives no subset (the filter then answers 503, SPEC §4)
+  // a defaultSubset no pod carries gives no subset (the filter then answers 503, docs/behaviour.md "Routing decision")
   const asm = seedText(`${SEED}/step3-default-subset-dr.yaml`, `${SEED}/step2-vs.yaml`).replace(
     "version: v3\n        subsetSelectors",
     "version: v9\n        subsetSelectors",
