@@ -279,6 +279,7 @@ function readGateway(r: DocReader, doc: Node): AsmGateway | undefined {
   const { name, namespace } = readMetadata(r, doc);
   const spec = child(doc, "spec");
   if (!r.object(spec)) return undefined;
+  istioFields(r, spec, FIELDS.GATEWAY_SPEC, "a Gateway's spec");
   const selectorNode = child(spec, "selector");
   const o = r.object(selectorNode);
   if (o && Object.keys(o).length === 0) r.fail(selectorNode, "must name the labels of the gateway's pods");

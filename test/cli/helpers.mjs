@@ -43,19 +43,52 @@ export const byKind = (text, kind) => docs(text).filter((d) => d?.kind === kind)
 export const seedText = (name) => readFileSync(path.join(SEED, name), "utf8");
 export const seedPods = () => JSON.parse(readFileSync(PODS, "utf8"));
 
-/** The seed's step 2 rendered by the istio target, with extra arguments. */
-export const istioArgs = (...files) => [
+/** `render --target istio -f FILE...` with the seed's pods and Service and an image; options replace them (null:
+ * leave the option out). */
+export function istioArgs(...filesAndOptions) {
+  const options = typeof filesAndOptions.at(-1) === "object" ? filesAndOptions.pop() : {};
+  const { pods = PODS, service = SERVICE, wasmUrl = WASM_URL } = options;
+  return [
+    "render",
+    "--target",
+    "istio",
+    ...filesAndOptions.flatMap((f) => ["-f", f]),
+    "--pods",
+    pods,
+    ...(service ? ["--service", service] : []),
+    ...(wasmUrl ? ["--wasm-url", wasmUrl] : []),
+  ];
+}
+
+/** `render --target envoy -f FILE... --endpoints ENDPOINTS`. */
+export const envoyArgs = (files, endpoints) => [
   "render",
   "--target",
-  "istio",
+  "envoy",
   ...files.flatMap((f) => ["-f", f]),
-  "--pods",
-  PODS,
-  "--service",
-  SERVICE,
-  "--wasm-url",
-  WASM_URL,
+  "--endpoints",
+  endpoints,
 ];
+
+/** A resource as `kubectl get -o yaml` prints it after kubectl apply: server fields, status, last-applied. */
+export function fromCluster(doc, i) {
+  return {
+    ...doc,
+    metadata: {
+      ...doc.metadata,
+      annotations: {
+        ...doc.metadata.annotations,
+        "kubectl.kubernetes.io/last-applied-configuration": JSON.stringify(doc),
+      },
+      uid: `0b7a6c1e-0000-4000-8000-00000000000${i}`,
+      resourceVersion: `12345${i}`,
+      generation: 3,
+      creationTimestamp: "2026-11-30T08:00:00Z",
+      managedFields: [{ manager: "kubectl-client-side-apply", operation: "Update", apiVersion: doc.apiVersion }],
+    },
+    status: { observedGeneration: 3 },
+  };
+}
 
 /** stderr without the warnings every seed render prints (skipped pods, the tag-only URL, the mesh NOTE). */
 export const errorLines = (stderr) => stderr.split("\n").filter((l) => l.startsWith("error: "));

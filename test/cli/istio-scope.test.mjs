@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
 import { validateManifest } from "../render/k8s-validate.mjs";
-import { byKind, cli, errorLines, istioArgs, SEED, seedText, SERVICE, WASM_URL, withTemp } from "./helpers.mjs";
+import { byKind, cli, errorLines, istioArgs, SEED, seedText, withTemp } from "./helpers.mjs";
 
 const DR = path.join(SEED, "step2-dr.yaml");
 const VS = path.join(SEED, "step2-vs.yaml");
@@ -162,18 +162,7 @@ test("several services: one render gives one WasmPlugin holding both; separate r
   withTemp((dir, write) => {
     const api = write("api.yaml", API);
     const pods = write("pods.json", apiPods());
-    const args = (...files) => [
-      "render",
-      "--target",
-      "istio",
-      ...files.flatMap((f) => ["-f", f]),
-      "--pods",
-      pods,
-      "--service",
-      SERVICE,
-      "--wasm-url",
-      WASM_URL,
-    ];
+    const args = (...files) => istioArgs(...files, { pods });
     const both = render(args(DR, VS, api));
     assert.deepEqual(both.plugins.map(summary), [
       {

@@ -31,6 +31,7 @@ import { renderIstio } from "../../dist/render/istio.js";
 import { IstioSidecar } from "../e2e/mesh-istio.mjs";
 import { validateManifest } from "../render/k8s-validate.mjs";
 import { validateEnvoy } from "../render/proto-validate.mjs";
+import { fromCluster } from "./helpers.mjs";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
 const SEED = process.env.PROPERTY_SEED === undefined ? undefined : Number(process.env.PROPERTY_SEED);
@@ -232,23 +233,6 @@ function buildWorld(w) {
         null,
         1,
       ),
-  };
-}
-
-/** As `kubectl get -o yaml` prints a resource applied with kubectl apply. */
-function fromCluster(doc, i) {
-  const lastApplied = JSON.stringify(doc);
-  return {
-    ...doc,
-    metadata: {
-      ...doc.metadata,
-      uid: `uid-${i}`,
-      resourceVersion: String(100 + i),
-      generation: 1,
-      creationTimestamp: "2026-11-30T08:00:00Z",
-      annotations: { "kubectl.kubernetes.io/last-applied-configuration": lastApplied },
-    },
-    status: {},
   };
 }
 

@@ -125,15 +125,7 @@ test("a catalog without subsets is refused with the reason: no ready pod, pods i
       "service.yaml",
       seedText("../../istio/app.yaml").replace("targetPort: http", "targetPort: web"),
     );
-    const args = (pods, svc = SERVICE) => [
-      ...istioArgs(DR, VS).slice(0, -6),
-      "--pods",
-      pods,
-      "--service",
-      svc,
-      "--wasm-url",
-      WASM_URL,
-    ];
+    const args = (pods, service = SERVICE) => istioArgs(DR, VS, { pods, service });
     const prefix = `error: ${DR}#0 spec.host: ${HOST}: no subset exists: `;
     const [a] = refused(args(notReady), dir);
     assert.ok(
@@ -185,7 +177,7 @@ test("envoy target: a dynamic-subset service without endpoints, or whose endpoin
 });
 
 test("a WasmPlugin needs --wasm-url (no placeholder), and the URL and digests are checked (exit 2)", () => {
-  const step2 = istioArgs(DR, VS).slice(0, -2);
+  const step2 = istioArgs(DR, VS, { wasmUrl: null });
   const missing = cli(step2);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^dynamic-subset: --wasm-url URL is required/);
@@ -265,7 +257,7 @@ test("label keys that are not Kubernetes label keys are refused with their path,
       "pods.json",
       podsWith((p) => (p.metadata.labels["bad key"] = "x")),
     );
-    const lines = refused([...istioArgs(DR, VS).slice(0, -6), "--pods", pods, "--wasm-url", WASM_URL], dir);
+    const lines = refused(istioArgs(DR, VS, { pods, service: null }), dir);
     assert.equal(lines.length, 9, "one per helloworld pod");
     assert.match(
       lines[0],
@@ -288,15 +280,7 @@ test("pods with an empty label value (legal in Kubernetes) render: the empty lab
       [[DR, VS], "stage/version"],
       [[step4], "%ip%"],
     ]) {
-      const r = cli([
-        ...istioArgs(...files).slice(0, -6),
-        "--pods",
-        pods,
-        "--service",
-        SERVICE,
-        "--wasm-url",
-        WASM_URL,
-      ]);
+      const r = cli(istioArgs(...files, { pods }));
       assert.equal(r.code, 0, `${selector}: ${r.stderr}`);
       const config = byKind(r.stdout, "WasmPlugin")[0].spec.pluginConfig;
       assert.deepEqual(pluginConfigProblems(config), []);
