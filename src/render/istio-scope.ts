@@ -84,6 +84,110 @@ function exportedTo(exportTo: string[] | undefined, namespace: string): Set<stri
 
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
+const labelList = (labels: Labels) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+
+/** What every scope of one render shares. */
+interface Render {
+  input: AsmInput;
+  services: CatalogService[];
+  options: ScopeOptions;
+  root: string;
+  names: string[]; // the services' short names
+  identity: string; // the services' hosts, sorted
+  findings: Findings;
+  notes: string[];
+}
+
+/** One WasmPlugin for the mesh's root namespace, or one per client namespace; a NOTE for clients left out. */
+function sidecarScopes(r: Render, meshBound: AsmVirtualService[]): ClientScope[] {
+  const { options, root } = r;
+  const name = pluginName(r.names, r.identity);
+  if (options.meshWide)
+    return [
+      {
+        name,
+        namespace: root,
+        selector: options.selector,
+        gateway: false,
+        who: `every sidecar of the mesh (root namespace ${root})`,
+      },
+    ];
+  if (meshBound.length === 0 && !options.clientNamespaces) return [];
+  const namespaces = sorted(
+    options.clientNamespaces ?? [
+      ...r.services.map((s) => s.host.split(".")[1]),
+      ...r.services.map((s) => s.dr.namespace ?? "default"),
+      ...meshBound.map((vs) => vs.namespace ?? "default"),
+    ],
+  );
+  for (const vs of meshBound) {
+    const visible = exportedTo(vs.exportTo, vs.namespace ?? "default");
+    const left = visible.has("*")
+      ? `namespaces other than ${namespaces.join(", ")}`
+      : [...visible].filter((ns) => !namespaces.includes(ns)).join(", ");
+    if (left)
+      r.notes.push(
+        `${vs.ref}: sidecars in ${left} route with this VirtualService but do not load the filter: their requests take your plain routes, without dynamic subsets (add --client-namespace NS, or --mesh-wide)`,
+      );
+  }
+  if (namespaces.includes(root))
+    r.findings.problems.push(
+      `client namespace ${root} is the mesh's root namespace: a WasmPlugin there applies to every workload of the mesh; give --mesh-wide if that is meant, else --client-namespace for the clients' namespaces (--root-namespace if your mesh's root namespace is not ${root})`,
+    );
+  return namespaces
+    .filter((ns) => ns !== root)
+    .map((namespace) => ({
+      name,
+      namespace,
+      selector: options.selector,
+      gateway: false,
+      who: options.selector
+        ? `workloads labelled ${labelList(options.selector)} in namespace ${namespace}`
+        : `every sidecar in namespace ${namespace}`,
+    }));
+}
+
+/** One WasmPlugin per Gateway the routes are bound to, on the Gateway's pods. */
+function gatewayScopes(r: Render, routed: { vs: AsmVirtualService; bound: string[] }[]): ClientScope[] {
+  return sorted(routed.flatMap((x) => x.bound.filter((b) => b !== "mesh"))).flatMap((ref): ClientScope[] => {
+    const [namespace, name] = ref.split("/");
+    const gw = r.input.gateways.find((g) => g.name === name && (g.namespace ?? "default") === namespace);
+    if (gw)
+      return [
+        {
+          name: pluginName([...r.names, name], `${r.identity}@${ref}`),
+          namespace,
+          selector: gw.selector,
+          gateway: true,
+          who: `the pods of gateway ${ref} (labelled ${labelList(gw.selector)})`,
+        },
+      ];
+    const vs = routed.find((x) => x.bound.includes(ref))?.vs as AsmVirtualService;
+    r.findings.problems.push(
+      `${vs.ref} spec.gateways: routes to ${r.identity} run on gateway ${ref}; give its Gateway resource with -f so that a WasmPlugin is placed on the gateway's pods`,
+    );
+    return [];
+  });
+}
+
+/** A scope that routes to subsets its DestinationRule is not exported to would get 503s. */
+function exportProblems(r: Render, scopes: ClientScope[]): string[] {
+  return r.services.flatMap((s) => {
+    const visible = exportedTo(s.dr.exportTo, s.dr.namespace ?? "default");
+    const sees = (scope: ClientScope) =>
+      visible.has("*") || (!(r.options.meshWide && !scope.gateway) && visible.has(scope.namespace));
+    return scopes
+      .filter((scope) => !sees(scope))
+      .map(
+        (scope) =>
+          `${s.dr.ref} spec.exportTo: ${scope.who} would route to the subsets of ${s.host}, but the DestinationRule is not exported to namespace ${scope.namespace}: those requests would fail (503)`,
+      );
+  });
+}
+
 export function clientScopes(
   input: AsmInput,
   services: CatalogService[],
@@ -91,92 +195,26 @@ export function clientScopes(
   findings: Findings,
   notes: string[],
 ): ClientScope[] {
-  const root = options.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
   const hosts = new Set(services.map((s) => s.host));
-  const names = services.map((s) => s.host.split(".")[0]);
-  const identity = sorted(hosts).join(",");
+  const r: Render = {
+    input,
+    services,
+    options,
+    root: options.rootNamespace ?? DEFAULT_ROOT_NAMESPACE,
+    names: services.map((s) => s.host.split(".")[0]),
+    identity: sorted(hosts).join(","),
+    findings,
+    notes,
+  };
   const routed = input.virtualServices.map((vs) => ({ vs, bound: bindings(vs, hosts) }));
-  const meshBound = routed.filter((r) => r.bound.includes("mesh")).map((r) => r.vs);
-  const scopes: ClientScope[] = [];
-
-  let sidecarNamespaces: string[] = [];
-  if (options.meshWide) {
-    scopes.push({
-      name: pluginName(names, identity),
-      namespace: root,
-      selector: options.selector,
-      gateway: false,
-      who: `every sidecar of the mesh (root namespace ${root})`,
-    });
-  } else if (meshBound.length > 0 || options.clientNamespaces) {
-    sidecarNamespaces = sorted(
-      options.clientNamespaces ?? [
-        ...services.map((s) => s.host.split(".")[1]),
-        ...services.map((s) => s.dr.namespace ?? "default"),
-        ...meshBound.map((vs) => vs.namespace ?? "default"),
-      ],
+  if (routed.every((x) => x.bound.length === 0)) {
+    findings.problems.push(
+      `no VirtualService in the input routes to ${r.identity}: the filter would have no route to steer (give the VirtualService with headerToDynamicSubsetKey with -f)`,
     );
-    for (const ns of sidecarNamespaces) {
-      if (ns === root) {
-        findings.problems.push(
-          `client namespace ${ns} is the mesh's root namespace: a WasmPlugin there applies to every workload of the mesh; give --mesh-wide if that is meant, else --client-namespace for the clients' namespaces (--root-namespace if your mesh's root namespace is not ${root})`,
-        );
-        continue;
-      }
-      const who = options.selector
-        ? `workloads labelled ${labelList(options.selector)} in namespace ${ns}`
-        : `every sidecar in namespace ${ns}`;
-      scopes.push({
-        name: pluginName(names, identity),
-        namespace: ns,
-        selector: options.selector,
-        gateway: false,
-        who,
-      });
-    }
-    for (const vs of meshBound) {
-      const visible = exportedTo(vs.exportTo, vs.namespace ?? "default");
-      const uncovered = visible.has("*") ? ["*"] : [...visible].filter((ns) => !sidecarNamespaces.includes(ns));
-      if (uncovered.length > 0)
-        notes.push(
-          `${vs.ref}: sidecars in ${uncovered[0] === "*" ? "namespaces other than" : "namespace"} ${uncovered[0] === "*" ? sidecarNamespaces.join(", ") : uncovered.join(", ")} route with this VirtualService but do not load the filter: their requests take your plain routes, without dynamic subsets (add --client-namespace NS, or --mesh-wide)`,
-        );
-    }
+    return [];
   }
-
-  const gatewayRefs = sorted(routed.flatMap((r) => r.bound.filter((b) => b !== "mesh")));
-  for (const ref of gatewayRefs) {
-    const [namespace, name] = ref.split("/");
-    const gw = input.gateways.find((g) => g.name === name && (g.namespace ?? "default") === namespace);
-    if (!gw) {
-      const vs = routed.find((r) => r.bound.includes(ref))?.vs;
-      findings.problems.push(
-        `${vs?.ref ?? "input"} spec.gateways: routes to ${sorted(hosts).join(", ")} run on gateway ${ref}; give its Gateway resource with -f so that a WasmPlugin is placed on the gateway's pods`,
-      );
-      continue;
-    }
-    scopes.push({
-      name: pluginName([...names, name], `${identity}@${ref}`),
-      namespace,
-      selector: gw.selector,
-      gateway: true,
-      who: `the pods of gateway ${ref} (labelled ${labelList(gw.selector)})`,
-    });
-  }
-
-  for (const s of services) {
-    const visible = exportedTo(s.dr.exportTo, s.dr.namespace ?? "default");
-    const sees = (scope: ClientScope) =>
-      visible.has("*") || (!(options.meshWide && !scope.gateway) && visible.has(scope.namespace));
-    for (const scope of scopes.filter((x) => !sees(x)))
-      findings.problems.push(
-        `${s.dr.ref} spec.exportTo: ${scope.who} would route to the subsets of ${s.host}, but the DestinationRule is not exported to namespace ${scope.namespace}: those requests would fail (503)`,
-      );
-  }
+  const meshBound = routed.filter((x) => x.bound.includes("mesh")).map((x) => x.vs);
+  const scopes = [...sidecarScopes(r, meshBound), ...gatewayScopes(r, routed)];
+  findings.problems.push(...exportProblems(r, scopes));
   return scopes;
 }
-
-const labelList = (labels: Labels) =>
-  Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");

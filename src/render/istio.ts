@@ -3,7 +3,7 @@
 //
 // Exported API:
 //   renderIstio(input: AsmInput, live: IstioInput, options: IstioOptions): IstioOutput
-//   renderIstioPluginConfig(input, live, options): { pluginConfig, warnings, notes }   no WasmPlugin, no URL needed
+//   renderIstioPluginConfig(input, live, options): { pluginConfig, warnings }   no WasmPlugin, no URL needed
 //   IstioInput: { pods: PodInfo[], services?: ServiceInfo[] (kubectl get service -o yaml), previousText?: the
 //               previous output of this target, whose route tokens are kept and whose WasmPlugins are compared }
 //   IstioOptions: wasmUrl, wasmSha256 (checked by the caller: ./wasm-source.ts), selector, routeToken, scoping
@@ -176,7 +176,7 @@ function catalogServices(
     if (found.problems.length === 0 && catalog.subsets.length === 0 && !catalog.endpoints?.length)
       findings.refuse(
         "no-subsets",
-        `${dr.ref} spec.host: ${host}: no subset exists: ${emptyCatalogReason(found, live, host, port)}; every request would take the fallback${config.dynamicSubset.fallbackPolicy === "ANY_ENDPOINT" ? "" : " (503 unless it is ANY_ENDPOINT)"}`,
+        `${dr.ref} spec.host: ${host}: no subset exists: ${emptyCatalogReason(found, live, host, port)}; every request would take the fallback`,
       );
     return [{ dr, host, config: { ...config, catalog } }];
   });
@@ -191,13 +191,13 @@ export function renderIstioPluginConfig(
   input: AsmInput,
   live: IstioInput,
   options: IstioOptions = {},
-): { pluginConfig: PluginConfig; warnings: string[]; notes: string[] } {
+): { pluginConfig: PluginConfig; warnings: string[] } {
   const findings = new Findings(options.allowed);
   const services = catalogServices(input, live, options, findings);
   findings.check();
   const pluginConfig = pluginConfigOf(services);
   assertValidPluginConfig(pluginConfig);
-  return { pluginConfig, warnings: [...input.warnings, ...findings.warnings], notes: [] };
+  return { pluginConfig, warnings: [...input.warnings, ...findings.warnings] };
 }
 
 // ---- WasmPlugin -------------------------------------------------------------------------------------------------

@@ -192,6 +192,14 @@ test("several services: one render gives one WasmPlugin holding both; separate r
   });
 });
 
+test("a DestinationRule that no VirtualService routes to is refused: the filter would have nothing to steer", () => {
+  const r = cli(istioArgs(DR));
+  assert.equal(r.code, 1);
+  assert.deepEqual(errorLines(r.stderr), [
+    "error: no VirtualService in the input routes to helloworld.default.svc.cluster.local: the filter would have no route to steer (give the VirtualService with headerToDynamicSubsetKey with -f)",
+  ]);
+});
+
 test("a DestinationRule not exported to a client scope is refused: those clients would route to subsets they cannot see", () => {
   withTemp((dir, write) => {
     const dr = write("dr.yaml", seedText("step2-dr.yaml").replace("spec:\n", "spec:\n  exportTo: ['.']\n"));
