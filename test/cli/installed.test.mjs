@@ -14,16 +14,22 @@ import { after, before, test } from "node:test";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SEED = path.join(ROOT, "examples/helloworld");
 const { version } = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
-const npm = (args, cwd) =>
-  execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], {
+/** The npm installed with this node. Not the first npm on PATH: inside npm scripts that is node_modules/.bin/npm,
+ * npm 6, which a dependency of @as-pect/cli bundles and which knows no --pack-destination. */
+const NPM = path.join(path.dirname(process.execPath), "npm");
+
+function npm(args, cwd) {
+  return execFileSync(NPM, [...args, "--no-audit", "--no-fund", "--loglevel=error"], {
     cwd,
     encoding: "utf8",
     env: { ...process.env, npm_config_update_notifier: "false" },
   });
+}
 
 let dir, prefix, bin, packed;
 
 before(() => {
+  assert.ok(Number(npm(["--version"], ROOT).split(".")[0]) >= 7, `${NPM} is npm 7 or later`);
   dir = mkdtempSync(path.join(tmpdir(), "ds-installed-"));
   prefix = path.join(dir, "prefix");
   const [pack] = JSON.parse(npm(["pack", "--json", "--pack-destination", dir], ROOT));
