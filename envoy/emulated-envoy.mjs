@@ -42,8 +42,9 @@ export class MetadataModeEnvoy {
     return MetadataModeEnvoy.fromInput(readAsmFiles(asmFiles), services, options);
   }
 
-  static async fromInput(input, endpoints, { wasm = WASM } = {}) {
-    const { documents } = renderEnvoy([{ input }], { output: "parts", endpoints });
+  /** options.allowed: the renderer's refusals to override (src/input/errors.ts ALLOWANCES). */
+  static async fromInput(input, endpoints, { wasm = WASM, allowed } = {}) {
+    const { documents } = renderEnvoy([{ input }], { output: "parts", endpoints, allowed });
     const parts = variantParts(documents);
     const host = await ProxyWasmHost.load(wasm, {
       pluginConfig: JSON.stringify(parts.plugin),

@@ -1,29 +1,32 @@
-// ASM-style input: DestinationRule + VirtualService YAML (the shape in the seed), parsed and validated.
+// ASM-style input: DestinationRule + VirtualService YAML (the shape in the seed), parsed and validated, plus the
+// Istio Gateways the VirtualServices bind to.
 //
 // Exported API (shared by the envoy and istio targets; keep it small and stable):
 //
 //   parseAsm(sources: {file, text}[]): AsmInput
-//       Parses every YAML document of every source (multi-document YAML, `kind: List` expanded) and returns
-//       the DestinationRules and VirtualServices in input order. Other kinds are skipped with a warning.
-//       Throws AsmInputError listing *every* problem found, one line each:
-//       `<file>#<document index> <path>: <problem>`, e.g.
+//       Parses every YAML document of every source (multi-document YAML; `kind: List` and typed lists such as
+//       `DestinationRuleList` expanded, as kubectl prints them) and returns the DestinationRules, VirtualServices
+//       and Gateways in input order. Other kinds are skipped with a warning. Throws InputError listing *every*
+//       problem found, one line each: `<file>#<document index> <path>: <problem>`, e.g.
 //       `dr.yaml#0 spec.trafficPolicy.loadBalancer.dynamicSubset.subsetSelectors[0].keys: must be a non-empty list of distinct strings`.
 //   readAsmFiles(paths: string[]): AsmInput        parseAsm over files read from disk ("-" = stdin).
-//   AsmInputError (.problems: string[])            the error thrown for bad input.
-//   types AsmInput, AsmDestinationRule, AsmVirtualService, AsmHttpRoute.
-//   fqdn(host, namespace), isLabelValue(s), isIpLiteral(s), isHeaderToken(s)   (from ./syntax.ts)
+//   types AsmInput, AsmDestinationRule, AsmVirtualService, AsmHttpRoute, AsmGateway.
 //
 // Label semantics: keys, label values, default values and header names are strings. YAML types an unquoted
 // `version: 1` as the number 1 (and `true` as a boolean); such scalars are read back as the exact text
 // the user wrote ("1", "1.0", "true"), and a warning says so, because a label is always a string and the number
 // 1 would never equal the string "1" that header_to_metadata produces.
 //
-// What is checked (SPEC §3, §4): apiVersion networking.istio.io/{v1alpha3,v1beta1,v1}; metadata.name; DR
-// spec.host; dynamicSubset fields (unknown fields rejected); selector keys non-empty and distinct, no two
-// selectors with one key set; built-in keys other than %ip% rejected; fallbackPolicy / lbPolicy enums;
-// DEFAULT_SUBSET needs defaultSubset; defaultSubset and defaultValue are label values (IP literals for %ip%);
-// mapped headers are header-name tokens; VS spec.hosts.
-// The rest of each Istio HTTPRoute is kept as written (`AsmHttpRoute.route`) for the targets to translate.
+// What is checked (docs/configuration.md, docs/behaviour.md "Routing decision"): apiVersion
+// networking.istio.io/{v1alpha3,v1beta1,v1}; metadata.name; DR spec.host; dynamicSubset fields (unknown fields
+// rejected); selector keys non-empty, distinct, valid label keys; no two selectors with one key set; built-in keys
+// other than %ip% rejected; fallbackPolicy / lbPolicy enums; DEFAULT_SUBSET needs defaultSubset; defaultSubset and
+// defaultValue are label values (IP literals for %ip%); mapped headers are header-name tokens; VS spec.hosts.
+// Typos around the ASM fields are errors, because Kubernetes would drop the misspelt field silently and the
+// service would lose dynamic subsets: the fields of spec, trafficPolicy, loadBalancer and http[] must be Istio's
+// (./istio-fields.ts), and dynamicSubset / headerToDynamicSubsetKey anywhere else in the document are refused.
+// Documents keep none of the API server's fields (src/input/kube.ts), so resources exported from a cluster can be
+// given as they are. The rest of each Istio HTTPRoute is kept as written (`AsmHttpRoute.route`) for the targets.
 
 import { readFileSync } from "node:fs";
 import type {
@@ -34,10 +37,14 @@ import type {
   Labels,
   SubsetSelector,
 } from "../config/types.js";
-import { isHeaderToken } from "./syntax.js";
-import { child, DocReader, type Node, type Obj, yamlNodes } from "./reader.js";
+import { InputError } from "../input/errors.js";
+import { isListKind, listKind, withoutServerFields } from "../input/kube.js";
+import { isObj, type Obj } from "../input/object.js";
+import { child, DocReader, type Node, yamlNodes } from "../input/reader.js";
+import { isHeaderToken } from "../input/syntax.js";
+import * as FIELDS from "./istio-fields.js";
 
-export { fqdn, isHeaderToken, isIpLiteral, isLabelValue } from "./syntax.js";
+export { fqdn, isHeaderToken, isIpLiteral, isLabelKey, isLabelValue } from "../input/syntax.js";
 
 export interface AsmSource {
   file: string;
@@ -49,14 +56,15 @@ export interface AsmDestinationRule {
   name: string;
   namespace?: string;
   host: string; // spec.host as written
+  exportTo?: string[];
   dynamicSubset?: DynamicSubset; // absent: the DR has no dynamic subsets
-  document: Record<string, unknown>; // the whole document as parsed
+  document: Obj; // the whole document as parsed, without the API server's fields
 }
 
 export interface AsmHttpRoute {
   name?: string;
   headerToDynamicSubsetKey: HeaderMapping[]; // [] when absent
-  route: Record<string, unknown>; // the Istio HTTPRoute as written, without headerToDynamicSubsetKey
+  route: Obj; // the Istio HTTPRoute as written, without headerToDynamicSubsetKey
 }
 
 export interface AsmVirtualService {
@@ -64,26 +72,31 @@ export interface AsmVirtualService {
   name: string;
   namespace?: string;
   hosts: string[];
+  gateways: string[]; // spec.gateways as written ([] = absent: the mesh's sidecars)
+  exportTo?: string[];
   http: AsmHttpRoute[];
-  document: Record<string, unknown>;
+  document: Obj;
+}
+
+/** An Istio Gateway (networking.istio.io): where its proxies run and which pods they are. */
+export interface AsmGateway {
+  ref: string;
+  name: string;
+  namespace?: string;
+  selector: Labels;
 }
 
 export interface AsmInput {
   destinationRules: AsmDestinationRule[];
   virtualServices: AsmVirtualService[];
+  gateways: AsmGateway[];
   warnings: string[];
-}
-
-export class AsmInputError extends Error {
-  constructor(public readonly problems: string[]) {
-    super(problems.join("\n"));
-    this.name = "AsmInputError";
-  }
 }
 
 const API_VERSION = /^networking\.istio\.io\/(v1alpha3|v1beta1|v1)$/;
 const FALLBACK_POLICIES: readonly FallbackPolicy[] = ["NO_FALLBACK", "ANY_ENDPOINT", "DEFAULT_SUBSET"];
 const LB_POLICIES: readonly LbPolicy[] = ["RANDOM", "ROUND_ROBIN", "LEAST_REQUEST"];
+const DYNAMIC_SUBSET_PATH = "spec.trafficPolicy.loadBalancer.dynamicSubset";
 
 function readMetadata(r: DocReader, doc: Node): { name?: string; namespace?: string } {
   const md = child(doc, "metadata");
@@ -92,6 +105,43 @@ function readMetadata(r: DocReader, doc: Node): { name?: string; namespace?: str
     name: r.plainString(child(md, "name")),
     namespace: r.optional(child(md, "namespace"), (n) => r.plainString(n)),
   };
+}
+
+function readStringList(r: DocReader, n: Node): string[] | undefined {
+  const items = r.optional(n, (l) => r.list(l))?.map((i) => r.plainString(i));
+  return items?.every((i) => i !== undefined) ? (items as string[]) : undefined;
+}
+
+/** Fields of an Istio object at `n` must be Istio's (plus `asm`, the ASM field that may sit there). */
+function istioFields(r: DocReader, n: Node, known: readonly string[], what: string, asm?: string): void {
+  if (!isObj(n.v)) return;
+  for (const k of Object.keys(n.v)) {
+    if (known.includes(k) || k === asm) continue;
+    r.fail(
+      child(n, k),
+      `unknown field of ${what} (Istio's are: ${known.join(", ")}${asm ? `; ASM adds ${asm}` : ""}); Kubernetes would drop it`,
+    );
+  }
+}
+
+/** dynamicSubset and headerToDynamicSubsetKey anywhere but where ASM reads them. */
+function misplacedAsmFields(r: DocReader, n: Node, allowed: (path: string) => boolean): void {
+  const visit = (x: Node): void => {
+    if (Array.isArray(x.v)) x.v.forEach((_, i) => visit(child(x, i)));
+    if (!isObj(x.v)) return;
+    for (const k of Object.keys(x.v)) {
+      const c = child(x, k);
+      if ((k === "dynamicSubset" || k === "headerToDynamicSubsetKey") && !allowed(c.path))
+        r.fail(
+          c,
+          k === "dynamicSubset"
+            ? `dynamicSubset is read only at ${DYNAMIC_SUBSET_PATH}; here it would be dropped`
+            : "headerToDynamicSubsetKey is read only in spec.http[] routes; here it would be dropped",
+        );
+      else visit(c);
+    }
+  };
+  visit({ ...n, path: "" });
 }
 
 const sameKeySet = (a: string[], b: string[]) => a.length === b.length && a.every((k) => b.includes(k));
@@ -154,11 +204,19 @@ function readDestinationRule(r: DocReader, doc: Node): AsmDestinationRule | unde
   const { name, namespace } = readMetadata(r, doc);
   const spec = child(doc, "spec");
   if (!r.object(spec)) return undefined;
+  const trafficPolicy = child(spec, "trafficPolicy");
+  const loadBalancer = child(trafficPolicy, "loadBalancer");
+  istioFields(r, spec, FIELDS.DESTINATION_RULE_SPEC, "a DestinationRule's spec");
+  istioFields(r, trafficPolicy, FIELDS.TRAFFIC_POLICY, "a TrafficPolicy");
+  istioFields(r, loadBalancer, FIELDS.LOAD_BALANCER, "a LoadBalancerSettings", "dynamicSubset");
+  misplacedAsmFields(r, doc, (path) => path === DYNAMIC_SUBSET_PATH);
   const host = r.plainString(child(spec, "host"));
-  const dsNode = child(child(child(spec, "trafficPolicy"), "loadBalancer"), "dynamicSubset");
-  const dynamicSubset = r.optional(dsNode, (n) => readDynamicSubset(r, n));
+  const exportTo = readStringList(r, child(spec, "exportTo"));
+  const dynamicSubset = r.optional(child(loadBalancer, "dynamicSubset"), (n) => readDynamicSubset(r, n));
   if (name === undefined || host === undefined) return undefined;
-  return { ref: r.ref, name, namespace, host, dynamicSubset, document: doc.v as Obj };
+  const dr: AsmDestinationRule = { ref: r.ref, name, namespace, host, dynamicSubset, document: docOf(doc) };
+  if (exportTo) dr.exportTo = exportTo;
+  return dr;
 }
 
 function readMapping(r: DocReader, n: Node): HeaderMapping | undefined {
@@ -176,6 +234,7 @@ function readMapping(r: DocReader, n: Node): HeaderMapping | undefined {
 function readHttpRoute(r: DocReader, n: Node): AsmHttpRoute | undefined {
   const o = r.object(n);
   if (!o) return undefined;
+  istioFields(r, n, FIELDS.HTTP_ROUTE, "an HTTPRoute", "headerToDynamicSubsetKey");
   const name = r.optional(child(n, "name"), (x) => r.plainString(x));
   const mapNode = child(n, "headerToDynamicSubsetKey");
   const mappings = r.optional(mapNode, (m) => r.list(m))?.map((m) => readMapping(r, m));
@@ -190,39 +249,78 @@ function readVirtualService(r: DocReader, doc: Node): AsmVirtualService | undefi
   const { name, namespace } = readMetadata(r, doc);
   const spec = child(doc, "spec");
   if (!r.object(spec)) return undefined;
+  istioFields(r, spec, FIELDS.VIRTUAL_SERVICE_SPEC, "a VirtualService's spec");
+  misplacedAsmFields(r, doc, (path) => /^spec\.http\[\d+\]\.headerToDynamicSubsetKey$/.test(path));
   const hostsNode = child(spec, "hosts");
   const hosts = (
     Array.isArray(hostsNode.v) && hostsNode.v.length > 0
       ? r.list(hostsNode)
       : r.fail(hostsNode, "must be a non-empty list of host names")
   )?.map((h) => r.plainString(h));
+  const gateways = readStringList(r, child(spec, "gateways")) ?? [];
+  const exportTo = readStringList(r, child(spec, "exportTo"));
   const http = r.optional(child(spec, "http"), (h) => r.list(h))?.map((h) => readHttpRoute(r, h)) ?? [];
   if (name === undefined || !hosts || hosts.some((h) => h === undefined) || http.some((h) => h === undefined))
     return undefined;
-  return {
+  const vs: AsmVirtualService = {
     ref: r.ref,
     name,
     namespace,
     hosts: hosts as string[],
+    gateways,
     http: http as AsmHttpRoute[],
-    document: doc.v as Obj,
+    document: docOf(doc),
   };
+  if (exportTo) vs.exportTo = exportTo;
+  return vs;
+}
+
+function readGateway(r: DocReader, doc: Node): AsmGateway | undefined {
+  const { name, namespace } = readMetadata(r, doc);
+  const spec = child(doc, "spec");
+  if (!r.object(spec)) return undefined;
+  istioFields(r, spec, FIELDS.GATEWAY_SPEC, "a Gateway's spec");
+  const selectorNode = child(spec, "selector");
+  const o = r.object(selectorNode);
+  if (o && Object.keys(o).length === 0) r.fail(selectorNode, "must name the labels of the gateway's pods");
+  const selector = o ? Object.fromEntries(Object.keys(o).map((k) => [k, r.plainString(child(selectorNode, k))])) : {};
+  if (name === undefined || !o || Object.values(selector).some((v) => v === undefined)) return undefined;
+  return { ref: r.ref, name, namespace, selector: selector as Labels };
+}
+
+const docOf = (doc: Node): Obj => withoutServerFields(doc.v as Obj);
+
+/** A list item without kind takes the kind its list names (a DestinationRuleList holds DestinationRules). */
+function listItem(item: Node, list: Obj): Node {
+  const kind = listKind(list.kind);
+  if (!kind || !isObj(item.v) || item.v.kind !== undefined) return item;
+  const typed = (x: unknown) => (isObj(x) ? { apiVersion: list.apiVersion, kind, ...x } : x);
+  return { ...item, v: typed(item.v), raw: typed(item.raw) };
 }
 
 function readDocument(r: DocReader, doc: Node, out: AsmInput): void {
   if (doc.v === null || doc.v === undefined) return; // empty document (a trailing `---`)
   if (!r.object(doc)) return;
-  const kind = (doc.v as Obj).kind;
-  if (kind === "List") {
+  const { kind, apiVersion } = doc.v as Obj;
+  if (isListKind(kind)) {
     for (const item of r.list(child(doc, "items")) ?? [])
-      readDocument(new DocReader(`${r.ref}.${item.path}`, r.problems, r.warnings), { ...item, path: "" }, out);
+      readDocument(
+        new DocReader(`${r.ref}.${item.path}`, r.problems, r.warnings),
+        listItem({ ...item, path: "" }, doc.v as Obj),
+        out,
+      );
     return;
   }
-  if (kind !== "DestinationRule" && kind !== "VirtualService") {
+  if (kind === "Gateway" && typeof apiVersion === "string" && !apiVersion.startsWith("networking.istio.io/")) {
+    r.warnings.push(
+      `${r.ref}: ${apiVersion} Gateway ignored (VirtualServices bind to Istio's networking.istio.io Gateways)`,
+    );
+    return;
+  }
+  if (kind !== "DestinationRule" && kind !== "VirtualService" && kind !== "Gateway") {
     r.warnings.push(`${r.ref}: kind ${String(kind)} ignored (only DestinationRule and VirtualService are read)`);
     return;
   }
-  const apiVersion = (doc.v as Obj).apiVersion;
   if (typeof apiVersion !== "string" || !API_VERSION.test(apiVersion)) {
     r.fail("apiVersion", `must be networking.istio.io/v1, v1beta1 or v1alpha3 for a ${kind}`);
     return;
@@ -230,14 +328,17 @@ function readDocument(r: DocReader, doc: Node, out: AsmInput): void {
   if (kind === "DestinationRule") {
     const dr = readDestinationRule(r, doc);
     if (dr) out.destinationRules.push(dr);
-  } else {
+  } else if (kind === "VirtualService") {
     const vs = readVirtualService(r, doc);
     if (vs) out.virtualServices.push(vs);
+  } else {
+    const gw = readGateway(r, doc);
+    if (gw) out.gateways.push(gw);
   }
 }
 
 export function parseAsm(sources: AsmSource[]): AsmInput {
-  const out: AsmInput = { destinationRules: [], virtualServices: [], warnings: [] };
+  const out: AsmInput = { destinationRules: [], virtualServices: [], gateways: [], warnings: [] };
   const problems: string[] = [];
   for (const { file, text } of sources) {
     yamlNodes(text).forEach((doc, i) => {
@@ -246,7 +347,7 @@ export function parseAsm(sources: AsmSource[]): AsmInput {
       else readDocument(new DocReader(ref, problems, out.warnings), doc.node, out);
     });
   }
-  if (problems.length > 0) throw new AsmInputError(problems);
+  if (problems.length > 0) throw new InputError(problems);
   return out;
 }
 

@@ -10,16 +10,17 @@
 // Exported API:
 //   parseEndpoints({file, text}): { services: EndpointService[]; warnings: string[] }
 //   readEndpointsFile(path): same, read from disk.
-//   Errors throw AsmInputError with lines `<file>#<doc> <path>: <problem>`.
+//   Errors throw InputError with lines `<file>#<doc> <path>: <problem>`.
 //
 // Label values follow the same rule as the ASM input: strings; an unquoted YAML number/boolean is read back as
 // written, with a warning. `%ip%` is not a label: the renderer adds it from the address.
 
 import { readFileSync } from "node:fs";
-import { AsmInputError, isIpLiteral } from "../asm/index.js";
-import { child, DocReader, type Node, yamlNodes } from "../asm/reader.js";
 import type { Labels } from "../config/types.js";
 import { IP_KEY } from "../config/types.js";
+import { InputError } from "../input/errors.js";
+import { child, DocReader, LABEL_KEY_RULE, type Node, yamlNodes } from "../input/reader.js";
+import { isIpLiteral, isLabelKey } from "../input/syntax.js";
 
 export interface Endpoint {
   address: string; // IP literal
@@ -44,6 +45,7 @@ function readLabels(r: DocReader, n: Node): Labels | undefined {
   const labels: Labels = {};
   for (const k of Object.keys(o)) {
     if (k === IP_KEY) r.fail(child(n, k), `${IP_KEY} is not a label: the renderer derives it from the address`);
+    else if (!isLabelKey(k)) r.fail(child(n, k), `"${k}" is not a valid label key (${LABEL_KEY_RULE})`);
     const value = r.valueFor(k, child(n, k));
     if (value !== undefined) labels[k] = value;
   }
@@ -93,7 +95,7 @@ export function parseEndpoints({ file, text }: { file: string; text: string }): 
       else if (s) services.push(s);
     }
   });
-  if (problems.length > 0) throw new AsmInputError(problems);
+  if (problems.length > 0) throw new InputError(problems);
   return { services, warnings };
 }
 

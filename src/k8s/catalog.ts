@@ -1,4 +1,5 @@
-// The catalog-mode plugin configuration's `catalog` (SPEC §3), built from the ready endpoints of a service.
+// The catalog-mode plugin configuration's `catalog` (docs/configuration.md), built from the ready endpoints of a
+// service.
 //
 // Exported API:
 //
@@ -10,6 +11,8 @@
 // belongs to a selector's tuple only if it carries all of the selector's keys), plus the defaultSubset tuple when
 // some endpoint carries it. Tuples equal as sets are one subset. Sorted by name.
 // Endpoints (only when a selector uses %ip%): every endpoint with all its labels, sorted by address.
+// An empty label value (legal in Kubernetes) never equals a request's value (the filter resolves no empty value),
+// so a label with an empty value counts as absent: no tuple holds it and catalog endpoints do not list it.
 //
 // Names: "ds-" + "<key>-<value>" pairs in key byte order joined by "--": {stage: dev, version: v1} ->
 // "ds-stage-dev--version-v1". That form is used only when every key and value is [a-z0-9]+ and the name fits
@@ -30,7 +33,8 @@ import {
   type DynamicSubset,
   type Labels,
 } from "../config/types.js";
-import { type Endpoint, K8sInputError } from "./pods.js";
+import { InputError } from "../input/errors.js";
+import type { Endpoint } from "./pods.js";
 
 const PLAIN = /^[a-z0-9]+$/;
 const MAX_NAME = 63;
@@ -68,7 +72,7 @@ function addressOrder(a: string, b: string): number {
 const carries = (labels: Labels, tuple: Labels) => Object.entries(tuple).every(([k, v]) => labels[k] === v);
 
 function pick(labels: Labels, keys: string[]): Labels | undefined {
-  if (!keys.every((k) => k in labels)) return undefined;
+  if (!keys.every((k) => labels[k])) return undefined;
   return Object.fromEntries(keys.map((k) => [k, labels[k]]));
 }
 
@@ -89,9 +93,9 @@ function subsets(ds: DynamicSubset, endpoints: Endpoint[]): CatalogSubset[] {
   for (const s of named) {
     const other = seen.get(s.name);
     if (other)
-      throw new K8sInputError(
+      throw new InputError([
         `subset name ${s.name} would name both ${JSON.stringify(other)} and ${JSON.stringify(s.labels)}; rename a label`,
-      );
+      ]);
     seen.set(s.name, s.labels);
   }
   return named.sort((a, b) => byteOrder(a.name, b.name));
@@ -107,7 +111,7 @@ export function buildCatalog(
   if (ds.subsetSelectors.some((s) => s.keys.includes(IP_KEY))) {
     const eps: CatalogEndpoint[] = endpoints.map((ep) => ({
       address: endpointAddress(ep.ip, ep.port),
-      labels: Object.fromEntries(canonical(ep.labels)),
+      labels: Object.fromEntries(canonical(ep.labels).filter(([, v]) => v !== "")),
     }));
     catalog.endpoints = eps.sort((a, b) => addressOrder(a.address, b.address));
     catalog.sessionHeader = sessionHeader;

@@ -1,4 +1,4 @@
-// OCI image of the filter, built without Docker (SPEC §9; reference/istio.md §4): an OCI image layout directory
+// OCI image of the filter, built without Docker (README "OCI image"; docs/istio.md, OCI image): an OCI image layout directory
 // (oci-layout, index.json, blobs/sha256/...) holding one image in Istio's "compat" variant:
 //
 //   layer   gzip(ustar{ plugin.wasm }), media type application/vnd.oci.image.layer.v1.tar+gzip

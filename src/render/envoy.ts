@@ -7,9 +7,12 @@
 //       the seed at once); cluster names then carry the variant name (`<variant>|<host>`). output "bootstrap":
 //       one document, a whole Envoy bootstrap; "parts": the plugin configuration, then per variant its
 //       http_filters, route_config and clusters, each a separate document; "plugin-config": the plugin
-//       configurations only (no endpoints needed).
-//   envoyYaml(documents): string            YAML text; envoy.lb label values and default_subset values double-quoted.
-//   keyHeaderName(prefix, key): string      the internal header of a subset key (SPEC §5), as the filter writes it.
+//       configurations only (no endpoints needed). Input problems throw InputError; a service with no endpoints,
+//       or whose endpoints form no subset, is refused unless options.allowed has "no-subsets".
+//   envoyYaml(documents): string            YAML text; envoy.lb label values and default_subset values double-quoted,
+//                                           every other string a YAML 1.1 reader would mistake quoted (./yaml.ts).
+//   keyHeaderName(prefix, key): string      the internal header of a subset key (docs/behaviour.md "What the
+//                                           filter writes"), as the filter writes it.
 //   headerToMetadataRules(services, prefix) the header_to_metadata request_rules for those services.
 //   STATS_TAGS                              the bootstrap's stats_config.stats_tags for the filter's counters.
 //
@@ -22,12 +25,14 @@
 
 import { Document, isMap, isPair, isScalar, visit } from "yaml";
 import type { AsmDestinationRule, AsmHttpRoute, AsmInput, AsmVirtualService } from "../asm/index.js";
-import { AsmInputError, fqdn } from "../asm/index.js";
 import type { PluginConfig, ServiceConfig, SubsetSelector } from "../config/types.js";
 import { DEFAULT_HEADER_PREFIX, IP_KEY } from "../config/types.js";
 import { assertValidPluginConfig } from "../config/schema.js";
 import { ROOT_ID } from "../config/constants.js";
 import type { EndpointService } from "../endpoints/index.js";
+import { type Allowance, Findings, InputError } from "../input/errors.js";
+import { isObj, type Obj } from "../input/object.js";
+import { fqdn } from "../input/syntax.js";
 import {
   envoyRouteName,
   pluginServices,
@@ -36,6 +41,7 @@ import {
   routeMatches,
   serviceHost,
 } from "./plugin-config.js";
+import { yamlText } from "./yaml.js";
 
 export interface EnvoyVariant {
   name?: string; // listener / route configuration name; also the cluster-name suffix when there are several
@@ -51,6 +57,7 @@ export interface EnvoyRenderOptions {
   adminPort?: number; // default 9901
   headerPrefix?: string;
   responseHeader?: boolean;
+  allowed?: ReadonlySet<Allowance>; // refusals the user overrides (CLI --allow)
 }
 
 export interface EnvoyDocument {
@@ -58,8 +65,6 @@ export interface EnvoyDocument {
   value: unknown;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => typeof x === "object" && x !== null && !Array.isArray(x);
 const typed = (type: string, body: Obj = {}): Obj => ({ "@type": `type.googleapis.com/${type}`, ...body });
 
 export function keyHeaderName(prefix: string, key: string): string {
@@ -277,21 +282,36 @@ interface RenderedVariant {
   clusters: Obj[];
 }
 
+/** Why the endpoints of a dynamic-subset service form no subset at all (every request would take the fallback). */
+function noSubsetReason(eps: EndpointService, selectors: SubsetSelector[]): string | undefined {
+  if (eps.endpoints.length === 0) return "the endpoints file lists no endpoint for it";
+  if (selectors.some((s) => s.keys.includes(IP_KEY))) return undefined;
+  const formsSubset = (s: SubsetSelector) => eps.endpoints.some((e) => s.keys.every((k) => e.labels[k] !== undefined));
+  if (selectors.some(formsSubset)) return undefined;
+  return `no endpoint carries all keys of any subset selector (${selectors.map((s) => s.keys.join("+")).join(", ")})`;
+}
+
 /** One cluster per destination host, from the endpoints file; lb_subset_config where a DR has dynamicSubset. */
 function clustersFor(
   hosts: string[],
   input: AsmInput,
   endpoints: EndpointService[],
   clusterName: (host: string) => string,
-  problems: string[],
+  findings: Findings,
 ): Obj[] {
   return hosts.flatMap((host) => {
     const eps = endpoints.find((s) => fqdn(s.host, undefined) === host);
     if (!eps) {
-      problems.push(`endpoints: no endpoints for ${host} (add an item with host: ${host})`);
+      findings.problems.push(`endpoints: no endpoints for ${host} (add an item with host: ${host})`);
       return [];
     }
     const dr = input.destinationRules.find((d) => d.dynamicSubset && serviceHost(d) === host);
+    const reason = dr?.dynamicSubset && noSubsetReason(eps, dr.dynamicSubset.subsetSelectors);
+    if (reason)
+      findings.refuse(
+        "no-subsets",
+        `endpoints: ${host}: no subset exists: ${reason}; every request would take the fallback`,
+      );
     return [cluster(clusterName(host), eps, dr)];
   });
 }
@@ -305,11 +325,13 @@ function renderVariant(
   const name = variant.name ?? "dynamic_subset";
   const { input } = variant;
   const clusterName = (host: string) => (many ? `${name}|${host}` : host);
-  const problems: string[] = [];
+  const findings = new Findings(options.allowed);
+  const problems = findings.problems;
   const { services, warnings: w } = pluginServices(
     input,
     (dr) => ({ cluster: clusterName(serviceHost(dr)) }),
     options.headerPrefix,
+    options.allowed,
   );
   warnings.push(...input.warnings, ...w);
   const plugin: PluginConfig = { mode: "metadata" };
@@ -325,14 +347,15 @@ function renderVariant(
   }));
   const hosts = [...new Set(input.virtualServices.flatMap((vs) => vs.http.flatMap((r) => routeDestinations(vs, r))))];
   const clusters =
-    options.output === "plugin-config" ? [] : clustersFor(hosts, input, options.endpoints, clusterName, problems);
+    options.output === "plugin-config" ? [] : clustersFor(hosts, input, options.endpoints, clusterName, findings);
   for (const dr of input.destinationRules) {
     if (dr.dynamicSubset && !hosts.includes(serviceHost(dr)))
       warnings.push(
         `${dr.ref} spec.host: no VirtualService route goes to ${serviceHost(dr)}; no cluster rendered for it`,
       );
   }
-  if (problems.length > 0) throw new AsmInputError(problems);
+  warnings.push(...findings.warnings);
+  findings.check();
   return { name, plugin, routeConfig: { name, virtual_hosts: virtualHosts }, clusters };
 }
 
@@ -384,7 +407,7 @@ export function renderEnvoy(
   const warnings: string[] = [];
   const names = variants.map((v) => v.name ?? "dynamic_subset");
   if (new Set(names).size !== names.length)
-    throw new AsmInputError([`variants: names must be distinct (got ${names.join(", ")})`]);
+    throw new InputError([`variants: names must be distinct (got ${names.join(", ")})`]);
   const rendered = variants.map((v) => renderVariant(v, variants.length > 1, options, warnings));
   const wasmFilename = options.wasmFilename ?? "build/dynamic_subset.wasm";
   const address = options.listenAddress ?? "127.0.0.1";
@@ -464,7 +487,7 @@ export function envoyYaml(documents: EnvoyDocument[], header = ""): string {
         }
       },
     });
-    return doc.toString({ lineWidth: 0 });
+    return yamlText(doc);
   });
   return header + texts.join("---\n");
 }

@@ -1,14 +1,16 @@
-// ASM DestinationRule + VirtualService(s) -> plugin configuration `services[]` entries (SPEC §3). Shared by the
-// envoy and istio targets.
+// ASM DestinationRule + VirtualService(s) -> plugin configuration `services[]` entries (docs/configuration.md).
+// Shared by the envoy and istio targets.
 //
 // Exported API:
 //
-//   pluginServices(input: AsmInput, match: (dr) => ServiceMatch, headerPrefix?): { services: ServiceConfig[]; warnings: string[] }
+//   pluginServices(input: AsmInput, match: (dr) => ServiceMatch, headerPrefix?, allowed?): { services; warnings }
 //       One services[] entry per DestinationRule that has a dynamicSubset, in input order. `match` says how the
 //       entry names its destination: {cluster: "<name>"} (envoy target) or {host: "<fqdn>"} (istio target).
-//       Throws AsmInputError (document + path + problem) on conflicts: two DestinationRules with dynamicSubset
+//       Throws InputError (document + path + problem) on conflicts: two DestinationRules with dynamicSubset
 //       for one host, two http routes with one Envoy route name but different mappings, two unnamed routes, a
-//       mapped header inside `headerPrefix` (default x-dynamic-subset-), more than 64 distinct keys per service.
+//       mapped header inside `headerPrefix` (default x-dynamic-subset-), more than 64 distinct keys per service;
+//       and, unless `allowed` has "unused-key", a mapping whose key no selector of the service uses (the filter
+//       would only log a warning, and the key the selector needs would never be set: with NO_FALLBACK, 503).
 //   serviceHost(dr): string                           the DR's host as a FQDN (short names read in its namespace)
 //   routeDestinations(vs, route): string[]            FQDNs of an http route's route[].destination.host
 //   envoyRouteName(route, match): string              the Envoy route name Istio gives one match of an http route
@@ -18,25 +20,24 @@
 //   prefixSafeSelectors(selectors): SubsetSelector[]  the selector order the renderers write (see below)
 //   type ServiceMatch
 //
-// Selector order (SPEC §9, reference/envoy.md §1.8). Envoy records a selector's own fallback_policy only on the
+// Selector order (README "Routing decision"; docs/envoy.md, subset load balancer). Envoy records a selector's own fallback_policy only on the
 // trie node that selector creates, so a selector whose sorted keys are a prefix of an earlier selector's keys loses
 // its fallback. The renderers write selectors sorted by number of keys, fewest first, *stably*, in the plugin
 // configuration and in the cluster's lb_subset_config alike. That order is prefix-safe: a proper prefix has fewer
-// keys. It does not change which selector the filter picks (SPEC §4 step 3): an exact key-set match does not depend
+// keys. It does not change which selector the filter picks (docs/behaviour.md "Routing decision", step 3): an exact key-set match does not depend
 // on order (key sets are distinct: the parser rejects duplicates), "most keys" does not depend on order, and the
 // tie-break compares only selectors with the same number of keys, whose relative order a stable sort by key count
 // keeps. Envoy's own choice does not depend on selector order either (the filter writes exactly one selector's keys
 // and the subset trie is looked up by exact key set; allow_redundant_keys is not used), so both files can share it.
 
 import type { AsmDestinationRule, AsmHttpRoute, AsmInput, AsmVirtualService } from "../asm/index.js";
-import { AsmInputError, fqdn } from "../asm/index.js";
 import type { HeaderMapping, RouteConfig, ServiceConfig, SubsetSelector } from "../config/types.js";
 import { DEFAULT_HEADER_PREFIX, MAX_KEYS_PER_SERVICE } from "../config/constants.js";
+import { type Allowance, Findings } from "../input/errors.js";
+import { isObj } from "../input/object.js";
+import { fqdn } from "../input/syntax.js";
 
 export type ServiceMatch = { cluster: string } | { host: string };
-
-type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => typeof x === "object" && x !== null && !Array.isArray(x);
 
 export function prefixSafeSelectors(selectors: SubsetSelector[]): SubsetSelector[] {
   return selectors
@@ -81,11 +82,14 @@ interface RouteSource {
 
 /** The routes[] of one service: one entry per Envoy route name that targets it and maps headers. */
 function serviceRoutes(
-  host: string,
+  dr: AsmDestinationRule & { dynamicSubset: { subsetSelectors: SubsetSelector[] } },
   virtualServices: AsmVirtualService[],
   headerPrefix: string,
-  problems: string[],
+  findings: Findings,
 ): RouteConfig[] {
+  const host = serviceHost(dr);
+  const problems = findings.problems;
+  const selectorKeys = new Set(dr.dynamicSubset.subsetSelectors.flatMap((s) => s.keys));
   const byName = new Map<string, RouteSource>();
   const unmapped = new Set<string>(); // named routes to this host without mappings
   for (const vs of virtualServices) {
@@ -96,6 +100,12 @@ function serviceRoutes(
         if (m.header.toLowerCase().startsWith(headerPrefix)) {
           problems.push(
             `${where}.headerToDynamicSubsetKey[${j}].header: ${m.header} is an internal header of the filter (prefix ${headerPrefix}), which it strips from every request`,
+          );
+        }
+        if (!selectorKeys.has(m.key)) {
+          findings.refuse(
+            "unused-key",
+            `${where}.headerToDynamicSubsetKey[${j}].key: "${m.key}" is used by no subset selector of ${host} (they use ${[...selectorKeys].join(", ")}); the filter would ignore this mapping`,
           );
         }
       });
@@ -119,7 +129,7 @@ function serviceRoutes(
   const routes: RouteConfig[] = [...byName].map(([name, { mappings }]) =>
     name === "" ? { headerToDynamicSubsetKey: mappings } : { name, headerToDynamicSubsetKey: mappings },
   );
-  // An unnamed entry applies to every route without its own entry (SPEC §3). Routes to this host that map no
+  // An unnamed entry applies to every route without its own entry (docs/configuration.md). Routes to this host that map no
   // headers get an explicit empty entry so that they keep the ASM meaning "no mapping".
   if (byName.has("")) {
     for (const name of unmapped) if (!byName.has(name)) routes.push({ name, headerToDynamicSubsetKey: [] });
@@ -131,9 +141,10 @@ export function pluginServices(
   input: AsmInput,
   match: (dr: AsmDestinationRule) => ServiceMatch,
   headerPrefix = DEFAULT_HEADER_PREFIX,
+  allowed?: ReadonlySet<Allowance>,
 ): { services: ServiceConfig[]; warnings: string[] } {
-  const problems: string[] = [];
-  const warnings: string[] = [];
+  const findings = new Findings(allowed);
+  const { problems, warnings } = findings;
   const services: ServiceConfig[] = [];
   const seenHost = new Map<string, string>();
   for (const dr of input.destinationRules) {
@@ -152,7 +163,12 @@ export function pluginServices(
       ...match(dr),
       dynamicSubset: { subsetSelectors: prefixSafeSelectors(subsetSelectors), ...rest },
     };
-    const routes = serviceRoutes(host, input.virtualServices, headerPrefix, problems);
+    const routes = serviceRoutes(
+      { ...dr, dynamicSubset: dr.dynamicSubset },
+      input.virtualServices,
+      headerPrefix,
+      findings,
+    );
     if (routes.length > 0) service.routes = routes;
     const keys = new Set([
       ...subsetSelectors.flatMap((sel) => sel.keys),
@@ -173,6 +189,6 @@ export function pluginServices(
       }
     });
   }
-  if (problems.length > 0) throw new AsmInputError(problems);
+  findings.check();
   return { services, warnings };
 }

@@ -4,7 +4,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AsmInputError, parseAsm, readAsmFiles } from "../../dist/asm/index.js";
+import { parseAsm, readAsmFiles } from "../../dist/asm/index.js";
+import { InputError } from "../../dist/input/errors.js";
 import { envoyRouteNames, pluginServices } from "../../dist/render/plugin-config.js";
 import { step2Service } from "../../examples/helloworld/plugin-config.mjs";
 
@@ -15,10 +16,10 @@ function problemsOf(text, file = "in.yaml") {
   try {
     parseAsm([{ file, text }]);
   } catch (e) {
-    assert.ok(e instanceof AsmInputError, String(e));
+    assert.ok(e instanceof InputError, String(e));
     return e.problems;
   }
-  assert.fail("expected an AsmInputError");
+  assert.fail("expected an InputError");
 }
 
 const dr = (dynamicSubset, extra = "") => `apiVersion: networking.istio.io/v1
@@ -31,7 +32,7 @@ spec:
       dynamicSubset: ${dynamicSubset}
 ${extra}`;
 
-test("seed step 2: DestinationRule + VirtualService give the SPEC §3 services[] entry", () => {
+test("seed step 2: DestinationRule + VirtualService give the services[] entry of docs/configuration.md", () => {
   const input = readAsmFiles([SEED + "step2-dr.yaml", SEED + "step2-vs.yaml"]);
   assert.equal(input.destinationRules.length, 1);
   assert.equal(input.virtualServices.length, 1);
@@ -92,7 +93,7 @@ test("input errors name the file#document, the path and the problem; all problem
   ]);
 });
 
-test("each rule of SPEC §3/§4 on the input has its own message", () => {
+test("each rule of docs/configuration.md and docs/behaviour.md on the input has its own message", () => {
   const cases = [
     [
       dr("{subsetSelectors: [{keys: [a, a]}]}"),

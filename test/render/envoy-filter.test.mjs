@@ -134,6 +134,7 @@ spec:
         endpoints: [],
         headerPrefix: "x-ds-",
         responseHeader: true,
+        allowed: new Set(["unused-key"]), // the second shape's selectors do not use app.kubernetes.io/stage
       }).documents;
       const host = await ProxyWasmHost.load(WASM, {
         pluginConfig: JSON.stringify(plugin.value),

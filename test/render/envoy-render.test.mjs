@@ -31,6 +31,8 @@ spec:
   trafficPolicy: {loadBalancer: {dynamicSubset: ${dynamicSubset}}}
 `;
 const vsText = readFileSync(SEED + "step2-vs.yaml", "utf8");
+/** The seed's VirtualService maps x-version too: selectors without version need --allow unused-key. */
+const UNUSED_VERSION = { allowed: new Set(["unused-key"]) };
 const inputWith = (dynamicSubset) =>
   parseAsm([
     { file: "dr.yaml", text: drText(dynamicSubset) },
@@ -89,7 +91,7 @@ test("header_to_metadata: one rule per selector key, header = prefix + %xx-encod
   assert.deepEqual(validateEnvoy(b), []);
 });
 
-test("keyHeaderName encodes every byte outside [a-z0-9._-] as lower-case %xx (SPEC §5 examples)", () => {
+test("keyHeaderName encodes every byte outside [a-z0-9._-] as lower-case %xx (docs/behaviour.md, What the filter writes)", () => {
   assert.equal(keyHeaderName("x-dynamic-subset-", "version"), "x-dynamic-subset-version");
   assert.equal(keyHeaderName("x-dynamic-subset-", "%ip%"), "x-dynamic-subset-%25ip%25");
   assert.equal(
@@ -124,7 +126,7 @@ test("lb_subset_config: prefix-safe selector order, per-selector and global fall
   assert.deepEqual(validateEnvoy(b), []);
 });
 
-/** SPEC §4 step 3: exact key set; else most keys all in K, ties to the earlier selector; else none. */
+/** docs/behaviour.md "Routing decision" step 3: exact key set; else most keys all in K, ties to the earlier selector; else none. */
 function chooseSelector(selectors, keys) {
   const exact = selectors.find((s) => s.keys.length === keys.size && s.keys.every((k) => keys.has(k)));
   if (exact) return exact;
@@ -199,11 +201,14 @@ test("every label value is a string: endpoint `version: 1`, defaultSubset `versi
 
 test("dynamicSubset.lbPolicy becomes the cluster's lb_policy; without it Envoy's default stays", () => {
   for (const policy of ["RANDOM", "ROUND_ROBIN", "LEAST_REQUEST"]) {
-    const b = bootstrapOf(inputWith(`{subsetSelectors: [{keys: [stage]}], lbPolicy: ${policy}}`));
+    const b = bootstrapOf(inputWith(`{subsetSelectors: [{keys: [stage]}], lbPolicy: ${policy}}`), UNUSED_VERSION);
     assert.equal(clusterOf(b).lb_policy, policy);
     assert.deepEqual(validateEnvoy(b), []);
   }
-  assert.equal(clusterOf(bootstrapOf(inputWith("{subsetSelectors: [{keys: [stage]}]}"))).lb_policy, undefined);
+  assert.equal(
+    clusterOf(bootstrapOf(inputWith("{subsetSelectors: [{keys: [stage]}]}"), UNUSED_VERSION)).lb_policy,
+    undefined,
+  );
 });
 
 test("Envoy route names are the names the plugin configuration uses (the filter reads xds.route_name)", () => {

@@ -38,6 +38,8 @@ const READY = {
   "192.168.0.6": "prod/v3",
 };
 const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** The image the committed examples name (a registry of the example.com domain: replace it with yours). */
+const WASM_URL = "oci://registry.example.com/dynamic-subset:0.1.0";
 
 function cli(args) {
   const r = spawnSync(process.execPath, ["dist/cli/main.js", "render", "--target", "istio", ...args], {
@@ -52,16 +54,16 @@ const render = (asmText, opts = {}, live = {}) =>
     parseAsm([{ file: "in.yaml", text: asmText }]),
     {
       pods: parsePods(readFileSync(PODS, "utf8"), PODS),
-      service: parseService(readFileSync(SERVICE, "utf8"), SERVICE),
+      services: [parseService(readFileSync(SERVICE, "utf8"), SERVICE)],
       ...live,
     },
-    { routeToken: "0123456789abcdef0123456789abcdef", ...opts },
+    { routeToken: "0123456789abcdef0123456789abcdef", wasmUrl: WASM_URL, ...opts },
   );
 const seedText = (...files) => files.map((f) => readFileSync(f, "utf8")).join("\n---\n");
 
 test("the committed istio/step*.yaml are what the CLI renders from the seed (route token kept via --previous)", () => {
   for (const [out, inputs] of Object.entries(STEPS)) {
-    const args = [...inputs.flatMap((f) => ["-f", f]), "--pods", PODS, "--service", SERVICE];
+    const args = [...inputs.flatMap((f) => ["-f", f]), "--pods", PODS, "--service", SERVICE, "--wasm-url", WASM_URL];
     if (process.env.UPDATE_ISTIO && existsSync(out)) args.push("--previous", out);
     const r = cli(process.env.UPDATE_ISTIO ? args : [...args, "--previous", out]);
     assert.equal(r.code, 0, r.stderr);
@@ -176,7 +178,7 @@ test("catalog: one subset per existing tuple, the default subset, every pod for 
     version: "v3",
   });
   assert.equal(step4.sessionHeader, "x-dynamic-subset-host");
-  // a defaultSubset no pod carries gives no subset (the filter then answers 503, SPEC §4)
+  // a defaultSubset no pod carries gives no subset (the filter then answers 503, docs/behaviour.md "Routing decision")
   const asm = seedText(`${SEED}/step3-default-subset-dr.yaml`, `${SEED}/step2-vs.yaml`).replace(
     "version: v3\n        subsetSelectors",
     "version: v9\n        subsetSelectors",
@@ -300,7 +302,7 @@ test("%ip%: the Service gets the persistent-session label and a note names the i
   const [svc2] = byKind(readFileSync("istio/step2.yaml", "utf8"), "Service");
   assert.equal(svc2.metadata.labels["istio.io/persistent-session-header"], undefined);
   // without --service: no Service document, a kubectl label command instead
-  const out = render(seedText(...STEPS["istio/step4-ip.yaml"]), {}, { service: undefined });
+  const out = render(seedText(...STEPS["istio/step4-ip.yaml"]), {}, { services: [] });
   assert.equal(byKind(out.yaml, "Service").length, 0);
   assert.ok(
     out.notes.some(
@@ -314,7 +316,7 @@ test("%ip%: the Service gets the persistent-session label and a note names the i
 });
 
 test("route token: random and >= 16 hex digits; kept by --previous; a pod change is an insert-only diff", () => {
-  const asm = [...STEPS["istio/step2.yaml"]].flatMap((f) => ["-f", f]);
+  const asm = [...STEPS["istio/step2.yaml"].flatMap((f) => ["-f", f]), "--wasm-url", WASM_URL];
   const tmp = mkdtempSync(join(tmpdir(), "istio-"));
   try {
     const a = cli([...asm, "--pods", PODS]);
@@ -364,25 +366,27 @@ test("subset names: readable when plain, hashed when they would be lossy or long
   assert.equal(subsetName({ "app.kubernetes.io/version": "1.0_RC" }), odd);
 });
 
-test("bad input fails with a message naming the problem (CLI exit 1)", () => {
-  const step2 = STEPS["istio/step2.yaml"].flatMap((f) => ["-f", f]);
+test("bad input fails with a message naming the problem: input refused exit 1, command-line mistakes exit 2", () => {
+  const step2 = [...STEPS["istio/step2.yaml"].flatMap((f) => ["-f", f]), "--wasm-url", WASM_URL];
   const cases = [
-    [[...step2], /--pods FILE .* is required/],
-    [[...step2, "--pods", "examples/helloworld/step2-dr.yaml"], /not a Pod/],
-    [[...step2, "--pods", PODS, "--route-token", "XYZ"], /route token must be 16-64 lower-case hex digits/],
-    [[...step2, "--pods", PODS, "--wasm-sha256", "abc"], /--wasm-sha256: 64 lower-case hex digits/],
-    [[...step2, "--pods", PODS, "--selector", "app"], /--selector: expected key=value/],
-    [[...step2, "--pods", PODS, "--colour", "red"], /unknown option --colour/],
+    [[...step2], /--pods FILE .* is required/, 2],
+    [[...step2, "--pods", "examples/helloworld/step2-dr.yaml"], /not a Pod/, 1],
+    [[...step2, "--pods", PODS, "--route-token", "XYZ"], /route token must be 16-64 lower-case hex digits/, 2],
+    [[...step2, "--pods", PODS, "--wasm-sha256", "abc"], /--wasm-sha256: 64 lower-case hex digits/, 2],
+    [[...step2, "--pods", PODS, "--selector", "app"], /--selector: expected key=value/, 2],
+    [[...step2, "--pods", PODS, "--colour", "red"], /unknown option --colour/, 2],
     [
-      ["-f", `${SEED}/step2-vs.yaml`, "--pods", PODS],
+      ["-f", `${SEED}/step2-vs.yaml`, "--pods", PODS, "--wasm-url", WASM_URL],
       /no DestinationRule with trafficPolicy.loadBalancer.dynamicSubset/,
+      1,
     ],
-    [[...step2, "--pods", PODS, "--service", `${SEED}/step2-dr.yaml`], /no kind: Service document/],
+    [[...step2, "--pods", PODS, "--service", `${SEED}/step2-dr.yaml`], /no kind: Service document/, 1],
   ];
-  for (const [args, expected] of cases) {
+  for (const [args, expected, code] of cases) {
     const r = cli(args);
-    assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, expected);
+    assert.equal(r.stdout, "", "nothing written");
   }
   const notK8s = seedText(...STEPS["istio/step2.yaml"]).replaceAll(
     "helloworld.default.svc.cluster.local",

@@ -1,5 +1,5 @@
 // The OCI image of the filter (src/oci/image.ts, scripts/build-oci.mjs): what istio-agent reads from it
-// (reference/istio.md §4: the last layer, gzip'd tar, entry plugin.wasm; OCI media types; compat annotation),
+// (docs/istio.md, OCI image: the last layer, gzip'd tar, entry plugin.wasm; OCI media types; compat annotation),
 // that every digest and size in it is right, and that it is reproducible byte for byte.
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -20,7 +20,7 @@ const stageVersionRoute = {
   ],
 };
 
-// The plugin configurations that the seed's steps 2-4 translate to (SPEC §3), and SPEC §3's full example.
+// The plugin configurations that the seed's steps 2-4 translate to (docs/configuration.md), and its full example.
 const accepted = {
   "empty configuration": {},
   "seed step 2: stage/version with defaults": {
@@ -66,7 +66,7 @@ const accepted = {
       },
     ],
   },
-  "SPEC §3 example in catalog mode": {
+  "docs/configuration.md example in catalog mode": {
     mode: "catalog",
     headerPrefix: "x-dynamic-subset-",
     responseHeader: false,

@@ -1,4 +1,4 @@
-// Internal helper of src/asm and src/endpoints: reads a parsed YAML document with paths for messages.
+// Reads a parsed YAML document with paths for messages (the ASM input, the endpoints file, the pods).
 //
 //   Node        a value seen twice: `v` as YAML's core schema types it, `raw` as the failsafe schema reads it
 //               (every scalar a string: the text as written), so that an unquoted `1.0` can be read back as "1.0".
@@ -8,11 +8,8 @@
 
 import { parseAllDocuments } from "yaml";
 import { IP_KEY } from "../config/types.js";
-import { isIpLiteral, isLabelValue } from "./syntax.js";
-
-export type Obj = Record<string, unknown>;
-
-export const isObj = (x: unknown): x is Obj => typeof x === "object" && x !== null && !Array.isArray(x);
+import { isObj, type Obj } from "./object.js";
+import { isIpLiteral, isLabelKey, isLabelValue } from "./syntax.js";
 
 export interface Node {
   v: unknown;
@@ -26,6 +23,9 @@ export function child(n: Node, key: string | number): Node {
   const path = typeof key === "number" ? `${n.path}[${key}]` : n.path ? `${n.path}.${key}` : key;
   return { v: pick(n.v), raw: pick(n.raw), path };
 }
+
+export const LABEL_KEY_RULE =
+  "an optional DNS subdomain and '/', then 1-63 characters of [-A-Za-z0-9_.], starting and ending alphanumeric";
 
 /** Collects the problems and warnings of one document. */
 export class DocReader {
@@ -87,9 +87,9 @@ export class DocReader {
   /** A dynamic subset key: a label key, or the built-in %ip%. */
   key(n: Node): string | undefined {
     const k = this.labelString(n);
-    if (k !== undefined && k.startsWith("%") && k !== IP_KEY)
-      return this.fail(n, `unknown built-in attribute ${k} (only ${IP_KEY} is supported)`);
-    return k;
+    if (k === undefined || k === IP_KEY) return k;
+    if (k.startsWith("%")) return this.fail(n, `unknown built-in attribute ${k} (only ${IP_KEY} is supported)`);
+    return isLabelKey(k) ? k : this.fail(n, `"${k}" is not a valid label key (${LABEL_KEY_RULE})`);
   }
 
   /** A value for `key`: a label value, or an IP literal for %ip%. */

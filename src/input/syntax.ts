@@ -1,14 +1,25 @@
-// Syntax checks shared by the ASM parser and the endpoints file parser (SPEC §3, §4 step 2).
+// Syntax checks shared by every input reader (docs/configuration.md; docs/behaviour.md "Routing decision").
 //
+//   isLabelKey(s)        Kubernetes label key: optional DNS-subdomain prefix and '/', then a name of 1-63 chars
+//                        ([A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]); the filter accepts exactly these
 //   isLabelValue(s)      Kubernetes label value, non-empty: <= 63 chars, ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]
 //   isIpLiteral(s)       IPv4 dotted quad or IPv6 literal (no brackets, no zone)
 //   isHeaderToken(s)     an HTTP header-name token (RFC 9110 tchar), so no pseudo-headers
+//   isDnsLabel(s)        RFC 1123 label (Kubernetes namespace and Service names)
 //   fqdn(host, ns)       a short Kubernetes service name `name` -> `name.<ns>.svc.cluster.local`
 
 import { isIP } from "node:net";
 
-const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const NAME = "(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
+const DNS_LABEL = "[a-z0-9](?:[-a-z0-9]*[a-z0-9])?";
+const LABEL_KEY = new RegExp(`^(?:(?=[^/]{1,253}/)${DNS_LABEL}(?:\\.${DNS_LABEL})*/)?(?=[^/]{1,63}$)${NAME}$`);
+const LABEL_VALUE = new RegExp(`^(?=.{1,63}$)${NAME}$`);
+const DNS_LABEL_ONLY = new RegExp(`^(?=.{1,63}$)${DNS_LABEL}$`);
 const HEADER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function isLabelKey(s: string): boolean {
+  return LABEL_KEY.test(s);
+}
 
 export function isLabelValue(s: string): boolean {
   return LABEL_VALUE.test(s);
@@ -20,6 +31,10 @@ export function isIpLiteral(s: string): boolean {
 
 export function isHeaderToken(s: string): boolean {
   return HEADER_TOKEN.test(s);
+}
+
+export function isDnsLabel(s: string): boolean {
+  return DNS_LABEL_ONLY.test(s);
 }
 
 /** Istio's reading of a host name in a VirtualService/DestinationRule: a name without dots is a service in `namespace`. */
