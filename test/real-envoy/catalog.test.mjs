@@ -195,10 +195,11 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
       const dump = JSON.parse((await sidecars.get("step4-ip").admin("/config_dump?include_eds")).body);
       const listener = dump.configs.find((c) => c["@type"].endsWith("ListenersConfigDump")).static_listeners[0];
       const hcm = listener.listener.filter_chains[0].filters[0].typed_config;
+      const plugin = /kind: WasmPlugin\nmetadata:\n  name: (\S+)/.exec(readFileSync("istio/step4-ip.yaml", "utf8"))[1];
       assert.deepEqual(
         hcm.http_filters.map((f) => f.name),
         [
-          "extensions.istio.io/trafficextension/default.dynamic-subset~istio-translated-wasmplugin",
+          `extensions.istio.io/trafficextension/default.${plugin}~istio-translated-wasmplugin`,
           "envoy.filters.http.grpc_stats",
           "envoy.filters.http.fault",
           "envoy.filters.http.cors",

@@ -53,13 +53,28 @@ function serviceYaml(name) {
   });
 }
 
+/** Every scenario's pods (and the other service's), with their labels; port-independent. */
+function generatedPods() {
+  const otherPods = OTHER.pods.map((p) => ({ ...p, labels: { app: OTHER.service, ...p.labels } }));
+  return [...SCENARIOS.flatMap(scenarioPods), ...otherPods];
+}
+
+/** The echo pods every world needs ({ ip, labels }), to start before the port they share is known. */
+export function worldEchoPods() {
+  // (the port only fills containerPort, which echo pods do not read)
+  const seedItems = JSON.parse(localPods(SEED_PODS, 1)).items.filter(
+    (p) => p.status?.podIP && p.spec.containers[0].ports,
+  );
+  const seed = seedItems.map((p) => ({ ip: p.status.podIP, labels: p.metadata.labels }));
+  return [...generatedPods(), ...seed];
+}
+
 /**
  * Every pod of every scenario on `port` (the seed's pods.json for the seed scenarios), their Services, and the
  * ready endpoints the metadata mode's endpoints file lists (the same Kubernetes rule the istio target uses).
  */
 export function buildWorld(port) {
-  const otherPods = OTHER.pods.map((p) => ({ ...p, labels: { app: OTHER.service, ...p.labels } }));
-  const generated = [...SCENARIOS.flatMap(scenarioPods), ...otherPods];
+  const generated = generatedPods();
   const seedItems = JSON.parse(localPods(SEED_PODS, port)).items;
   const podsText = JSON.stringify({
     apiVersion: "v1",
@@ -77,11 +92,12 @@ export function buildWorld(port) {
       destinationPort: SERVICE_PORT,
     }).endpoints.map((ep) => ({ address: ep.ip, port: ep.port, labels: ep.labels })),
   }));
-  const echoPods = [...generated, ...seedItems.filter((p) => p.status?.podIP && p.spec.containers[0].ports)].map((p) =>
-    p.ip ? p : { ip: p.status.podIP, labels: p.metadata.labels },
-  );
-  return { port, podsText, services, endpoints, echoPods };
+  return { port, podsText, services, endpoints };
 }
+
+// Some scenarios map a key no selector uses on purpose (the filter must ignore it, on both sides), which the
+// renderer refuses unless told: the same --allow a user would pass.
+const ALLOWED = new Set(["unused-key"]);
 
 const scenarioInput = (scenario) => (scenario.files ? readAsmFiles(scenario.files) : parseAsm(scenario.asm));
 
@@ -178,7 +194,7 @@ export function metadataConfigs(world) {
   let base;
   for (const group of byResponseHeader()) {
     const variants = group.map((s) => ({ name: s.id, input: scenarioInput(s) }));
-    const options = { endpoints: world.endpoints, responseHeader: group[0].responseHeader };
+    const options = { endpoints: world.endpoints, responseHeader: group[0].responseHeader, allowed: ALLOWED };
     const [bootstrap] = renderEnvoy(variants, { ...options, output: "bootstrap" }).documents;
     base ??= bootstrap.value;
     listeners.push(...bootstrap.value.static_resources.listeners);
@@ -242,7 +258,8 @@ export function catalogManifests(scenario, world) {
   const out = renderIstio(
     scenarioInput(scenario),
     { pods: parsePods(world.podsText, "pods.json"), service: parseService(service, `${scenario.service}.yaml`) },
-    { routeToken: ROUTE_TOKEN },
+    // the sidecar runs build/dynamic_subset.wasm whatever the URL (istiod.mjs, as istio-agent's local copy)
+    { routeToken: ROUTE_TOKEN, allowed: ALLOWED, wasmUrl: "oci://registry.example.com/dynamic-subset:0.1.0" },
   );
   if (!scenario.responseHeader) return out.yaml;
   return parseAllDocuments(out.yaml)

@@ -20,6 +20,7 @@ import {
   realMetadata,
   repeatsFor,
   requestHeaders,
+  worldEchoPods,
 } from "./differential-modes.mjs";
 import { SCENARIOS } from "./differential-scenarios.mjs";
 import { startPods } from "./istiod-pods.mjs";
@@ -58,7 +59,7 @@ forEachEnvoy("differential, metadata mode: the emulator and its Envoy models aga
   let compared = 0;
 
   before(async () => {
-    pods = await startPods(buildWorld(0).echoPods);
+    pods = await startPods(worldEchoPods());
     world = buildWorld(pods.port);
     configs = metadataConfigs(world);
     real = await realMetadata(envoy.bin, configs.bootstrap, pods);
@@ -86,7 +87,7 @@ forEachEnvoy(
     let compared = 0;
 
     before(async () => {
-      pods = await startPods(buildWorld(0).echoPods);
+      pods = await startPods(worldEchoPods());
       world = buildWorld(pods.port);
     });
     after(async () => {
