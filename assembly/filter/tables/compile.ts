@@ -163,29 +163,32 @@ class ServiceCompiler {
   /**
    * A route's mappings, without those whose key no selector uses: such a key can never be part
    * of the chosen selector (docs/behaviour.md "Routing decision": K is reduced to the selector's keys), so its header
-   * need not be read.
+   * need not be read. Mappings that read the same header (two cookies, say) share its slot: one read per request.
    */
   route(config: RouteConfig): RouteTable {
+    const headerNames: string[] = [];
     const headers: ArrayBuffer[] = [];
     const mappings: MappingTable[] = [];
     for (let i = 0; i < config.mappings.length; i++) {
       const mapping = config.mappings[i];
       const key = this.keyIndex(mapping.key);
       if (key >= this.selectorKeyCount) continue;
-      const name = this.interned(mapping.header);
-      let slot = headers.indexOf(name); // the same name is the same buffer, unless past MAX_INTERNED
+      let slot = headerNames.indexOf(mapping.header); // by content: interned() gives up after MAX_INTERNED
       if (slot < 0) {
         slot = headers.length;
-        headers.push(name);
+        headerNames.push(mapping.header);
+        headers.push(this.interned(mapping.header));
       }
+      const name = this.interned(mapping.name);
       const defaultValue = mapping.defaultValue;
-      mappings.push(new MappingTable(slot, key, defaultValue != null ? this.interned(defaultValue) : null));
+      const defaultBytes = defaultValue != null ? this.interned(defaultValue) : null;
+      mappings.push(new MappingTable(slot, mapping.source, name, key, defaultBytes));
     }
     return new RouteTable(headers, mappings);
   }
 
   /**
-   * One buffer per distinct header name or default value of the service (routes repeat them);
+   * One buffer per distinct header name, source name or default value of the service (routes repeat them);
    * a short linear list, so compilation stays linear whatever the configuration.
    */
   private interned(text: string): ArrayBuffer {
