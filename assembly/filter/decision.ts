@@ -241,7 +241,7 @@ export class Decider {
       if (length < 0) return false; // longer than any label value
       found.set(out, length);
     }
-    return isIp ? isIpLiteral(found.ptr, found.length) : isLabelValue(found.ptr, found.length);
+    return isValidValue(isIp, found.ptr, found.length);
   }
 
   /**
