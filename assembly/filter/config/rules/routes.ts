@@ -110,15 +110,23 @@ export class RouteRules {
   private source(mapping: Value): i32 {
     const r = this.r;
     let found = -1;
-    const named: string[] = [];
+    let count = 0;
     for (let i = 0; i < SOURCES.length; i++) {
-      if (r.member(mapping, SOURCES[i]) == ABSENT) continue;
+      if (!r.hasMember(mapping, SOURCES[i])) continue;
       found = i;
-      named.push(SOURCES[i]);
+      count++;
     }
-    if (named.length == 0) r.error(mapping, Msg.SourceRequired);
-    else if (named.length > 1) r.error(mapping, Msg.SourcesExclusive, named.join(", "));
-    return named.length == 1 ? found : -1;
+    if (count == 1) return found;
+    if (count == 0) r.error(mapping, Msg.SourceRequired);
+    else r.error(mapping, Msg.SourcesExclusive, this.sourcesGiven(mapping));
+    return -1;
+  }
+
+  /** The sources a mapping names, "header, cookie" (for a problem line). */
+  private sourcesGiven(mapping: Value): string {
+    const given: string[] = [];
+    for (let i = 0; i < SOURCES.length; i++) if (this.r.hasMember(mapping, SOURCES[i])) given.push(SOURCES[i]);
+    return given.join(", ");
   }
 
   /** The name a mapping reads from its source (lower-cased for a header), or null after reporting what is wrong. */
