@@ -1,4 +1,5 @@
-// Benchmark scenarios (SPEC §10): one plugin configuration and one request each, identical for every module.
+// Benchmark scenarios (SPEC §10): one plugin configuration and one request each, identical for every module;
+// a scenario per key source besides the SPEC's list.
 
 import { specExampleService } from "../examples/helloworld/plugin-config.mjs";
 
@@ -27,6 +28,21 @@ function eightKeyService() {
     dynamicSubset: { subsetSelectors: [{ keys: ["stage", "version"] }, { keys: EIGHT_KEYS }] },
     routes: [{ name: "default", headerToDynamicSubsetKey: EIGHT_KEYS.map((key) => ({ header: `x-${key}`, key })) }],
   };
+}
+
+/** The seed's service with stage and version read from another key source (docs/configuration.md "Key sources"). */
+function sourceService(source) {
+  const service = seedService();
+  service.routes[0].headerToDynamicSubsetKey = [
+    { [source]: "version", key: "version", defaultValue: "v3" },
+    { [source]: "stage", key: "stage", defaultValue: "prod" },
+  ];
+  return service;
+}
+
+/** BASE_HEADERS with `name` replaced or added. */
+function withHeader(name, value) {
+  return [...BASE_HEADERS.filter(([n]) => n !== name), [name, value]];
 }
 
 /** Catalog mode: 40 stages x 25 versions = 1,000 subsets, plus one endpoint per subset. */
@@ -77,6 +93,27 @@ export const SCENARIOS = [
     config: { services: [seedService()] },
     properties: { "xds.cluster_name": "helloworld", "xds.route_name": "pin" },
     headers: [...BASE_HEADERS, ["x-ip", "192.168.0.6"]],
+  },
+  {
+    name: "cookie: two keys",
+    what: "metadata mode, stage/version from two cookies of one Cookie header (one read), among other cookies",
+    config: { services: [sourceService("cookie")] },
+    properties: ROUTED,
+    headers: withHeader("cookie", "session=9f3c1a7e52d04b68a1; theme=dark; stage=dev; version=v1; consent=yes"),
+  },
+  {
+    name: "query: two keys",
+    what: "metadata mode, stage/version from two query parameters of :path (one read), percent-decoded",
+    config: { services: [sourceService("query")] },
+    properties: ROUTED,
+    headers: withHeader(":path", "/hello?name=bench&stage=dev&version=v%31&page=2"),
+  },
+  {
+    name: "baggage: two keys",
+    what: "metadata mode, stage/version from two W3C baggage members (one read), whole header checked",
+    config: { services: [sourceService("baggage")] },
+    properties: ROUTED,
+    headers: withHeader("baggage", "userId=alice,stage=dev;lane,version=v1,isProduction=false"),
   },
   {
     name: "catalog 1,000 subsets",

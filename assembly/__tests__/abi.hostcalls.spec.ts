@@ -15,6 +15,7 @@ import {
   malloc,
   removeHeader,
   replaceHeader,
+  replaceHeaderRaw,
   sendLocalResponse,
   setProperty,
   setPropertyRaw,
@@ -151,6 +152,13 @@ describe("header mutations", () => {
     expect(hex(getHeader(REQUEST, b("x-dynamic-subset-version")))).toBe(hex(b("v1")));
     expect(removeHeader(REQUEST, b("x-dynamic-subset-version"))).toBe(WasmResult.Ok);
     expect(getHeader(REQUEST, b("x-dynamic-subset-version"))).toBeNull();
+  });
+
+  it("replaceHeaderRaw writes exactly the bytes it is pointed at (part of a larger buffer)", () => {
+    const buffer = b("stage=dev; version=v1");
+    const result = replaceHeaderRaw(REQUEST, b("x-dynamic-subset-stage"), changetype<usize>(buffer) + 6, 3);
+    expect(result).toBe(WasmResult.Ok);
+    expect(hex(getHeader(REQUEST, b("x-dynamic-subset-stage")))).toBe(hex(b("dev")));
   });
 
   it("returns the host's failure status", () => {

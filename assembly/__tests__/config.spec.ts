@@ -9,7 +9,16 @@ import {
   isLabelKey,
   isRouteToken,
 } from "../filter/config/syntax";
-import { Catalog, ConfigResult, FallbackPolicy, Mode, PluginConfig, RouteConfig, ServiceConfig } from "../filter/model";
+import {
+  Catalog,
+  ConfigResult,
+  FallbackPolicy,
+  KeySource,
+  Mode,
+  PluginConfig,
+  RouteConfig,
+  ServiceConfig,
+} from "../filter/model";
 
 // The full table of malformed configurations (test/fixtures/bad-configs.json) runs against the compiled
 // filter in Node; the cases here pin the rules and the validated model, one behaviour per test.
@@ -243,6 +252,60 @@ describe("normalisation", () => {
     expect(s.routes[0].name).toBeNull();
     expect(s.routes[0].mappings.length).toBe(0);
     expect(s.routes[1].name).toBe("b");
+  });
+});
+
+describe("key sources", () => {
+  it("reads a cookie, a query parameter and a baggage member, names kept as written", () => {
+    const fields =
+      '{"cookie": "Stage", "key": "stage", "defaultValue": "prod"}, {"query": "filter[version]", "key": "version"},' +
+      ' {"baggage": "lane.Stage", "key": "stage"}, {"header": "X-Stage", "key": "stage"}';
+    const m = onlyService(accepted(service(STAGE_VERSION, mapping(fields)))).routes[0].mappings;
+    expect(m[0].source).toBe(KeySource.Cookie);
+    expect(m[0].name).toBe("Stage");
+    expect(m[0].header).toBe("cookie");
+    expect(m[0].defaultValue).toBe("prod");
+    expect(m[1].source).toBe(KeySource.Query);
+    expect(m[1].name).toBe("filter[version]");
+    expect(m[1].header).toBe(":path");
+    expect(m[2].source).toBe(KeySource.Baggage);
+    expect(m[2].name).toBe("lane.Stage");
+    expect(m[2].header).toBe("baggage");
+    expect(m[3].source).toBe(KeySource.Header);
+    expect(m[3].name).toBe("x-stage");
+    expect(m[3].header).toBe("x-stage");
+  });
+
+  it("accepts query parameter names of visible ASCII but # % & + =", () => {
+    accepted(service(STAGE_VERSION, mapping('{"query": "a!\\"$\'()*,-./:;<>?@[\\\\]^_`{|}~z", "key": "stage"}')));
+    for (let i = 0; i < 5; i++) {
+      const name = "a" + "#%&+=".charAt(i);
+      expect(problems(service(STAGE_VERSION, mapping('{"query": "' + name + '", "key": "stage"}')))).toBe(
+        "services[0].routes[0].headerToDynamicSubsetKey[0].query: " +
+          quote(name) +
+          " is not a valid query parameter name (visible ASCII except # % & + =)",
+      );
+    }
+  });
+
+  it("reports the source problem and the key problem of one mapping together", () => {
+    expect(problems(service(STAGE_VERSION, mapping('{"cookie": "a b", "key": "-stage"}')))).toBe(
+      [
+        'services[0].routes[0].headerToDynamicSubsetKey[0].cookie: "a b" is not a valid cookie name (RFC 6265 cookie-name: an RFC 9110 token)',
+        "services[0].routes[0].headerToDynamicSubsetKey[0].key: \"-stage\" is not a valid label key (Kubernetes qualified name: optional DNS subdomain and '/', then 1-63 characters of [-A-Za-z0-9_.], alphanumeric at both ends)",
+      ].join("\n"),
+    );
+  });
+
+  it("lets a mapping source share nothing with headerPrefix except where it reads a header under it", () => {
+    const withPrefix = (prefix: string, fields: string): string =>
+      '{"headerPrefix": "' + prefix + '", ' + service(STAGE_VERSION, mapping(fields)).substring(1);
+    accepted(withPrefix("cookie-", '{"cookie": "stage", "key": "stage"}'));
+    accepted(withPrefix("s", '{"query": "stage", "key": "stage"}'));
+    accepted(withPrefix("s", '{"baggage": "stage", "key": "stage"}'));
+    expect(problems(withPrefix("cookie", '{"cookie": "stage", "key": "stage"}'))).toBe(
+      'services[0].routes[0].headerToDynamicSubsetKey[0].cookie: reads the "cookie" header, but headerPrefix "cookie" reserves it for the filter\'s own headers',
+    );
   });
 });
 

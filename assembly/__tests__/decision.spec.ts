@@ -1,8 +1,10 @@
+import { MAX_VALUE_BYTES } from "../../src/config/constants";
 import { Decider, Outcome } from "../filter/decision";
 import {
   CatalogSubset,
   FallbackPolicy,
   HeaderMapping,
+  KeySource,
   Label,
   Mode,
   PluginConfig,
@@ -70,7 +72,7 @@ class Harness {
     result.decision = String.UTF8.decodeUnsafe(d.decisionPtr, <usize>d.decisionLen);
     for (let i = 0; i < d.writeCount; i++) {
       const name = String.UTF8.decode(d.tables.strip[d.writeStrip[i]]);
-      result.writes.push(name + ": " + String.UTF8.decode(d.writeValue[i]));
+      result.writes.push(name + ": " + String.UTF8.decodeUnsafe(d.writePtr[i], <usize>d.writeLength[i]));
       expect(d.isWritten(d.writeStrip[i])).toBe(true);
     }
     // Exactly the written headers are marked, so the caller removes every other internal header.
@@ -230,7 +232,10 @@ describe("decide: key resolution", () => {
     const h = metadata(
       oneSelectorService(
         [new SubsetSelector(["stage"], FallbackPolicy.Unset)],
-        [new HeaderMapping("x-a", "stage", "dev"), new HeaderMapping("x-b", "stage", null)],
+        [
+          new HeaderMapping(KeySource.Header, "x-a", "stage", "dev"),
+          new HeaderMapping(KeySource.Header, "x-b", "stage", null),
+        ],
       ),
     );
     expect(h.run(null, []).decision).toBe("subset:stage=dev");
@@ -243,7 +248,10 @@ describe("decide: key resolution", () => {
     const h = metadata(
       oneSelectorService(
         [new SubsetSelector(["stage"], FallbackPolicy.Unset)],
-        [new HeaderMapping("x-a", "stage", null), new HeaderMapping("x-b", "stage", "qa")],
+        [
+          new HeaderMapping(KeySource.Header, "x-a", "stage", null),
+          new HeaderMapping(KeySource.Header, "x-b", "stage", "qa"),
+        ],
       ),
     );
     expect(h.run(null, ["x-a", "dev"]).decision).toBe("subset:stage=qa");
@@ -253,7 +261,10 @@ describe("decide: key resolution", () => {
     const h = metadata(
       oneSelectorService(
         [new SubsetSelector(["stage"], FallbackPolicy.Unset)],
-        [new HeaderMapping("x-a", "stage", null), new HeaderMapping("x-b", "stage", null)],
+        [
+          new HeaderMapping(KeySource.Header, "x-a", "stage", null),
+          new HeaderMapping(KeySource.Header, "x-b", "stage", null),
+        ],
       ),
     );
     const r = h.run(null, ["x-a", "bad value", "x-b", "dev"]);
@@ -265,17 +276,136 @@ describe("decide: key resolution", () => {
     const h = metadata(
       oneSelectorService(
         [new SubsetSelector(["stage", "version"], FallbackPolicy.Unset)],
-        [new HeaderMapping("x-v", "stage", null), new HeaderMapping("x-v", "version", null)],
+        [
+          new HeaderMapping(KeySource.Header, "x-v", "stage", null),
+          new HeaderMapping(KeySource.Header, "x-v", "version", null),
+        ],
       ),
     );
     expect(h.run(null, ["x-v", "v1"]).decision).toBe("subset:stage=v1,version=v1");
   });
 });
 
+/** stage and version from one source each: a cookie, a query parameter, a baggage member (route without name). */
+function sourcesService(stage: KeySource, stageName: string, version: KeySource, versionName: string): Harness {
+  return metadata(
+    oneSelectorService(
+      [new SubsetSelector(["stage", "version"], FallbackPolicy.Unset)],
+      [new HeaderMapping(stage, stageName, "stage", "prod"), new HeaderMapping(version, versionName, "version", "v3")],
+    ),
+  );
+}
+
+const twoCookies = sourcesService(KeySource.Cookie, "stage", KeySource.Cookie, "version");
+const twoParameters = sourcesService(KeySource.Query, "stage", KeySource.Query, "version");
+const twoMembers = sourcesService(KeySource.Baggage, "stage", KeySource.Baggage, "version");
+
+describe("decide: key sources", () => {
+  it("reads the cookie header once for two cookies, the path once for two parameters, baggage once", () => {
+    expect(twoCookies.route(null)!.headers.length).toBe(1);
+    expect(String.UTF8.decode(twoCookies.route(null)!.headers[0])).toBe("cookie");
+    expect(String.UTF8.decode(twoParameters.route(null)!.headers[0])).toBe(":path");
+    expect(String.UTF8.decode(twoMembers.route(null)!.headers[0])).toBe("baggage");
+    expect(twoMembers.route(null)!.headers.length).toBe(1);
+  });
+
+  it("routes on cookies, query parameters and baggage members", () => {
+    expect(twoCookies.run(null, ["cookie", "session=1; stage=dev; version=v1"]).decision).toBe(
+      "subset:stage=dev,version=v1",
+    );
+    expect(twoParameters.run(null, [":path", "/hello?stage=dev&version=v1"]).decision).toBe(
+      "subset:stage=dev,version=v1",
+    );
+    expect(twoMembers.run(null, ["baggage", "stage=dev,version=v1;p=1"]).decision).toBe("subset:stage=dev,version=v1");
+  });
+
+  it("writes the decoded value of a query parameter or a baggage member", () => {
+    const q = twoParameters.run(null, [":path", "/?stage=d%65v&version=%76%31"]);
+    expect(q.writes).toStrictEqual(["x-dynamic-subset-stage: dev", "x-dynamic-subset-version: v1"]);
+    const b = twoMembers.run(null, ["baggage", "stage=d%65v, version=v%31"]);
+    expect(b.writes).toStrictEqual(["x-dynamic-subset-stage: dev", "x-dynamic-subset-version: v1"]);
+  });
+
+  it("does not decode cookies: a value with an escape is unmatchable", () => {
+    const r = twoCookies.run(null, ["cookie", "stage=d%65v; version=v1"]);
+    expect(r.outcome).toBe(Outcome.Unmatchable);
+    expect(r.decision).toBe("subset:stage=~invalid~,version=v1");
+  });
+
+  it("uses the defaults when the source header, the cookie or the parameter is missing or empty", () => {
+    expect(twoCookies.run(null, []).decision).toBe("subset:stage=prod,version=v3");
+    expect(twoCookies.run(null, ["cookie", "other=1; version="]).decision).toBe("subset:stage=prod,version=v3");
+    expect(twoParameters.run(null, [":path", "/hello"]).decision).toBe("subset:stage=prod,version=v3");
+    expect(twoParameters.run(null, [":path", "/?stage&version=v1"]).decision).toBe("subset:stage=prod,version=v1");
+  });
+
+  it("treats a malformed baggage header as absent for every key read from it", () => {
+    const r = twoMembers.run(null, ["baggage", "stage=dev,version=v1,broken"]);
+    expect(r.outcome).toBe(Outcome.Subset);
+    expect(r.decision).toBe("subset:stage=prod,version=v3");
+  });
+
+  it("makes a decoded value that is no label value unmatchable: '+' is a space in a query", () => {
+    const r = twoParameters.run(null, [":path", "/?stage=de+v&version=v1"]);
+    expect(r.outcome).toBe(Outcome.Unmatchable);
+    expect(r.writes).toStrictEqual(["x-dynamic-subset-stage: ~invalid~", "x-dynamic-subset-version: v1"]);
+    expect(twoParameters.run(null, [":path", "/?stage=%&version=v1"]).decision).toBe(
+      "subset:stage=~invalid~,version=v1",
+    );
+    expect(twoMembers.run(null, ["baggage", "stage=%00dev,version=v1"]).outcome).toBe(Outcome.Unmatchable);
+  });
+
+  it("makes a value unmatchable when it decodes to more than a label value holds, or is over 8 KiB raw", () => {
+    const long = "%61".repeat(64); // 192 bytes that decode to 64
+    expect(twoParameters.run(null, [":path", "/?stage=" + long]).decision).toBe("subset:stage=~invalid~,version=v3");
+    const exact = "%61".repeat(63);
+    expect(twoParameters.run(null, [":path", "/?stage=" + exact]).decision).toBe(
+      "subset:stage=" + "a".repeat(63) + ",version=v3",
+    );
+    const huge = "a".repeat(MAX_VALUE_BYTES + 1);
+    expect(twoParameters.run(null, [":path", "/?stage=" + huge]).outcome).toBe(Outcome.Unmatchable);
+    expect(twoCookies.run(null, ["cookie", "stage=" + huge]).outcome).toBe(Outcome.Unmatchable);
+  });
+
+  it("keeps each key's decoded value apart, and a later source of a key overrides an earlier one", () => {
+    const h = metadata(
+      oneSelectorService(
+        [new SubsetSelector(["stage", "version"], FallbackPolicy.Unset)],
+        [
+          new HeaderMapping(KeySource.Query, "s", "stage", null),
+          new HeaderMapping(KeySource.Baggage, "v", "version", null),
+          new HeaderMapping(KeySource.Baggage, "s", "stage", null),
+          new HeaderMapping(KeySource.Header, "x-stage", "stage", null),
+        ],
+      ),
+    );
+    expect(h.route(null)!.headers.length).toBe(3);
+    expect(h.run(null, [":path", "/?s=%61", "baggage", "v=%62"]).decision).toBe("subset:stage=a,version=b");
+    expect(h.run(null, [":path", "/?s=a", "baggage", "v=b,s=%63"]).decision).toBe("subset:stage=c,version=b");
+    expect(h.run(null, [":path", "/?s=a", "baggage", "v=b,s=c", "x-stage", "d"]).decision).toBe(
+      "subset:stage=d,version=b",
+    );
+  });
+
+  it("looks the decoded tuple up in catalog mode", () => {
+    const service = seedService(Mode.Catalog);
+    service.routes = [
+      new RouteConfig("default", [
+        new HeaderMapping(KeySource.Baggage, "stage", "stage", "prod"),
+        new HeaderMapping(KeySource.Query, "version", "version", "v3"),
+      ]),
+    ];
+    const h = new Harness(new PluginConfig(Mode.Catalog, PREFIX, false, [service]));
+    const r = h.run("default", ["baggage", "stage=d%65v", ":path", "/?version=v%31"]);
+    expect(r.decision).toBe("subset:stage=dev,version=v1");
+    expect(r.writes).toStrictEqual(["x-dynamic-subset-subset: dev-v1.9f3c1a7e52d04b68"]);
+  });
+});
+
 const ABC_MAPPINGS: HeaderMapping[] = [
-  new HeaderMapping("x-a", "a", null),
-  new HeaderMapping("x-b", "b", null),
-  new HeaderMapping("x-c", "c", null),
+  new HeaderMapping(KeySource.Header, "x-a", "a", null),
+  new HeaderMapping(KeySource.Header, "x-b", "b", null),
+  new HeaderMapping(KeySource.Header, "x-c", "c", null),
 ];
 
 describe("decide: selector choice", () => {

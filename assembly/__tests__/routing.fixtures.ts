@@ -7,6 +7,7 @@ import {
   CatalogSubset,
   FallbackPolicy,
   HeaderMapping,
+  KeySource,
   Label,
   Mode,
   PluginConfig,
@@ -51,10 +52,10 @@ export function seedCatalog(): Catalog {
 export function seedRoutes(): RouteConfig[] {
   return [
     new RouteConfig("default", [
-      new HeaderMapping("x-version", "version", "v3"),
-      new HeaderMapping("x-stage", "stage", "prod"),
+      new HeaderMapping(KeySource.Header, "x-version", "version", "v3"),
+      new HeaderMapping(KeySource.Header, "x-stage", "stage", "prod"),
     ]),
-    new RouteConfig("pin", [new HeaderMapping("x-ip", "%ip%", null)]),
+    new RouteConfig("pin", [new HeaderMapping(KeySource.Header, "x-ip", "%ip%", null)]),
   ];
 }
 

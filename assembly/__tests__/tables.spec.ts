@@ -2,6 +2,7 @@ import {
   CatalogSubset,
   FallbackPolicy,
   HeaderMapping,
+  KeySource,
   Label,
   Mode,
   PluginConfig,
@@ -73,7 +74,7 @@ describe("compileTables: internal headers", () => {
 
   it("covers every service, every mapped and default-subset key, a custom prefix and session header, once each", () => {
     const first = service("a", null, ["stage"]);
-    first.routes = [new RouteConfig(null, [new HeaderMapping("x-zone", "zone", null)])];
+    first.routes = [new RouteConfig(null, [new HeaderMapping(KeySource.Header, "x-zone", "zone", null)])];
     first.defaultSubset = [new Label("stage", "prod"), new Label("tier", "gold")];
     const second = seedService(Mode.Catalog);
     second.catalog!.sessionHeader = "x-pin";
@@ -96,10 +97,10 @@ describe("compileTables: internal headers", () => {
     const svc = service("a", null, ["stage", "version"]);
     svc.routes = [
       new RouteConfig(null, [
-        new HeaderMapping("x-stage", "stage", null),
-        new HeaderMapping("x-zone", "zone", "eu"),
-        new HeaderMapping("x-version", "version", null),
-        new HeaderMapping("x-stage", "stage", "prod"),
+        new HeaderMapping(KeySource.Header, "x-stage", "stage", null),
+        new HeaderMapping(KeySource.Header, "x-zone", "zone", "eu"),
+        new HeaderMapping(KeySource.Header, "x-version", "version", null),
+        new HeaderMapping(KeySource.Header, "x-stage", "stage", "prod"),
       ]),
     ];
     const table = compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [svc])).services[0];
@@ -114,6 +115,26 @@ describe("compileTables: internal headers", () => {
     expect(text(route.mappings[2].defaultValue!)).toBe("prod");
     // Its header is still internal: a client cannot send it.
     expect(text(table.keys[2].name)).toBe("zone");
+  });
+
+  it("reads the same header once however many distinct strings the service names before it", () => {
+    const svc = service("a", null, ["stage"]);
+    const mappings: HeaderMapping[] = [];
+    // more distinct header names and defaults than compile.ts interns
+    for (let i = 0; i < 20; i++)
+      mappings.push(new HeaderMapping(KeySource.Header, "x-h" + i.toString(), "stage", "d" + i.toString()));
+    mappings.push(new HeaderMapping(KeySource.Cookie, "a", "stage", null));
+    mappings.push(new HeaderMapping(KeySource.Cookie, "b", "stage", null));
+    mappings.push(new HeaderMapping(KeySource.Header, "x-h0", "stage", null));
+    svc.routes = [new RouteConfig(null, mappings)];
+    const route = compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [svc])).services[0].unnamedRoute!;
+    expect(route.headers.length).toBe(21);
+    expect(route.mappings[20].headerSlot).toBe(20);
+    expect(route.mappings[21].headerSlot).toBe(20);
+    expect(route.mappings[22].headerSlot).toBe(0);
+    expect(text(route.headers[20])).toBe("cookie");
+    expect(text(route.mappings[21].name)).toBe("b");
+    expect(route.mappings[21].source).toBe(KeySource.Cookie);
   });
 });
 
@@ -167,7 +188,7 @@ describe("compileTables: services", () => {
 
   it("indexes named routes, keeps the first unnamed route, and reads the route name only when needed", () => {
     const svc = seedService(Mode.Metadata);
-    svc.routes.push(new RouteConfig(null, [new HeaderMapping("x-any", "stage", null)]));
+    svc.routes.push(new RouteConfig(null, [new HeaderMapping(KeySource.Header, "x-any", "stage", null)]));
     const table = compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [svc])).services[0];
     expect(table.needsRouteName).toBe(true);
     const pin = utf8("pin");
@@ -176,7 +197,7 @@ describe("compileTables: services", () => {
     expect(text(table.unnamedRoute!.headers[0])).toBe("x-any");
 
     const unnamedOnly = service("a", null, ["stage"]);
-    unnamedOnly.routes = [new RouteConfig(null, [new HeaderMapping("x-stage", "stage", null)])];
+    unnamedOnly.routes = [new RouteConfig(null, [new HeaderMapping(KeySource.Header, "x-stage", "stage", null)])];
     expect(
       compileTables(new PluginConfig(Mode.Metadata, PREFIX, false, [unnamedOnly])).services[0].needsRouteName,
     ).toBe(false);

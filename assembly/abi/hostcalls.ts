@@ -6,6 +6,8 @@
 //   getHeader(map: MapType, name: ArrayBuffer): ArrayBuffer | null      first value only (Envoy)
 //   addHeader(map: MapType, name: ArrayBuffer, value: ArrayBuffer): WasmResult       appends
 //   replaceHeader(map: MapType, name: ArrayBuffer, value: ArrayBuffer): WasmResult   adds or replaces
+//   replaceHeaderRaw(map: MapType, name: ArrayBuffer, valuePtr: usize, valueSize: usize): WasmResult
+//                                                   value not copied
 //   removeHeader(map: MapType, name: ArrayBuffer): WasmResult                        Ok even if absent
 //   getProperty(path: ArrayBuffer): ArrayBuffer | null                  path from pairs.ts propertyPath()
 //   setProperty(path: ArrayBuffer, value: ArrayBuffer): WasmResult
@@ -132,15 +134,12 @@ export function addHeader(map: MapType, name: ArrayBuffer, value: ArrayBuffer): 
 }
 
 export function replaceHeader(map: MapType, name: ArrayBuffer, value: ArrayBuffer): WasmResult {
-  return <WasmResult>(
-    proxy_replace_header_map_value(
-      map,
-      changetype<usize>(name),
-      name.byteLength,
-      changetype<usize>(value),
-      value.byteLength,
-    )
-  );
+  return replaceHeaderRaw(map, name, changetype<usize>(value), value.byteLength);
+}
+
+/** replaceHeader for a value the caller keeps in guest memory of its own (part of a buffer, say). */
+export function replaceHeaderRaw(map: MapType, name: ArrayBuffer, valuePtr: usize, valueSize: usize): WasmResult {
+  return <WasmResult>proxy_replace_header_map_value(map, changetype<usize>(name), name.byteLength, valuePtr, valueSize);
 }
 
 export function removeHeader(map: MapType, name: ArrayBuffer): WasmResult {

@@ -4,10 +4,13 @@
 // carries out what the outputs say (header writes, clear_route_cache, 503,
 // filter state, counters).
 //
+// A mapping's value is its header's value, or what sources/ finds in it: a cookie, a query parameter of :path,
+// a baggage member (docs/configuration.md, "Key sources"). Query and baggage values are percent-decoded.
+//
 // One Decider per root context, built with its tables; it owns fixed-size
-// scratch sized at configuration time, so a request allocates nothing and
-// never copies a request value (outputs are the caller's buffers or the
-// tables' constants).
+// scratch sized at configuration time, so a request allocates nothing. Values are (pointer, length) views of
+// the header buffers the caller set (kept until the next request), of the tables' constants, or of the
+// scratch a decoded value is written to (at most MAX_LABEL_VALUE bytes per key: a longer one is no label value).
 //
 // Outcomes (one counter per request, docs/behaviour.md "Observability"):
 // - no selector applies            -> NoSelector, in both modes, whatever global fallback
@@ -20,9 +23,13 @@
 //   (a DEFAULT_SUBSET fallback whose subset is not in the catalog is a 503: NoFallback)
 
 import { MAX_KEYS_PER_SERVICE, MAX_VALUE_BYTES } from "../../src/config/constants";
-import { isIpLiteral, isLabelValue } from "./labels";
-import { FallbackPolicy, Mode } from "./model";
-import { INVALID_VALUE, RouteTable, SelectorTable, ServiceTable, Tables, Target } from "./tables/runtime";
+import { isIpLiteral, isLabelValue, MAX_LABEL_VALUE } from "./labels";
+import { FallbackPolicy, KeySource, Mode } from "./model";
+import { findBaggageMember } from "./sources/baggage";
+import { PercentDecoder, percentDecode, Span } from "./sources/bytes";
+import { findCookie } from "./sources/cookie";
+import { findQueryParameter } from "./sources/query";
+import { INVALID_VALUE, MappingTable, RouteTable, SelectorTable, ServiceTable, Tables, Target } from "./tables/runtime";
 import { utf8 } from "../abi/utf8";
 
 export const enum Outcome {
@@ -60,9 +67,15 @@ const SUBSET_PREFIX = "subset:";
 export class Decider {
   // Inputs: one value per RouteTable.headers slot (null = absent).
   private headers: StaticArray<ArrayBuffer | null>;
-  // Resolved keys of the current request, indexed like ServiceTable.keys.
-  private keyValue: StaticArray<ArrayBuffer | null>;
+  // Resolved keys of the current request, indexed like ServiceTable.keys: where their bytes are.
+  private keyPtr: StaticArray<usize>;
+  private keyLength: StaticArray<i32>;
   private keyState: StaticArray<u8>;
+  // Decoded values (query, baggage): MAX_LABEL_VALUE bytes per key.
+  private decoded: ArrayBuffer;
+  private decoder: PercentDecoder = new PercentDecoder();
+  // The raw value of the mapping being resolved.
+  private found: Span = new Span();
   // Tables.strip entries written by the current decision: stripStamp[i] == stamp.
   private stripStamp: StaticArray<u32>;
   private stamp: u32 = 0;
@@ -74,10 +87,11 @@ export class Decider {
   // Outputs of decide().
   outcome: Outcome = Outcome.NoSelector;
   selector: SelectorTable | null = null;
-  /** Headers to write with replace: index into Tables.strip, value. */
+  /** Headers to write with replace: index into Tables.strip, value (valid until the next decide()). */
   writeCount: i32 = 0;
   writeStrip: StaticArray<i32>;
-  writeValue: StaticArray<ArrayBuffer>;
+  writePtr: StaticArray<usize>;
+  writeLength: StaticArray<i32>;
   /** Catalog mode: the subset header was written, so the route must be matched again. */
   clearRouteCache: bool = false;
   /** Catalog mode: answer 503 "no healthy upstream" locally. */
@@ -88,15 +102,16 @@ export class Decider {
     const headers = max(tables.maxRouteHeaders, 1);
     const keys = max(tables.maxServiceKeys, 1);
     this.headers = new StaticArray<ArrayBuffer | null>(headers);
-    this.keyValue = new StaticArray<ArrayBuffer | null>(keys);
+    this.keyPtr = new StaticArray<usize>(keys);
+    this.keyLength = new StaticArray<i32>(keys);
     this.keyState = new StaticArray<u8>(keys);
+    this.decoded = new ArrayBuffer(keys * MAX_LABEL_VALUE);
     this.stripStamp = new StaticArray<u32>(tables.strip.length);
     this.writeStrip = new StaticArray<i32>(keys);
+    this.writePtr = new StaticArray<usize>(keys);
+    this.writeLength = new StaticArray<i32>(keys);
     this.tuple = new ArrayBuffer(max(tables.maxTupleBytes, 1));
     this.decisionBuffer = new ArrayBuffer(tables.maxDecisionBytes);
-    const writeValue = new StaticArray<ArrayBuffer>(keys);
-    for (let i = 0; i < keys; i++) unchecked((writeValue[i] = INVALID_BYTES));
-    this.writeValue = writeValue;
   }
 
   /** The decision string (docs/behaviour.md, "Observability"): valid until the next decide(). */
@@ -164,33 +179,69 @@ export class Decider {
   }
 
   /**
-   * Routing decision, steps 1 and 2: for each mapping in order, the header value if present and
+   * Routing decision, steps 1 and 2: for each mapping in order, the request's value if present and
    * non-empty, else its defaultValue, else nothing (which leaves an earlier value
    * of the key in place). Values are validated here; one over 8 KiB is
-   * unmatchable without being looked at.
+   * unmatchable without being looked at (nor decoded).
    */
   private resolveKeys(service: ServiceTable, route: RouteTable | null): void {
     memory.fill(changetype<usize>(this.keyState), <u8>KeyState.Unset, <usize>service.keys.length);
     if (route == null) return;
     const mappings = route.mappings;
+    const found = this.found;
     for (let i = 0; i < mappings.length; i++) {
       const mapping = unchecked(mappings[i]);
       const key = mapping.key;
-      const slot = mapping.headerSlot;
-      let value: ArrayBuffer | null = slot >= 0 && slot < this.headers.length ? unchecked(this.headers[slot]) : null;
       let state = KeyState.Valid;
-      if (value != null && value.byteLength > 0) {
-        const len = value.byteLength;
-        if (len > MAX_VALUE_BYTES || !isValidValue(unchecked(service.keys[key]).isIp, changetype<usize>(value), len)) {
+      if (this.find(mapping) && found.length > 0) {
+        if (found.length > MAX_VALUE_BYTES || !this.decodeValid(mapping, key, unchecked(service.keys[key]).isIp)) {
           state = KeyState.Unmatchable;
         }
       } else {
-        value = mapping.defaultValue;
+        const value = mapping.defaultValue;
         if (value == null) continue; // unset: does not clear an earlier value
+        found.set(changetype<usize>(value), value.byteLength);
       }
       unchecked((this.keyState[key] = <u8>state));
-      unchecked((this.keyValue[key] = value));
+      unchecked((this.keyPtr[key] = found.ptr));
+      unchecked((this.keyLength[key] = found.length));
     }
+  }
+
+  /** The request's raw value for a mapping, into `found`; false when the request has none. */
+  private find(mapping: MappingTable): bool {
+    const slot = mapping.headerSlot;
+    const header = slot >= 0 && slot < this.headers.length ? unchecked(this.headers[slot]) : null;
+    if (header == null) return false;
+    const ptr = changetype<usize>(header);
+    const length = header.byteLength;
+    const name = changetype<usize>(mapping.name);
+    const nameLength = mapping.name.byteLength;
+    switch (mapping.source) {
+      case KeySource.Cookie:
+        return findCookie(ptr, length, name, nameLength, this.found);
+      case KeySource.Query:
+        return findQueryParameter(ptr, length, name, nameLength, this.decoder, this.found);
+      case KeySource.Baggage:
+        return findBaggageMember(ptr, length, name, nameLength, this.found);
+    }
+    return this.found.set(ptr, length);
+  }
+
+  /**
+   * Whether the value in `found` is one a label (or, for %ip%, an IP) can have, after percent-decoding it into
+   * the key's scratch for the sources that encode; `found` then shows the decoded bytes.
+   */
+  private decodeValid(mapping: MappingTable, key: i32, isIp: bool): bool {
+    const found = this.found;
+    if (mapping.source == KeySource.Query || mapping.source == KeySource.Baggage) {
+      const out = changetype<usize>(this.decoded) + <usize>(key * MAX_LABEL_VALUE);
+      const plusIsSpace = mapping.source == KeySource.Query;
+      const length = percentDecode(this.decoder, found, plusIsSpace, out, MAX_LABEL_VALUE);
+      if (length < 0) return false; // longer than any label value
+      found.set(out, length);
+    }
+    return isValidValue(isIp, found.ptr, found.length);
   }
 
   /**
@@ -236,26 +287,23 @@ export class Decider {
     for (let i = 0; i < keys.length; i++) {
       const k = unchecked(keys[i]);
       const key = unchecked(service.keys[k]);
-      const value = unchecked(this.keyState[k]) == KeyState.Valid ? this.resolved(k) : INVALID_BYTES;
-      this.write(i, key.stripIndex, value);
+      const valid = unchecked(this.keyState[k]) == KeyState.Valid;
+      const ptr = valid ? unchecked(this.keyPtr[k]) : changetype<usize>(INVALID_BYTES);
+      const length = valid ? unchecked(this.keyLength[k]) : INVALID_BYTES.byteLength;
+      this.write(i, key.stripIndex, ptr, length);
       if (i > 0) pos = appendByte(out, pos, 0x2c); // ','
-      pos = appendBytes(out, pos, key.name);
+      pos = appendBytes(out, pos, changetype<usize>(key.name), key.name.byteLength);
       pos = appendByte(out, pos, 0x3d); // '='
-      pos = appendBytes(out, pos, value);
+      pos = appendBytes(out, pos, ptr, length);
     }
     this.writeCount = keys.length;
     this.setDecision(this.decisionBuffer, pos);
   }
 
-  /** The value of a key that is set (never null then; the fallback only keeps the type checker content). */
-  private resolved(key: i32): ArrayBuffer {
-    const value = unchecked(this.keyValue[key]);
-    return value != null ? value : INVALID_BYTES;
-  }
-
-  private write(i: i32, stripIndex: i32, value: ArrayBuffer): void {
+  private write(i: i32, stripIndex: i32, ptr: usize, length: i32): void {
     unchecked((this.writeStrip[i] = stripIndex));
-    unchecked((this.writeValue[i] = value));
+    unchecked((this.writePtr[i] = ptr));
+    unchecked((this.writeLength[i] = length));
     if (stripIndex >= 0 && stripIndex < this.stripStamp.length) unchecked((this.stripStamp[stripIndex] = this.stamp));
   }
 
@@ -267,7 +315,7 @@ export class Decider {
     for (let i = 0; i < keys.length; i++) {
       const k = unchecked(keys[i]);
       if (i > 0) pos = appendByte(out, pos, 0);
-      pos = appendBytes(out, pos, this.resolved(k));
+      pos = appendBytes(out, pos, unchecked(this.keyPtr[k]), unchecked(this.keyLength[k]));
     }
     return selector.tuples.find(changetype<usize>(out), pos);
   }
@@ -291,7 +339,7 @@ export class Decider {
   }
 
   private route(target: Target): void {
-    this.write(0, target.stripIndex, target.value);
+    this.write(0, target.stripIndex, changetype<usize>(target.value), target.value.byteLength);
     this.writeCount = 1;
     this.clearRouteCache = !target.isEndpoint;
     this.setDecision(target.decision, target.decision.byteLength);
@@ -310,9 +358,9 @@ function isValidValue(isIp: bool, ptr: usize, len: i32): bool {
 // Appends into scratch sized at configuration time for the largest selector (values written
 // here are valid label values, IPs or "~invalid~"); the bounds checks only guard that invariant.
 
-function appendBytes(out: ArrayBuffer, pos: i32, bytes: ArrayBuffer): i32 {
-  const len = min(bytes.byteLength, out.byteLength - pos);
-  if (len > 0) memory.copy(changetype<usize>(out) + <usize>pos, changetype<usize>(bytes), <usize>len);
+function appendBytes(out: ArrayBuffer, pos: i32, ptr: usize, length: i32): i32 {
+  const len = min(length, out.byteLength - pos);
+  if (len > 0) memory.copy(changetype<usize>(out) + <usize>pos, ptr, <usize>len);
   return pos + max(len, 0);
 }
 

@@ -2,7 +2,8 @@
 // `tables/compile.ts` compiles it. Plain data: no lookups here, nothing on the hot path.
 //
 // Invariants guaranteed by config/ (the compiler may rely on them):
-// - header names are lower-cased header-name tokens; headerPrefix is lower-case;
+// - header names are lower-cased header-name tokens; headerPrefix is lower-case; cookie names and baggage keys
+//   are tokens, query parameter names visible ASCII without # % & + =;
 // - keys and label values are non-empty; values are valid label values, or IP
 //   literals for the key `%ip%`;
 // - selector keys are distinct and non-empty; at most MAX_KEYS_PER_SERVICE
@@ -10,7 +11,7 @@
 // - DEFAULT_SUBSET (global or per selector) implies defaultSubset != null;
 // - route names are distinct, at most one route without a name;
 // - exactly one of cluster / host is set; no two services have the same cluster or the same host;
-// - no mapping header is an internal header (none starts with headerPrefix or
+// - no header a mapping reads (HeaderMapping.header) is an internal header (none starts with headerPrefix or
 //   equals a sessionHeader): the hot path reads mapped headers without checking;
 // - catalog != null in catalog mode (null in metadata mode: ignored with a warning).
 
@@ -33,13 +34,35 @@ export class Label {
   ) {}
 }
 
+/** Where a mapping reads its value (docs/configuration.md, "Key sources"); the mapping's field of that name. */
+export const enum KeySource {
+  Header = 0,
+  Cookie = 1,
+  Query = 2,
+  Baggage = 3,
+}
+
+/** The request header each source reads, indexed by KeySource (a header mapping reads the header it names). */
+const SOURCE_HEADERS: StaticArray<string> = ["", "cookie", ":path", "baggage"];
+
+/** The request header a mapping of `source` with `name` reads. */
+export function sourceHeader(source: KeySource, name: string): string {
+  return source == KeySource.Header ? name : SOURCE_HEADERS[source];
+}
+
 /** One `headerToDynamicSubsetKey` entry. */
 export class HeaderMapping {
+  /** The request header the value comes from (lower-cased): the mapped header, or cookie, :path, baggage. */
+  readonly header: string;
+
   constructor(
-    public header: string, // lower-cased
+    public source: KeySource,
+    public name: string, // the header name (lower-cased), cookie name, query parameter name or baggage key
     public key: string,
     public defaultValue: string | null,
-  ) {}
+  ) {
+    this.header = sourceHeader(source, name);
+  }
 }
 
 /** One `routes[]` entry; name null = applies to every other route. */

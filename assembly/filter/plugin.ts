@@ -7,7 +7,8 @@
 // Request headers (the budget of docs/performance.md, host calls in order):
 //   get_property xds.cluster_name                      1
 //   get_property xds.route_name                        0-1 (only if the service has a named route)
-//   get_header, one per distinct mapped header         = mapped headers read
+//   get_header, one per distinct header read           = mapped headers read (cookie, :path and baggage count
+//                                                        once each, however many cookies, parameters, members)
 //   replace or remove, one per internal header         = internal headers written or removed
 //   set_property "dynamic_subset"                      1
 //   increment_metric requests + outcome                2
@@ -38,6 +39,7 @@ import {
   logLevel,
   removeHeader,
   replaceHeader,
+  replaceHeaderRaw,
   sendLocalResponse,
   setPropertyRaw,
 } from "../abi/hostcalls";
@@ -228,7 +230,8 @@ function stripInternalHeaders(tables: Tables, decider: Decider | null): void {
     for (let i = 0; i < decider.writeCount; i++) {
       const index = unchecked(decider.writeStrip[i]);
       if (index >= 0 && index < strip.length) {
-        replaceHeader(MapType.HttpRequestHeaders, unchecked(strip[index]), unchecked(decider.writeValue[i]));
+        const value = unchecked(decider.writePtr[i]);
+        replaceHeaderRaw(MapType.HttpRequestHeaders, unchecked(strip[index]), value, unchecked(decider.writeLength[i]));
       }
     }
   }

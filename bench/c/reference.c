@@ -321,6 +321,121 @@ static bool valid_ipv6(const u8 *p, u32 n) {
 
 static bool valid_ip(str v) { return valid_ipv4(v.p, v.n) || valid_ipv6(v.p, v.n); }
 
+// ---------------------------------------------------------------- key sources (docs/configuration.md)
+
+static bool is_ows(u8 c) { return c == ' ' || c == '\t'; }
+static bool is_tchar(u8 c) {
+  if (is_alnum(c)) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~': return true;
+  }
+  return false;
+}
+static bool is_baggage_octet(u8 c) { return c >= 0x21 && c <= 0x7e && c != '"' && c != ',' && c != ';' && c != '\\'; }
+static u32 skip_ows(const u8 *p, u32 i, u32 end) { while (i < end && is_ows(p[i])) i++; return i; }
+static u32 trim_end(const u8 *p, u32 start, u32 end) { while (end > start && is_ows(p[end - 1])) end--; return end; }
+static u32 find_byte(const u8 *p, u32 i, u32 end, u8 c) { while (i < end && p[i] != c) i++; return i; }
+static bool span_eq(const u8 *p, u32 start, u32 end, str name) {
+  return end - start == name.n && memcmp(p + start, name.p, name.n) == 0;
+}
+
+static int hex_value(u8 c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c |= 32;
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+/** The byte of a valid "%XX" at i (before end), or -1. */
+static int escaped(const u8 *p, u32 i, u32 end) {
+  if (i + 2 >= end || p[i] != '%') return -1;
+  int hi = hex_value(p[i + 1]), lo = hex_value(p[i + 2]);
+  return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+}
+/** Decodes p[*i] onward by one byte: %XX, '+' as space when plus, else the byte itself. */
+static u8 decode_next(const u8 *p, u32 *i, u32 end, bool plus) {
+  int e = escaped(p, *i, end);
+  if (e >= 0) { *i += 3; return (u8)e; }
+  u8 c = p[(*i)++];
+  return plus && c == '+' ? ' ' : c;
+}
+/** The decoded length of v in out (cap bytes), or -1 when longer. */
+static int percent_decode(str v, bool plus, u8 *out, u32 cap) {
+  u32 i = 0, n = 0;
+  while (i < v.n) {
+    if (n == cap) return -1;
+    out[n++] = decode_next(v.p, &i, v.n, plus);
+  }
+  return (int)n;
+}
+
+/** RFC 6265 Cookie header: the first cookie named `name`, whitespace trimmed, one pair of quotes removed. */
+static bool find_cookie(str h, str name, str *out) {
+  for (u32 start = 0; start < h.n;) {
+    u32 end = find_byte(h.p, start, h.n, ';');
+    u32 ns = skip_ows(h.p, start, end), eq = find_byte(h.p, ns, end, '=');
+    if (eq < end && span_eq(h.p, ns, trim_end(h.p, ns, eq), name)) {
+      u32 vs = skip_ows(h.p, eq + 1, end), ve = trim_end(h.p, vs, end);
+      if (ve - vs >= 2 && h.p[vs] == '"' && h.p[ve - 1] == '"') { vs++; ve--; }
+      *out = (str){h.p + vs, ve - vs};
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+/** The query of :path (after '?', before '#'): the raw value of the first parameter whose decoded name is `name`. */
+static bool find_query(str path, str name, str *out) {
+  u32 qend = find_byte(path.p, 0, path.n, '#');
+  for (u32 start = find_byte(path.p, 0, qend, '?') + 1; start < qend;) {
+    u32 end = find_byte(path.p, start, qend, '&'), eq = find_byte(path.p, start, end, '=');
+    u32 i = start, k = 0;
+    while (i < eq && k < name.n && decode_next(path.p, &i, eq, true) == name.p[k]) k++;
+    if (i == eq && k == name.n) {
+      u32 vs = eq + 1 < end ? eq + 1 : end;
+      *out = (str){path.p + vs, end - vs};
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+/** W3C baggage: the raw value of the last member `key`; false when absent, malformed or beyond 64 / 8192. */
+static bool find_baggage(str h, str key, str *out) {
+  if (h.n > 8192) return false;
+  bool found = false;
+  u32 members = 0, i = 0;
+  for (;;) {
+    i = skip_ows(h.p, i, h.n);
+    u32 ks = i;
+    while (i < h.n && is_tchar(h.p[i])) i++;
+    u32 ke = i;
+    i = skip_ows(h.p, i, h.n);
+    if (ke == ks || i >= h.n || h.p[i] != '=') return false;
+    u32 vs = skip_ows(h.p, i + 1, h.n), ve = vs;
+    while (ve < h.n && is_baggage_octet(h.p[ve])) ve++;
+    i = skip_ows(h.p, ve, h.n);
+    while (i < h.n && h.p[i] == ';') { // properties: checked, ignored
+      i = skip_ows(h.p, i + 1, h.n);
+      u32 ps = i;
+      while (i < h.n && is_tchar(h.p[i])) i++;
+      if (i == ps) return false;
+      i = skip_ows(h.p, i, h.n);
+      if (i < h.n && h.p[i] == '=') {
+        i = skip_ows(h.p, i + 1, h.n);
+        while (i < h.n && is_baggage_octet(h.p[i])) i++;
+        i = skip_ows(h.p, i, h.n);
+      }
+    }
+    if (++members > 64) return false;
+    if (span_eq(h.p, ks, ke, key)) { *out = (str){h.p + vs, ve - vs}; found = true; }
+    if (i == h.n) return found;
+    if (h.p[i] != ',') return false;
+    i++;
+  }
+}
+
 // ---------------------------------------------------------------- configuration tables
 
 enum { FB_UNSET, FB_NO, FB_ANY, FB_DEFAULT };
@@ -335,7 +450,8 @@ static const char *const OUTCOME_METRICS[] = {
 
 /** Where a catalog-mode request goes: one internal header to write. */
 typedef struct { u32 strip; str value, decision; bool is_endpoint; } Target;
-typedef struct { u32 slot; int key; str def; bool has_def; } Mapping;
+enum { SRC_HEADER, SRC_COOKIE, SRC_QUERY, SRC_BAGGAGE }; // where a mapping reads its value
+typedef struct { u32 slot; int key; str def; bool has_def; u8 source; str name; } Mapping;
 typedef struct { str *headers; u32 nheaders; Mapping *m; u32 n; } Route;
 typedef struct {
   u64 mask;
@@ -623,10 +739,18 @@ static bool build_service(Root *r, Service *s, const J *js, str prefix) {
     x->m = arena_alloc(&perm, (n + 1) * sizeof(Mapping));
     x->headers = arena_alloc(&perm, (n + 1) * sizeof(str));
     for (const J *m = maps ? maps->first : 0; m; m = m->next, x->n++) {
-      str header, key;
-      if (!get_str(m, "header", &header) || !get_str(m, "key", &key)) return false;
+      str header, key, name = {0, 0};
+      u8 source = SRC_HEADER;
+      if (get_str(m, "header", &name)) header = lower_copy(name);
+      else if (get_str(m, "cookie", &name)) { source = SRC_COOKIE; header = LIT("cookie"); }
+      else if (get_str(m, "query", &name)) { source = SRC_QUERY; header = LIT(":path"); }
+      else if (get_str(m, "baggage", &name)) { source = SRC_BAGGAGE; header = LIT("baggage"); }
+      else return false;
+      if (!get_str(m, "key", &key)) return false;
       Mapping *mp = &x->m[x->n];
-      str lower = lower_copy(header);
+      mp->source = source;
+      mp->name = name;
+      str lower = header;
       mp->slot = x->nheaders;
       for (u32 h = 0; h < x->nheaders; h++)
         if (str_eq(x->headers[h], lower)) mp->slot = h;
@@ -812,17 +936,35 @@ static void fall_back(const Service *s, int policy, Decision *d) {
   d->outcome = OUT_NO;
 }
 
+/** A mapping's raw value from its header's value (absent: p == 0). */
+static bool source_value(const Mapping *m, str header, str *out) {
+  if (!header.p) return false;
+  switch (m->source) {
+    case SRC_COOKIE: return find_cookie(header, m->name, out);
+    case SRC_QUERY: return find_query(header, m->name, out);
+    case SRC_BAGGAGE: return find_baggage(header, m->name, out);
+    default: *out = header; return true;
+  }
+}
+
 static void decide(const Root *r, const Service *s, const Route *rt, const str *header_values, Decision *d) {
   // 1-2: resolve keys and check values
   str vals[MAX_KEYS];
   u8 state[MAX_KEYS];
+  static u8 decoded[MAX_KEYS][63]; // decoded query / baggage values; written headers point here until the next request
   memset(state, V_UNSET, s->nkeys);
   for (u32 i = 0; rt && i < rt->n; i++) {
     const Mapping *m = &rt->m[i];
-    str v = header_values[m->slot];
+    str v = {0, 0};
     u8 st = V_VALID;
-    if (v.n > 0) {
-      if (v.n > MAX_VALUE || !(m->key == s->ip_key ? valid_ip(v) : valid_label_value(v))) st = V_UNMATCHABLE;
+    if (source_value(m, header_values[m->slot], &v) && v.n > 0) {
+      if (v.n > MAX_VALUE) st = V_UNMATCHABLE;
+      else if (m->source == SRC_QUERY || m->source == SRC_BAGGAGE) {
+        int n = percent_decode(v, m->source == SRC_QUERY, decoded[m->key], sizeof decoded[0]);
+        if (n < 0) st = V_UNMATCHABLE;
+        else v = (str){decoded[m->key], (u32)n};
+      }
+      if (st == V_VALID && !(m->key == s->ip_key ? valid_ip(v) : valid_label_value(v))) st = V_UNMATCHABLE;
     } else if (m->has_def) {
       v = m->def;
     } else {

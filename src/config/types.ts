@@ -6,8 +6,12 @@ export type Mode = "metadata" | "catalog";
 export type FallbackPolicy = "NO_FALLBACK" | "ANY_ENDPOINT" | "DEFAULT_SUBSET";
 export type Labels = Record<string, string>;
 
+/** One subset key and where a request gives its value: exactly one of header, cookie, query, baggage. */
 export interface HeaderMapping {
-  header: string;
+  header?: string; // a request header (ASM's field)
+  cookie?: string; // a cookie of the Cookie header
+  query?: string; // a query parameter of :path, percent-decoded
+  baggage?: string; // a member of the W3C baggage header, percent-decoded
   key: string;
   defaultValue?: string;
 }

@@ -97,7 +97,7 @@ function serviceRoutes(
       if (!routeDestinations(vs, route).includes(host)) return;
       const where = `${vs.ref} spec.http[${i}]`;
       route.headerToDynamicSubsetKey.forEach((m, j) => {
-        if (m.header.toLowerCase().startsWith(headerPrefix)) {
+        if (m.header?.toLowerCase().startsWith(headerPrefix)) {
           problems.push(
             `${where}.headerToDynamicSubsetKey[${j}].header: ${m.header} is an internal header of the filter (prefix ${headerPrefix}), which it strips from every request`,
           );

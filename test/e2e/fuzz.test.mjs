@@ -1,5 +1,7 @@
 // Seeded, bounded fuzzing of the compiled filter through the emulator (SPEC §3 "nothing in configuration
 // handling may trap", §6 "nothing a request carries can make the filter trap, allocate without bound ...").
+// Requests carry hostile cookies, query strings and baggage too, and one test holds the filter's key sources to
+// an independent model of their parsing rules (docs/configuration.md "Key sources").
 //
 // Default: 1,000 configurations and 4,000 requests (a few seconds) inside the test command. Longer: FUZZ_LONG=1
 // (15,000 and 60,000, about a minute) or FUZZ_ITERATIONS=<configurations> (requests = 4 x that);
@@ -78,6 +80,25 @@ const VALID_CONFIGS = [
       },
     ],
   },
+  {
+    services: [
+      {
+        ...seedService(),
+        routes: [
+          {
+            name: "default",
+            headerToDynamicSubsetKey: [
+              { cookie: "stage", key: "stage", defaultValue: "prod" },
+              { query: "version", key: "version" },
+              { baggage: "version", key: "version", defaultValue: "v3" },
+              { header: "x-stage", key: "stage" },
+            ],
+          },
+          { name: "pin", headerToDynamicSubsetKey: [{ baggage: "pod", key: "%ip%" }] },
+        ],
+      },
+    ],
+  },
   {},
 ];
 
@@ -148,7 +169,8 @@ const TREE_MUTATIONS = {
     const objects = slots(cfg)
       .map(([p, k]) => p[k])
       .filter((v) => v && typeof v === "object" && !Array.isArray(v));
-    r.pick([cfg, ...objects])[r.pick(["fallbackpolicy", "extra", "__proto__x", "Keys"])] = randomScalar(r);
+    const name = r.pick(["fallbackpolicy", "extra", "__proto__x", "Keys", "cookie", "query", "baggage", "Header"]);
+    r.pick([cfg, ...objects])[name] = randomScalar(r);
     return JSON.stringify(cfg);
   },
   duplicateField(r, cfg) {
@@ -269,14 +291,91 @@ function randomValue(r) {
   }
 }
 
+// Cookies, query strings and baggage: mostly near-valid, with every kind of damage the parsers must survive.
+const SOURCE_NAMES = ["stage", "version", "tier", "pod", "Stage", "st%61ge", "stage ", " version", "ver+sion", "x", ""];
+const SOURCE_VALUES = [
+  "dev",
+  "prod",
+  "web",
+  "v1",
+  "v2",
+  "192.168.0.5",
+  "d%65v",
+  "v%31",
+  "de+v",
+  "%",
+  "%4",
+  "%zz",
+  '"dev"',
+  '"dev',
+  "",
+  "a=b",
+  "%41".repeat(63),
+  "%41".repeat(64),
+];
+
+function sourceValue(r) {
+  if (r.chance(0.8)) return r.pick(SOURCE_VALUES);
+  return r.pick([
+    "v".repeat(r.pick([63, 64, 8192, 8193, 70000])),
+    Buffer.from(randomBytes(r, r.int(12))).toString("latin1"),
+  ]);
+}
+
+function randomCookie(r) {
+  const pairs = Array.from({ length: r.int(6) }, () =>
+    r.pick([
+      () => `${r.pick(SOURCE_NAMES)}=${sourceValue(r)}`,
+      () => `${r.pick(SOURCE_NAMES)} = "${sourceValue(r)}" `,
+      () => r.pick(["", "=", "flag", ";", "\t"]),
+    ])(),
+  );
+  if (r.chance(0.05)) pairs.push(...Array.from({ length: 20000 }, (_, i) => `c${i}=x`));
+  return Buffer.from(pairs.join(r.pick(["; ", ";", " ;\t"])), "latin1");
+}
+
+function randomPath(r) {
+  const params = Array.from({ length: r.int(6) }, () =>
+    r.pick([
+      () => `${r.pick(SOURCE_NAMES)}=${sourceValue(r)}`,
+      () => r.pick(SOURCE_NAMES),
+      () => r.pick(["", "&", "=", "#stage=dev", "?", ";stage=dev"]),
+    ])(),
+  );
+  if (r.chance(0.05)) params.push("&".repeat(100000));
+  const path = `${r.pick(["/", "/hello", "/a?b", ""])}${r.pick(["?", "", "??", "#?"])}${params.join(r.pick(["&", "&&"]))}`;
+  return Buffer.from(path, "latin1");
+}
+
+/** A well-formed header at the limits: 63 to 66 members, or 8,189 to 8,196 bytes, its last member tier=api. */
+function baggageAtLimits(r) {
+  if (r.chance(0.5)) return [...Array.from({ length: 62 + r.int(4) }, (_, i) => `m${i}=x`), "tier=api"].join(",");
+  return `pad=${"x".repeat(8176 + r.int(8))},tier=api`;
+}
+
+function randomBaggage(r) {
+  if (r.chance(0.1)) return Buffer.from(baggageAtLimits(r), "latin1");
+  const members = Array.from({ length: r.int(6) }, () =>
+    r.pick([
+      () => `${r.pick(SOURCE_NAMES)}=${sourceValue(r)}`,
+      () => `${r.pick(SOURCE_NAMES)} = ${sourceValue(r)} ;ttl=1;lane`,
+      () => r.pick(["", "k", "=v", "k=v;", "k=v;=x", "k=v v", 'k="v"']),
+    ])(),
+  );
+  return Buffer.from(members.join(r.pick([",", " , ", ",\t"])), "latin1");
+}
+
 function randomRequest(r) {
   const headers = [
     [":authority", "helloworld:8000"],
-    [":path", "/"],
+    [":path", r.chance(0.5) ? randomPath(r) : "/"],
     [":method", "GET"],
   ];
   for (let n = r.int(24); n > 0; n--) {
-    switch (r.int(4)) {
+    switch (r.int(5)) {
+      case 4: // a key source's header (repeated ones are never read: Envoy hands over the first)
+        headers.push(r.chance(0.5) ? ["cookie", randomCookie(r)] : ["baggage", randomBaggage(r)]);
+        break;
       case 0: // mapped
         headers.push([
           randomCase(r, r.pick(["x-stage", "x-version", "x-ip", "x-app-version", "x-zone", "x-tier"])),
@@ -427,4 +526,135 @@ test("fuzzed requests never trap, never leak a spoofed internal header, always d
     assert.ok(spoofed > 0, "no spoofed internal header was sent");
     if (config.services) assert.ok(decided > 0, "no request reached a decision");
   }
+});
+
+// ------------------------------------------------------------------ key sources against a model
+
+/** One selector, one key from each source, each with a default: the decision shows what each source gave. */
+const MODEL_CONFIG = {
+  services: [
+    {
+      cluster: "helloworld",
+      dynamicSubset: { subsetSelectors: [{ keys: ["stage", "tier", "version"] }] },
+      routes: [
+        {
+          headerToDynamicSubsetKey: [
+            { cookie: "stage", key: "stage", defaultValue: "prod" },
+            { query: "version", key: "version", defaultValue: "v3" },
+            { baggage: "tier", key: "tier", defaultValue: "web" },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+// The rules of docs/configuration.md "Key sources", written again from the documentation (strings of bytes as
+// latin1), to hold the filter's parsers to.
+const OWS = /^[ \t]+|[ \t]+$/g;
+const LABEL_VALUE = /^(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
+const BAGGAGE_VALUE = "[\\x21\\x23-\\x2b\\x2d-\\x3a\\x3c-\\x5b\\x5d-\\x7e]*";
+const W = "[ \\t]*";
+const MEMBER = new RegExp(
+  `^${W}(${TOKEN})${W}=${W}(${BAGGAGE_VALUE})(?:${W};${W}${TOKEN}${W}(?:=${W}${BAGGAGE_VALUE})?)*${W}$`,
+);
+
+function modelCookie(header, name) {
+  for (const piece of header.split(";")) {
+    const eq = piece.indexOf("=");
+    if (eq < 0 || piece.slice(0, eq).replace(OWS, "") !== name) continue;
+    const value = piece.slice(eq + 1).replace(OWS, "");
+    return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  }
+  return null;
+}
+
+function modelDecode(text, plusIsSpace) {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "%" && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      out += String.fromCharCode(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out += plusIsSpace && text[i] === "+" ? " " : text[i];
+  }
+  return out;
+}
+
+function modelQuery(path, name) {
+  const query = path.split("#")[0];
+  const start = query.indexOf("?");
+  if (start < 0) return null;
+  for (const param of query.slice(start + 1).split("&")) {
+    const eq = param.indexOf("=");
+    if (modelDecode(eq < 0 ? param : param.slice(0, eq), true) === name) return eq < 0 ? "" : param.slice(eq + 1);
+  }
+  return null;
+}
+
+function modelBaggage(header, key) {
+  const members = header.split(",");
+  if (header.length > 8192 || members.length > 64) return null;
+  let value = null;
+  for (const member of members) {
+    const match = MEMBER.exec(member);
+    if (!match) return null;
+    if (match[1] === key) value = match[2];
+  }
+  return value;
+}
+
+/** The value a key gets from what its source gave (`raw`, null when absent). */
+function modelValue(raw, decode, plusIsSpace, defaultValue) {
+  if (raw === null || raw === "") return defaultValue;
+  if (raw.length > 8192) return "~invalid~";
+  const value = decode ? modelDecode(raw, plusIsSpace) : raw;
+  return value.length <= 63 && LABEL_VALUE.test(value) ? value : "~invalid~";
+}
+
+function modelDecision(headers) {
+  const first = (name) => {
+    const found = headers.find(([n]) => n === name);
+    return found ? Buffer.from(found[1]).toString("latin1") : null;
+  };
+  const cookie = first("cookie");
+  const path = first(":path");
+  const baggage = first("baggage");
+  const stage = modelValue(cookie === null ? null : modelCookie(cookie, "stage"), false, false, "prod");
+  const version = modelValue(path === null ? null : modelQuery(path, "version"), true, true, "v3");
+  const tier = modelValue(baggage === null ? null : modelBaggage(baggage, "tier"), true, false, "web");
+  return `subset:stage=${stage},tier=${tier},version=${version}`;
+}
+
+test("fuzzed cookies, query strings and baggage decide as the documented parsing rules do", { skip }, async () => {
+  const r = random(SEED ^ 0x5ca1ab1e);
+  const host = await loadHost(MODEL_CONFIG);
+  const properties = { "xds.cluster_name": "helloworld", "xds.route_name": "default" };
+  const seen = new Set();
+  for (let i = 0; i < REQUESTS; i++) {
+    const headers = [[":path", randomPath(r)]];
+    if (r.chance(0.8)) headers.push(["cookie", randomCookie(r)]);
+    if (r.chance(0.8)) headers.push(["baggage", randomBaggage(r)]);
+    if (r.chance(0.1)) headers.push([r.pick(["cookie", "baggage"]), "stage=dev; tier=api"]); // never read
+    const request = { headers, properties };
+    const decision = decisionOf(send(host, request));
+    if (host.failed) assert.fail(`the VM trapped: ${host.failure} on ${describe(request)} ${where(i)}`);
+    const expected = modelDecision(headers);
+    if (decision !== expected)
+      assert.fail(`${decision} where the rules give ${expected}: ${describe(request)} ${where(i)}`);
+    for (const part of decision.slice("subset:".length).split(",")) seen.add(part);
+  }
+  // every source gave values of its own, no value (the default), and values it could not use
+  for (const part of [
+    "stage=dev",
+    "stage=prod",
+    "stage=~invalid~",
+    "tier=dev",
+    "tier=api",
+    "tier=web",
+    "tier=~invalid~",
+  ])
+    assert.ok(seen.has(part), `never ${part}`);
+  for (const part of ["version=dev", "version=v3", "version=~invalid~", `version=${"A".repeat(63)}`])
+    assert.ok(seen.has(part), `never ${part}`);
 });

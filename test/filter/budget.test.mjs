@@ -4,7 +4,7 @@
 // The seed configuration has 5 internal headers (stage, version, %ip% per-key headers, subset, session).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { send, seedConfig, startFilter } from "./fixtures.mjs";
+import { decisionOf, send, seedConfig, startFilter } from "./fixtures.mjs";
 
 const INTERNAL_HEADERS = 5;
 
@@ -101,6 +101,63 @@ describe("host calls per request (docs/performance.md)", () => {
       assert.equal(calls.properties, properties);
       assert.equal(calls.filterState, 1);
       assert.equal(calls.metrics, 2);
+      assert.equal(calls.finalCall, finalCall);
+    });
+  }
+
+  // Each key source reads its header once, however many keys come from it (docs/configuration.md "Key sources").
+  const SOURCE_ROUTES = {
+    "two cookies": [
+      { cookie: "stage", key: "stage", defaultValue: "prod" },
+      { cookie: "version", key: "version", defaultValue: "v3" },
+    ],
+    "two query parameters": [
+      { query: "stage", key: "stage", defaultValue: "prod" },
+      { query: "version", key: "version", defaultValue: "v3" },
+    ],
+    "two baggage members": [
+      { baggage: "stage", key: "stage", defaultValue: "prod" },
+      { baggage: "version", key: "version", defaultValue: "v3" },
+    ],
+    "every source": [
+      { baggage: "stage", key: "stage" },
+      { cookie: "stage", key: "stage" },
+      { query: "stage", key: "stage" },
+      { header: "x-stage", key: "stage" },
+      { cookie: "version", key: "version", defaultValue: "v3" },
+      { query: "version", key: "version" },
+    ],
+  };
+  const SOURCE_REQUEST = {
+    headers: [
+      [":path", "/hello?stage=dev&version=v1"],
+      ["cookie", "session=0f8f; stage=dev; version=v1"],
+      ["baggage", "stage=dev,version=v1"],
+      ["x-stage", "dev"],
+    ],
+  };
+  const SOURCE_CASES = [
+    // [mode, route, expected total, headers read, final call]
+    ["metadata", "two cookies", 11, 1, 0],
+    ["metadata", "two query parameters", 11, 1, 0],
+    ["metadata", "two baggage members", 11, 1, 0],
+    ["metadata", "every source", 14, 4, 0],
+    ["catalog", "two cookies", 12, 1, 1],
+    ["catalog", "every source", 15, 4, 1],
+  ];
+  for (const [mode, name, total, mappedHeaders, finalCall] of SOURCE_CASES) {
+    it(`${mode}, ${name}: ${mappedHeaders} header reads, ${total} calls`, async () => {
+      const config = seedConfig(mode);
+      config.services[0].routes[0].headerToDynamicSubsetKey = SOURCE_ROUTES[name];
+      const host = await startFilter(config);
+      send(host, SOURCE_REQUEST);
+      const s = send(host, SOURCE_REQUEST);
+      assert.equal(decisionOf(s), "subset:stage=dev,version=v1");
+      const calls = account(s);
+      assert.equal(calls.total, total, JSON.stringify(s.hostCalls.byName));
+      assert.ok(calls.total <= budget({ mappedHeaders, properties: 2, finalCall }));
+      assert.equal(calls.headersRead, mappedHeaders);
+      assert.equal(calls.internal, INTERNAL_HEADERS);
       assert.equal(calls.finalCall, finalCall);
     });
   }

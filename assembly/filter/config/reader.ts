@@ -117,11 +117,21 @@ export class JsonReader {
 
   /** The member `name` of an object (a value checked by object() or members()), or ABSENT. */
   member(object: Value, name: string): Value {
+    const i = this.memberIndex(object, name);
+    return i >= 0 ? this.memberAt(object, i) : ABSENT;
+  }
+
+  /** Whether an object (a value checked by object() or members()) has the member `name`. */
+  hasMember(object: Value, name: string): bool {
+    return this.memberIndex(object, name) >= 0;
+  }
+
+  private memberIndex(object: Value, name: string): i32 {
     const doc = this.doc;
     const json = this.json(object);
     const n = doc.length(json);
-    for (let i = 0; i < n; i++) if (doc.key(json, i) == name) return this.memberAt(object, i);
-    return ABSENT;
+    for (let i = 0; i < n; i++) if (doc.key(json, i) == name) return i;
+    return -1;
   }
 
   /** member(), reporting a missing one as required. */

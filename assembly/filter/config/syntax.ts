@@ -1,9 +1,11 @@
 // What the strings of a configuration must look like: label keys and values, DNS names, header-name tokens,
-// route tokens, endpoint addresses. Pure functions on strings, no problem reporting (the rules do that).
+// query parameter names, route tokens, endpoint addresses. Pure functions on strings, no problem reporting (the
+// rules do that).
 
 import { utf8 } from "../../abi/utf8";
 import { ROUTE_TOKEN_MAX_LENGTH, ROUTE_TOKEN_MIN_LENGTH } from "../../../src/config/constants";
 import { isIpLiteral, isLabelValue } from "../labels";
+import { isTokenByte } from "../sources/bytes";
 
 /** Runs a byte predicate (labels.ts, shared with the per-request checks) on the UTF-8 bytes of `s`. */
 export function utf8Satisfies(s: string, test: (ptr: usize, len: i32) => bool): bool {
@@ -57,34 +59,24 @@ export function isLabelKey(s: string): bool {
   return utf8Satisfies(s.substring(slash + 1, s.length), isLabelValue);
 }
 
-function isTokenChar(c: i32): bool {
-  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) return true;
-  switch (c) {
-    // RFC 9110 tchar punctuation: ! # $ % & ' * + - . ^ _ ` | ~
-    case 0x21:
-    case 0x23:
-    case 0x24:
-    case 0x25:
-    case 0x26:
-    case 0x27:
-    case 0x2a:
-    case 0x2b:
-    case 0x2d:
-    case 0x2e:
-    case 0x5e:
-    case 0x5f:
-    case 0x60:
-    case 0x7c:
-    case 0x7e:
-      return true;
-  }
-  return false;
-}
-
-/** RFC 9110 token (a header field name). */
+/** RFC 9110 token: a header field name, an RFC 6265 cookie-name, a W3C baggage key. */
 export function isHeaderToken(s: string): bool {
   if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) if (!isTokenChar(s.charCodeAt(i))) return false;
+  for (let i = 0; i < s.length; i++) if (!isTokenByte(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * A query parameter name as the configuration gives it (the decoded form the request's names are compared with):
+ * visible ASCII except '#', '%', '&', '+' and '='. Those could only be matched in their encoded forms, and a
+ * configured '+' or '%' would read as if it were one: rejected rather than silently never matching.
+ */
+export function isQueryParameterName(s: string): bool {
+  if (s.length == 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e || c == 0x23 || c == 0x25 || c == 0x26 || c == 0x2b || c == 0x3d) return false;
+  }
   return true;
 }
 

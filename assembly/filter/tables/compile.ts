@@ -10,6 +10,7 @@ import { MAX_LABEL_VALUE } from "../labels";
 import {
   Catalog,
   FallbackPolicy,
+  KeySource,
   Label,
   Mode,
   PluginConfig,
@@ -117,6 +118,8 @@ class ServiceCompiler {
   private bytes: ByteBuilder = new ByteBuilder();
   private internedText: string[] = [];
   private internedBytes: ArrayBuffer[] = [];
+  private headerIndex: Map<string, i32> = new Map<string, i32>();
+  private headerBytes: ArrayBuffer[] = [];
   private subsetHeader: i32; // Tables.strip indexes
   private sessionHeader: i32;
 
@@ -163,7 +166,7 @@ class ServiceCompiler {
   /**
    * A route's mappings, without those whose key no selector uses: such a key can never be part
    * of the chosen selector (docs/behaviour.md "Routing decision": K is reduced to the selector's keys), so its header
-   * need not be read.
+   * need not be read. Mappings that read the same header (two cookies, say) share its slot: one read per request.
    */
   route(config: RouteConfig): RouteTable {
     const headers: ArrayBuffer[] = [];
@@ -172,21 +175,33 @@ class ServiceCompiler {
       const mapping = config.mappings[i];
       const key = this.keyIndex(mapping.key);
       if (key >= this.selectorKeyCount) continue;
-      const name = this.interned(mapping.header);
-      let slot = headers.indexOf(name); // the same name is the same buffer, unless past MAX_INTERNED
+      const header = this.headerName(mapping.header);
+      let slot = headers.indexOf(header);
       if (slot < 0) {
         slot = headers.length;
-        headers.push(name);
+        headers.push(header);
       }
+      const name = mapping.source == KeySource.Header ? header : this.interned(mapping.name);
       const defaultValue = mapping.defaultValue;
-      mappings.push(new MappingTable(slot, key, defaultValue != null ? this.interned(defaultValue) : null));
+      const defaultBytes = defaultValue != null ? this.interned(defaultValue) : null;
+      mappings.push(new MappingTable(slot, mapping.source, name, key, defaultBytes));
     }
     return new RouteTable(headers, mappings);
   }
 
+  /** The one buffer of a header name the service's mappings read: a route's slots dedupe by identity. */
+  private headerName(text: string): ArrayBuffer {
+    const index = this.headerIndex;
+    if (index.has(text)) return unchecked(this.headerBytes[index.get(text)]);
+    const bytes = utf8(text);
+    index.set(text, this.headerBytes.length);
+    this.headerBytes.push(bytes);
+    return bytes;
+  }
+
   /**
-   * One buffer per distinct header name or default value of the service (routes repeat them);
-   * a short linear list, so compilation stays linear whatever the configuration.
+   * One buffer per distinct source name or default value of the service (routes repeat them); a short linear
+   * list, so compilation stays linear whatever the configuration.
    */
   private interned(text: string): ArrayBuffer {
     const texts = this.internedText;

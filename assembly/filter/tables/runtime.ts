@@ -2,7 +2,7 @@
 // constant a request needs (header names, header values, decision strings) is UTF-8 already, and every lookup
 // on request bytes goes through a ByteKeyIndex, so a request never encodes or decodes anything.
 
-import { FallbackPolicy, Mode } from "../model";
+import { FallbackPolicy, KeySource, Mode } from "../model";
 import { ByteKeyIndex } from "./byte-key-index";
 
 /** Written in metadata mode instead of an unmatchable value: not a label value, so it matches nothing. */
@@ -19,7 +19,9 @@ export class KeyTable {
 
 export class MappingTable {
   constructor(
-    public headerSlot: i32, // index into RouteTable.headers
+    public headerSlot: i32, // index into RouteTable.headers: the header the value is read from
+    public source: KeySource,
+    public name: ArrayBuffer, // UTF-8: the cookie name, query parameter name or baggage key (header: its name)
     public key: i32, // index into ServiceTable.keys
     public defaultValue: ArrayBuffer | null,
   ) {}
@@ -27,7 +29,7 @@ export class MappingTable {
 
 export class RouteTable {
   constructor(
-    public headers: ArrayBuffer[], // distinct mapped header names, each read once per request
+    public headers: ArrayBuffer[], // the distinct headers its mappings read, each read once per request
     public mappings: MappingTable[], // configuration order
   ) {}
 }

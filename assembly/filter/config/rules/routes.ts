@@ -1,14 +1,17 @@
-// services[].routes: which request headers become subset keys on which route.
+// services[].routes: which request values (headers, cookies, query parameters, baggage members) become subset
+// keys on which route.
 
 import { decimal } from "../../decimal";
 import { Msg } from "../../messages";
-import { HeaderMapping, RouteConfig } from "../../model";
+import { HeaderMapping, KeySource, RouteConfig, sourceHeader } from "../../model";
 import { ABSENT, JsonReader, quote, Value } from "../reader";
-import { asciiLowerCase, hasUpperCase, isHeaderToken } from "../syntax";
+import { asciiLowerCase, hasUpperCase, isHeaderToken, isQueryParameterName } from "../syntax";
 import { LabelRules, Passed } from "./labels";
 
 const ROUTE_FIELDS: StaticArray<string> = ["name", "headerToDynamicSubsetKey"];
-const MAPPING_FIELDS: StaticArray<string> = ["header", "key", "defaultValue"];
+// the key sources, in KeySource order: a mapping names exactly one of them
+const SOURCES: StaticArray<string> = ["header", "cookie", "query", "baggage"];
+const MAPPING_FIELDS: StaticArray<string> = ["header", "cookie", "query", "baggage", "key", "defaultValue"];
 
 /** The header name `s` (found at `at`) lower-cased, or null after reporting that it is not a header-name token. */
 export function lowerCaseHeaderName(r: JsonReader, at: Value, s: string): string | null {
@@ -19,11 +22,11 @@ export function lowerCaseHeaderName(r: JsonReader, at: Value, s: string): string
   return hasUpperCase(s) ? asciiLowerCase(s) : s;
 }
 
-/** The valid routes of a service, and where the header and the key of each of their mappings are. */
+/** The valid routes of a service, and where the source and the key of each of their mappings are. */
 export class Routes {
   configs: RouteConfig[] = [];
   // in the order of configs[].mappings[]: checks across a service or the whole configuration report there
-  headerPlaces: Value[] = [];
+  sourcePlaces: Value[] = [];
   keyPlaces: Value[] = [];
 }
 
@@ -68,7 +71,7 @@ export class RouteRules {
     if (list == ABSENT) return null;
     const n = r.list(list);
     if (n < 0) return null;
-    const placesBefore = out.headerPlaces.length;
+    const placesBefore = out.sourcePlaces.length;
     const mappings: HeaderMapping[] = [];
     for (let i = 0; i < n; i++) {
       const mapping = this.mapping(r.item(list, i), out);
@@ -76,7 +79,7 @@ export class RouteRules {
     }
     if (mappings.length == n && valid) return new RouteConfig(name, mappings);
     // the places of an invalid route's mappings are never reported on
-    out.headerPlaces.length = placesBefore;
+    out.sourcePlaces.length = placesBefore;
     out.keyPlaces.length = placesBefore;
     return null;
   }
@@ -84,8 +87,9 @@ export class RouteRules {
   private mapping(value: Value, out: Routes): HeaderMapping | null {
     const r = this.r;
     if (!r.object(value, MAPPING_FIELDS)) return null;
-    const headerValue = r.required(value, "header");
-    const header = headerValue != ABSENT ? this.mappedHeader(headerValue) : null;
+    const source = this.source(value);
+    const sourceValue = source >= 0 ? r.member(value, SOURCES[source]) : ABSENT;
+    const name = sourceValue != ABSENT ? this.sourceName(<KeySource>source, sourceValue) : null;
     const keyValue = r.required(value, "key");
     const key = keyValue != ABSENT && this.labels.subsetKey(keyValue) ? r.text(keyValue) : null;
     let defaultValue: string | null = null;
@@ -96,10 +100,55 @@ export class RouteRules {
       valid = this.labels.value(defaultValueValue, key != null ? key : "");
       defaultValue = r.text(defaultValueValue);
     }
-    if (header == null || key == null || !valid) return null;
-    out.headerPlaces.push(headerValue);
+    if (name == null || key == null || !valid) return null;
+    out.sourcePlaces.push(sourceValue);
     out.keyPlaces.push(keyValue);
-    return new HeaderMapping(header, key, defaultValue);
+    return new HeaderMapping(<KeySource>source, name, key, defaultValue);
+  }
+
+  /** The index in SOURCES of the one source a mapping names; -1 after reporting none or several. */
+  private source(mapping: Value): i32 {
+    const r = this.r;
+    let found = -1;
+    let count = 0;
+    for (let i = 0; i < SOURCES.length; i++) {
+      if (!r.hasMember(mapping, SOURCES[i])) continue;
+      found = i;
+      count++;
+    }
+    if (count == 1) return found;
+    if (count == 0) r.error(mapping, Msg.SourceRequired);
+    else r.error(mapping, Msg.SourcesExclusive, this.sourcesGiven(mapping));
+    return -1;
+  }
+
+  /** The sources a mapping names, "header, cookie" (for a problem line). */
+  private sourcesGiven(mapping: Value): string {
+    const given: string[] = [];
+    for (let i = 0; i < SOURCES.length; i++) if (this.r.hasMember(mapping, SOURCES[i])) given.push(SOURCES[i]);
+    return given.join(", ");
+  }
+
+  /** The name a mapping reads from its source (lower-cased for a header), or null after reporting what is wrong. */
+  private sourceName(source: KeySource, value: Value): string | null {
+    if (source == KeySource.Header) return this.mappedHeader(value);
+    const r = this.r;
+    const name = r.nonEmptyString(value);
+    if (name == null) return null;
+    if (source == KeySource.Query) {
+      if (isQueryParameterName(name)) return name;
+      r.error(value, Msg.NotQueryParameter, quote(name));
+      return null;
+    }
+    if (!isHeaderToken(name)) {
+      r.error(value, source == KeySource.Cookie ? Msg.NotCookieName : Msg.NotBaggageKey, quote(name));
+      return null;
+    }
+    // the filter owns every header under its prefix: a source read from one would be its own
+    const header = sourceHeader(source, name);
+    if (!header.startsWith(this.headerPrefix)) return name;
+    r.error(value, Msg.ReservedSourceHeader, quote(header), quote(this.headerPrefix));
+    return null;
   }
 
   /** A request header to read: an ordinary header-name token outside the filter's prefix; lower-cased. */

@@ -166,13 +166,13 @@ class ServiceRules {
     if (owners.size == 0) return;
     for (let i = 0; i < this.routesRead.length; i++) {
       const routes = unchecked(this.routesRead[i]);
-      let place = 0; // index in routes.headerPlaces
+      let place = 0; // index in routes.sourcePlaces
       for (let r = 0; r < routes.configs.length; r++) {
         const mappings = unchecked(routes.configs[r]).mappings;
         for (let m = 0; m < mappings.length; m++, place++) {
           const header = unchecked(mappings[m]).header;
           if (!owners.has(header)) continue;
-          this.r.error(routes.headerPlaces[place], Msg.IsSessionHeader, quote(header), decimal(owners.get(header)));
+          this.r.error(routes.sourcePlaces[place], Msg.IsSessionHeader, quote(header), decimal(owners.get(header)));
         }
       }
     }
