@@ -23,6 +23,7 @@ import { MAX_KEYS_PER_SERVICE, MAX_VALUE_BYTES } from "../../src/config/constant
 import { isIpLiteral, isLabelValue } from "./labels";
 import { FallbackPolicy, Mode } from "./model";
 import { INVALID_VALUE, RouteTable, SelectorTable, ServiceTable, Tables, Target } from "./tables/runtime";
+import { Arrival } from "./arrival";
 import { utf8 } from "../abi/utf8";
 
 export const enum Outcome {
@@ -78,24 +79,32 @@ export class Decider {
   writeCount: i32 = 0;
   writeStrip: StaticArray<i32>;
   writeValue: StaticArray<ArrayBuffer>;
-  /** Catalog mode: the subset header was written, so the route must be matched again. */
+  /**
+   * Catalog mode: the route must be matched again: the subset header was written, or the request arrived on a
+   * generated route (docs/behaviour.md "The route token"), so Envoy re-matches from what the filter wrote.
+   */
   clearRouteCache: bool = false;
   /** Catalog mode: answer 503 "no healthy upstream" locally. */
   localReply: bool = false;
   decisionLen: i32 = 0;
 
+  /** Which service and route a request is for (filled by the caller from the xds properties). */
+  readonly arrival: Arrival;
+
   constructor(public tables: Tables) {
+    this.arrival = new Arrival(tables);
     const headers = max(tables.maxRouteHeaders, 1);
     const keys = max(tables.maxServiceKeys, 1);
     this.headers = new StaticArray<ArrayBuffer | null>(headers);
     this.keyValue = new StaticArray<ArrayBuffer | null>(keys);
     this.keyState = new StaticArray<u8>(keys);
     this.stripStamp = new StaticArray<u32>(tables.strip.length);
-    this.writeStrip = new StaticArray<i32>(keys);
+    const writes = max(keys, 2); // metadata mode: one per key; catalog mode: at most two (a strict pin)
+    this.writeStrip = new StaticArray<i32>(writes);
     this.tuple = new ArrayBuffer(max(tables.maxTupleBytes, 1));
     this.decisionBuffer = new ArrayBuffer(tables.maxDecisionBytes);
-    const writeValue = new StaticArray<ArrayBuffer>(keys);
-    for (let i = 0; i < keys; i++) unchecked((writeValue[i] = INVALID_BYTES));
+    const writeValue = new StaticArray<ArrayBuffer>(writes);
+    for (let i = 0; i < writes; i++) unchecked((writeValue[i] = INVALID_BYTES));
     this.writeValue = writeValue;
   }
 
@@ -128,8 +137,16 @@ export class Decider {
     }
   }
 
-  /** Decides the request for `service` on `route` (null: no mapping) from the headers set. */
-  decide(service: ServiceTable, route: RouteTable | null): void {
+  /**
+   * Decides the request for `service` on `route` (null: no mapping) from the headers set. onGeneratedRoute: a client
+   * steered it onto a generated route (arrival.ts); decided the same, and the route is always matched again.
+   */
+  decide(service: ServiceTable, route: RouteTable | null, onGeneratedRoute: bool = false): void {
+    this.decideOnce(service, route);
+    if (onGeneratedRoute && !this.localReply) this.clearRouteCache = true;
+  }
+
+  private decideOnce(service: ServiceTable, route: RouteTable | null): void {
     this.nextStamp();
     this.writeCount = 0;
     this.clearRouteCache = false;
@@ -293,7 +310,12 @@ export class Decider {
   private route(target: Target): void {
     this.write(0, target.stripIndex, target.value);
     this.writeCount = 1;
-    this.clearRouteCache = !target.isEndpoint;
+    const strictPin = target.strictPin;
+    if (strictPin != null) {
+      this.write(1, target.pinStrip, strictPin);
+      this.writeCount = 2;
+    }
+    this.clearRouteCache = target.changesRoute;
     this.setDecision(target.decision, target.decision.byteLength);
   }
 
