@@ -186,17 +186,21 @@ export class IstioSidecar {
     const first = this.route(headerValues(pairs));
     if (!first) return { status: 404, body: "" };
     const filter = runFilter(first.name, this.cluster(first).name, pairs);
-    if (filter.localResponse)
+    const headers = headerValues(filter.headers);
+    const route = filter.routeCacheCleared ? this.route(headers) : first;
+    if (filter.localResponse) {
+      // The filter's own reply: Envoy's access log names the route as matched again after the filter's header
+      // changes (seen in Envoy 1.36.2 and 1.40.0 for a request a client steered onto a generated route).
+      const logged = route ?? first;
       return {
         status: filter.localResponse.status,
         body: filter.localResponse.body,
         details: filter.localResponse.details,
-        route: first.name,
-        cluster: this.cluster(first).name,
+        route: logged.name,
+        cluster: this.cluster(logged).name,
         filter,
       };
-    const headers = headerValues(filter.headers);
-    const route = filter.routeCacheCleared ? this.route(headers) : first;
+    }
     if (!route) return { status: 404, body: "", filter };
     const cluster = this.cluster(route);
     let hosts = this.hosts(cluster.subset, cluster.host, cluster.port);
