@@ -11,11 +11,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
+import { parse } from "yaml";
 import { ProxyWasmHost } from "../../emulator/index.mjs";
 import { NO_HEALTHY_UPSTREAM } from "../../examples/helloworld/walkthrough.mjs";
 import { IstioSidecar, emulatedFilter } from "../e2e/mesh-istio.mjs";
 import { forEachEnvoy } from "./envoys.mjs";
 import { seedPods, startPods } from "./istiod-pods.mjs";
+import { prometheusValues } from "./metadata-envoy.mjs";
 import { localManifest, localPods, startIstioSidecar } from "./istiod-sidecar.mjs";
 
 const WASM = "build/dynamic_subset.wasm";
@@ -30,6 +32,8 @@ const ipOf = (hostPort) => hostPort?.replace(/:\d+$/, "");
 const matchesHeadersIndividually = (version) => Number(version.split(".")[1]) >= 39;
 
 const VARIANTS = ["step2", "step3-no-fallback", "step3-any-endpoint"];
+/** istio-agent's bootstrap with `extraStatTags: [dynamic_subset_outcome, dynamic_subset_arrival]` has these rules. */
+const STATS_TAGS = parse(readFileSync("envoy/stats-tags.yaml", "utf8")).stats_tags;
 const REPEATS = 24; // every one of the six pods answers within 24 requests when any pod may (P(miss) < 0.02)
 
 forEachEnvoy("real Envoy, catalog mode: a client that sends the subset header with the route token", (envoy) => {
@@ -41,7 +45,9 @@ forEachEnvoy("real Envoy, catalog mode: a client that sends the subset header wi
     for (const variant of VARIANTS) {
       const manifests = localManifest(readFileSync(`istio/${variant}.yaml`, "utf8"), pods.port);
       const inputs = { manifests, pods: localPods(SEED_PODS, pods.port), services: SERVICE };
-      const sidecar = await startIstioSidecar(envoy.bin, inputs);
+      const sidecar = await startIstioSidecar(envoy.bin, inputs, {
+        editBootstrap: (bootstrap) => (bootstrap.stats_config = { stats_tags: STATS_TAGS }),
+      });
       const model = new IstioSidecar(manifests, inputs.pods, SERVICE, {
         matchHeadersIndividually: matchesHeadersIndividually(envoy.version),
       });
@@ -137,6 +143,20 @@ forEachEnvoy("real Envoy, catalog mode: a client that sends the subset header wi
     assert.equal(seen.delta(outcome("fallback_any")), REPEATS);
     assert.equal(seen.predicted.route, "default", "the Istio model");
     assert.equal(seen.predicted.pods.length, 6);
+  });
+
+  test("Prometheus (envoy/stats-tags.yaml, Istio's extraStatTags): requests by arrival, one family", async () => {
+    const { sidecar } = sidecars.get("step2");
+    const before = await prometheusValues(sidecar);
+    await steer("step2", "ds-stage-prod--version-v3", { "x-stage": "dev" });
+    await sidecar.request({ "x-stage": "dev" });
+    const after = await prometheusValues(sidecar);
+    const delta = (series) => after.get(series) - (before.get(series) ?? 0);
+    assert.equal(delta(`${REQUESTS}{dynamic_subset_arrival="generated_route"}`), REPEATS);
+    assert.equal(delta(REQUESTS), 1);
+    assert.equal(delta('dynamic_subset_outcomes_total{dynamic_subset_outcome="subset"}'), REPEATS + 1);
+    const exposition = (await sidecar.admin("/stats/prometheus")).body;
+    assert.equal(exposition.match(/^# TYPE dynamic_subset_requests_total counter$/gm)?.length, 1);
   });
 
   test("a request without the header is counted as an ordinary one", async () => {
