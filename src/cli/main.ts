@@ -45,6 +45,7 @@ Target istio (catalog mode; WasmPlugin, DestinationRule subsets, VirtualService)
   --wasm-sha256 HEX      WasmPlugin sha256
   --selector k=v[,k=v]   WasmPlugin workload selector
   --route-token HEX      catalog route token (default: kept from --previous, else random)
+  --fail-strategy S      WasmPlugin failStrategy: FAIL_CLOSE (default) or FAIL_OPEN (README "Istio", Security)
 
 Examples:
   dynamic-subset render --target envoy -f dr.yaml -f vs.yaml --endpoints endpoints.yaml -o envoy.yaml

@@ -49,6 +49,7 @@ import {
   servingEndpoints,
 } from "../k8s/pods.js";
 import { pluginServices, serviceHost } from "./plugin-config.js";
+import * as strict from "./istio-strict.js";
 
 export const DEFAULT_WASM_URL = "oci://registry.example.com/dynamic-subset:0.1.0";
 export const PLUGIN_NAME = ROOT_ID;
@@ -64,6 +65,7 @@ export interface IstioOptions {
   wasmSha256?: string;
   selector?: Labels;
   routeToken?: string;
+  failStrategy?: strict.FailStrategy;
 }
 
 export interface IstioFiles {
@@ -310,7 +312,8 @@ function renderWasmPlugin(services: DynamicService[], input: AsmInput, options: 
   ];
   const spec: Obj = { url: options.wasmUrl ?? DEFAULT_WASM_URL };
   if (options.wasmSha256) spec.sha256 = options.wasmSha256;
-  Object.assign(spec, { pluginName: PLUGIN_NAME, phase: "UNSPECIFIED_PHASE", failStrategy: "FAIL_CLOSE", match });
+  const failStrategy = options.failStrategy ?? strict.DEFAULT_FAIL_STRATEGY;
+  Object.assign(spec, { pluginName: PLUGIN_NAME, phase: "UNSPECIFIED_PHASE", failStrategy, match });
   if (options.selector) spec.selector = { matchLabels: options.selector };
   spec.pluginConfig = pluginConfig;
   return {
@@ -327,12 +330,6 @@ const WASM_COMMENTS: Record<string, string> = {
     " Every WasmPlugin phase runs before the router and before stateful_session (which reads the %ip% session\n" +
     " header). UNSPECIFIED_PHASE is the last slot, right before the router: other plugins (AUTHN, AUTHZ, STATS)\n" +
     " run first, so requests they reject never reach routing and headers they set are seen here.",
-  failStrategy:
-    " FAIL_CLOSE on purpose. This filter decides where a request may go. If it cannot load, FAIL_OPEN would\n" +
-    " send every request on the plain route to any pod (x-stage: dev landing on prod, NO_FALLBACK ignored) and\n" +
-    " stop stripping the internal headers; FAIL_CLOSE answers errors instead (istio-agent installs a deny-all\n" +
-    " filter when it cannot fetch the module), on the ports below only. Switch to FAIL_OPEN if any pod is\n" +
-    " better than an error for these callers.",
   match: " CLIENT = outbound only (the callers of the service), on the service's port(s).",
   selector: " The client workloads that run the filter (default: every workload in this namespace).",
 };
@@ -392,7 +389,8 @@ export function renderIstio(input: AsmInput, live: IstioInput, options: IstioOpt
     wasmPlugin,
     " Filter: dynamic subset routing in catalog mode. The catalog lists the subsets and pods that existed at render time:\n re-render with --previous <this file> when pods change (the route token is kept, so the diff stays minimal).",
   );
-  commentKeys(wasm, ["spec"], WASM_COMMENTS);
+  const failStrategy = strict.failStrategyComment(options.failStrategy ?? strict.DEFAULT_FAIL_STRATEGY);
+  commentKeys(wasm, ["spec"], { ...WASM_COMMENTS, failStrategy });
   docs.push(wasm);
   for (const dr of input.destinationRules) {
     const s = services.find((x) => x.dr === dr);
@@ -405,17 +403,28 @@ export function renderIstio(input: AsmInput, live: IstioInput, options: IstioOpt
         : yamlDocument(clone(dr.document), " Passed through (no dynamicSubset)."),
     );
   }
+  const pinned = services.filter((s) => strict.isStrictPinService(s.config));
+  const pinRoutes: strict.PinRoute[] = [];
   for (const vs of input.virtualServices) {
     const touches = vs.http.some((r) => destinations(vs, r).some((d) => dynamicHosts.has(d.host)));
+    const withPins =
+      touches && strict.withPinRoutes(renderVirtualService(vs, services), pinned, (h) => fqdn(h, vs.namespace));
+    if (withPins) pinRoutes.push(...withPins.pinRoutes);
     docs.push(
-      touches
+      withPins
         ? yamlDocument(
-            renderVirtualService(vs, services),
+            withPins.virtualService,
             ` Generated subset routes first (header ${SUBSET_HEADER} = <subset>.<route token>, written by the filter),\n then your routes, headerToDynamicSubsetKey removed (ASM-only; the filter has the mappings).`,
           )
         : yamlDocument(clone(vs.document), " Passed through (no route to a dynamic-subset service)."),
     );
   }
+  const pinFilter = strict.pinEnvoyFilter(
+    (wasmPlugin.metadata as Obj).namespace as string,
+    options.selector,
+    pinRoutes,
+  );
+  if (pinFilter) docs.push(yamlDocument(pinFilter, strict.PIN_ENVOY_FILTER_COMMENT));
   for (const s of services) {
     const header = s.config.catalog?.sessionHeader;
     const { name, namespace } = kubernetesService(s.host);
@@ -464,7 +473,7 @@ export function renderIstioFiles(input: AsmInput, files: IstioFiles, options: Is
   );
 }
 
-const CLI_OPTIONS = ["service", "previous", "wasm-url", "wasm-sha256", "selector", "route-token"];
+const CLI_OPTIONS = ["service", "previous", "wasm-url", "wasm-sha256", "selector", "route-token", "fail-strategy"];
 
 function parseSelector(text: string): Labels {
   const pairs = text.split(",").map((p) => p.split("="));
@@ -493,6 +502,9 @@ export function renderIstioCli(args: {
     ...(o["wasm-sha256"] !== undefined && !/^[a-f0-9]{64}$/.test(o["wasm-sha256"])
       ? ["--wasm-sha256: 64 lower-case hex digits"]
       : []),
+    ...(o["fail-strategy"] !== undefined && !strict.isFailStrategy(o["fail-strategy"])
+      ? [`--fail-strategy: ${strict.FAIL_STRATEGIES.join(" or ")} (got ${o["fail-strategy"]})`]
+      : []),
   ];
   if (problems.length > 0) throw new AsmInputError(problems);
   const flags = Object.entries(o)
@@ -504,6 +516,7 @@ export function renderIstioCli(args: {
     wasmUrl: o["wasm-url"],
     wasmSha256: o["wasm-sha256"],
     routeToken: o["route-token"],
+    failStrategy: o["fail-strategy"] as strict.FailStrategy | undefined,
   };
   if (o.selector !== undefined) options.selector = parseSelector(o.selector);
   try {

@@ -9,13 +9,19 @@
 //     admin(path), log, close()
 //   }
 //   localManifest(text, port), localPods(text, port): the seed's 192.168.0.x:5678 pods as 127.0.0.x:<port>.
+//   renderSeedStep(variant, edit): istio/<variant>.yaml, or the istio target's output for the seed's input of that
+//   step after edit(ASM text), with the committed route token (a variant of the seed a test needs).
 
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startEnvoy } from "../../envoy/local-envoy.mjs";
 import { ACCESS_LOG, FLUSH_ARGS, observedRequests } from "./istiod-access-log.mjs";
 import { edsFileText, istiodSidecar, loadAssignments } from "./istiod.mjs";
+import { parseAsm } from "../../dist/asm/index.js";
+import { parsePods, parseService } from "../../dist/k8s/pods.js";
+import { renderIstio } from "../../dist/render/istio.js";
+import { stepFiles } from "../../examples/helloworld/walkthrough.mjs";
 
 const LISTENER = "0.0.0.0_8000";
 const SEED_POD_PORT = 5678;
@@ -28,6 +34,23 @@ export const localPods = (text, port) =>
     new RegExp(`"containerPort": ${SEED_POD_PORT}\\b`, "g"),
     `"containerPort": ${port}`,
   );
+
+/** See the top of this file. */
+export function renderSeedStep(variant, edit) {
+  const committed = readFileSync(`istio/${variant}.yaml`, "utf8");
+  if (!edit) return committed;
+  const text = stepFiles(variant)
+    .map((f) => readFileSync(f, "utf8"))
+    .join("\n---\n");
+  return renderIstio(
+    parseAsm([{ file: `${variant}.yaml`, text: edit(text) }]),
+    {
+      pods: parsePods(readFileSync("examples/helloworld/pods.json", "utf8"), "pods.json"),
+      service: parseService(readFileSync("istio/app.yaml", "utf8"), "app.yaml"),
+    },
+    { routeToken: /routeToken: (\w+)/.exec(committed)[1] },
+  ).yaml;
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
