@@ -187,18 +187,16 @@ export const DEFAULT_FAIL_STRATEGY: FailStrategy = "FAIL_CLOSE";
 
 export const isFailStrategy = (s: string): s is FailStrategy => (FAIL_STRATEGIES as readonly string[]).includes(s);
 
-/** The comment above the WasmPlugin's failStrategy: what it does to every service on the matched ports. */
+/** The comment above the WasmPlugin's failStrategy: what it does to every destination on the matched ports. */
 export function failStrategyComment(strategy: FailStrategy): string {
-  const common =
-    " Applies to every destination on the ports below, not only this service: istio-agent puts an RBAC filter in\n" +
-    " the module's place when it cannot fetch it (pkg/wasm/convert.go), and a failed VM fails every request through it.";
   return strategy === "FAIL_CLOSE"
-    ? " FAIL_CLOSE on purpose (the default): nothing is ever routed without the filter. Fetch failure: every request on these\n" +
-        " ports gets 403 (deny-all RBAC); a failed VM: 503. Render with --fail-strategy FAIL_OPEN if, for these callers,\n" +
-        " any pod is better than an error.\n" +
-        common
-    : " FAIL_OPEN (--fail-strategy FAIL_OPEN): if the module is missing or its VM failed, requests to this service go\n" +
-        " to any pod (NO_FALLBACK and the subsets no longer apply) and a client that knows the route token picks a\n" +
-        " subset itself; the other services on these ports keep working.\n" +
-        common;
+    ? " FAIL_CLOSE on purpose (the default; --fail-strategy FAIL_OPEN for the other): no request is routed without\n" +
+        " the filter. It applies to every destination on the ports below, not only this service: if istio-agent cannot\n" +
+        " fetch the module, every request there gets 403 (its deny-all RBAC filter); if the VM fails, 503. FAIL_OPEN\n" +
+        " keeps those up, but this service's requests then go to any pod (no subsets, no NO_FALLBACK) and a client\n" +
+        " that knows the route token picks the subset. Limit who is affected with --selector."
+    : " FAIL_OPEN (--fail-strategy FAIL_OPEN; FAIL_CLOSE is the default): if istio-agent cannot fetch the module or\n" +
+        " the VM fails, requests on the ports below pass without the filter: the other services keep working, but\n" +
+        " this service's requests go to any pod (no subsets, no NO_FALLBACK) and a client that knows the route token\n" +
+        " picks the subset. FAIL_CLOSE answers 403 (fetch) or 503 (VM) instead, for every destination on these ports.";
 }

@@ -2,15 +2,15 @@
 // (./istiod-pods.mjs), with the access log of ./istiod-access-log.mjs (route, cluster, host, flags, attempts and
 // the filter's decision of every request).
 //
-//   startIstioSidecar(bin, { manifests, pods, services }, { wasm, editBootstrap, logLevel, args }) -> {
+//   startIstioSidecar(bin, { manifests, pods, services }, { wasm, fetchFailed, editBootstrap, logLevel, args }) -> {
 //     request(headers, { path, method }) -> { status, body, headers, log }, accessLog(id): istiod-access-log.mjs
 //     counters()                          the filter's counters
 //     setPods(podsText)                   pushes new EDS (pods became unhealthy, went away) and waits for Envoy
 //     admin(path), log, close()
 //   }
 //   localManifest(text, port), localPods(text, port): the seed's 192.168.0.x:5678 pods as 127.0.0.x:<port>.
-//   renderSeedStep(variant, edit): istio/<variant>.yaml, or the istio target's output for the seed's input of that
-//   step after edit(ASM text), with the committed route token (a variant of the seed a test needs).
+//   renderSeedStep(variant, edit, options): the istio target's output for the seed's input of that step after
+//   edit(ASM text), with the committed route token and renderer options (a variant of the seed a test needs).
 
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,9 +36,8 @@ export const localPods = (text, port) =>
   );
 
 /** See the top of this file. */
-export function renderSeedStep(variant, edit) {
+export function renderSeedStep(variant, edit = (text) => text, options = {}) {
   const committed = readFileSync(`istio/${variant}.yaml`, "utf8");
-  if (!edit) return committed;
   const text = stepFiles(variant)
     .map((f) => readFileSync(f, "utf8"))
     .join("\n---\n");
@@ -48,7 +47,7 @@ export function renderSeedStep(variant, edit) {
       pods: parsePods(readFileSync("examples/helloworld/pods.json", "utf8"), "pods.json"),
       service: parseService(readFileSync("istio/app.yaml", "utf8"), "app.yaml"),
     },
-    { routeToken: /routeToken: (\w+)/.exec(committed)[1] },
+    { routeToken: /routeToken: (\w+)/.exec(committed)[1], ...options },
   ).yaml;
 }
 
@@ -106,16 +105,16 @@ async function waitForEds(envoy, assignments) {
 }
 
 /**
- * wasm: the module file (default the built filter); editBootstrap(bootstrap): a test's change to istiod's
- * configuration before Envoy starts; logLevel, args: Envoy's. Requests carry Host helloworld:8000 unless they set one.
+ * wasm: the module file (default the built filter); fetchFailed: istio-agent could not fetch it (./istiod.mjs);
+ * editBootstrap(bootstrap): a test's change to istiod's configuration before Envoy starts; logLevel, args: Envoy's. Requests carry Host helloworld:8000 unless they set one.
  */
 export async function startIstioSidecar(
   bin,
   inputs,
-  { wasm = "build/dynamic_subset.wasm", editBootstrap, logLevel = "warn", args = [] } = {},
+  { wasm = "build/dynamic_subset.wasm", editBootstrap, logLevel = "warn", args = [], fetchFailed = false } = {},
 ) {
   const edsDir = mkdtempSync(path.join(tmpdir(), "istiod-eds-"));
-  const sidecar = istiodSidecar(inputs, { wasm, edsDir, accessLog: ACCESS_LOG });
+  const sidecar = istiodSidecar(inputs, { wasm, edsDir, accessLog: ACCESS_LOG, fetchFailed });
   editBootstrap?.(sidecar.bootstrap);
   writeEds(sidecar.edsPath, sidecar.loadAssignments);
   let envoy;

@@ -12,7 +12,8 @@
 //   }
 //   manifests: YAML text of the applied resources; pods: `kubectl get pods -o json`; services: YAML of further
 //   Services on the same port (no VirtualService: istiod's default route). options: { wasm (file Envoy loads),
-//   edsDir, listenerPort (default 8000), accessLog (an extra HCM access_log entry, for tests) }.
+//   edsDir, listenerPort (default 8000), accessLog (an extra HCM access_log entry, for tests), fetchFailed (istio-agent
+//   could not fetch the module: the RBAC filter it installs instead) }.
 //
 // Differences from a sidecar, on purpose: xDS arrives as a static bootstrap and file-based EDS instead of ADS;
 // the wasm filter is inline instead of ECDS (the same Wasm message); no mTLS (the echo pods have no sidecar), so
@@ -576,6 +577,23 @@ function wasmFilter(plugin, wasmFile) {
   };
 }
 
+/**
+ * What istio-agent puts in a Wasm filter's place when it cannot fetch the module (pkg/wasm/convert.go
+ * MaybeConvertWasmExtensionConfig, createHTTPDefaultFilter): an RBAC filter under the same name, allow-all (no
+ * rules, stat prefix wasm-default-allow) when the failure policy is FAIL_OPEN (httpWasmFailOpen), else deny-all
+ * (empty rules, stat prefix wasm-default-deny): FAIL_CLOSED and FAIL_RELOAD alike.
+ */
+function fetchFailedFilter(wasm) {
+  const failOpen = wasm.typed_config.config.failure_policy === "FAIL_OPEN";
+  const rbac = failOpen
+    ? { rules_stat_prefix: "wasm-default-allow" }
+    : { rules: {}, rules_stat_prefix: "wasm-default-deny" };
+  return {
+    name: wasm.name,
+    typed_config: { "@type": type("envoy.extensions.filters.http.rbac.v3.RBAC"), ...rbac },
+  };
+}
+
 const PHASES = ["AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE"];
 
 /**
@@ -584,12 +602,13 @@ const PHASES = ["AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE"];
  * phase by priority, higher first), then grpc_stats, fault, cors, the empty stateful_session filter that routes
  * override (PILOT_ENABLE_PERSISTENT_SESSION_FILTER), and the router last.
  */
-function httpFilters(plugins, listenerPort, wasmFile, persistentSessionFilter) {
+function httpFilters(plugins, listenerPort, wasmFile, persistentSessionFilter, fetchFailed) {
   const wasm = PHASES.flatMap((phase) =>
     plugins
       .filter((p) => (p.spec.phase ?? "UNSPECIFIED_PHASE") === phase && wasmPluginApplies(p, listenerPort))
       .sort((a, b) => (b.spec.priority ?? 0) - (a.spec.priority ?? 0))
-      .map((p) => wasmFilter(p, wasmFile)),
+      .map((p) => wasmFilter(p, wasmFile))
+      .map((filter) => (fetchFailed ? fetchFailedFilter(filter) : filter)),
   );
   return [
     ...wasm,
@@ -689,7 +708,15 @@ export function loadAssignments(sidecar, podsText) {
 /** See the top of this file. */
 export function istiodSidecar(
   { manifests, pods, services = "" },
-  { wasm, edsDir, listenerPort = 8000, accessLog, proxyNamespace = "default", persistentSessionFilter = true },
+  {
+    wasm,
+    edsDir,
+    listenerPort = 8000,
+    accessLog,
+    proxyNamespace = "default",
+    persistentSessionFilter = true,
+    fetchFailed = false,
+  },
 ) {
   const docs = documents(manifests);
   const of = (kind) => docs.filter((d) => d.kind === kind);
@@ -712,7 +739,7 @@ export function istiodSidecar(
     proxyNamespace,
   );
   applyEnvoyFilters(routeConfig, of("EnvoyFilter"));
-  const filters = httpFilters(of("WasmPlugin"), listenerPort, wasm, persistentSessionFilter);
+  const filters = httpFilters(of("WasmPlugin"), listenerPort, wasm, persistentSessionFilter, fetchFailed);
   const bootstrap = {
     node: { id: `sidecar~127.0.0.33~sleep.${proxyNamespace}~${proxyNamespace}.${DNS_SUFFIX}`, cluster: "sleep" },
     static_resources: {
