@@ -53,18 +53,21 @@ const counts = (host) => ({
   outcomes: outcomeCounts(host),
 });
 
+const PROD_V1 = [
+  ["x-stage", "prod"],
+  ["x-version", "v1"],
+]; // no such subset
+const PROD_V2 = [
+  ["x-stage", "prod"],
+  ["x-version", "v2"],
+];
+
 const routeCacheClears = (s) => s.foreignCalls.filter((c) => c.name === "clear_route_cache").length;
 
 describe("a request a client steered onto a generated subset route", () => {
   it("is decided from its own headers: prod/v2, not the dev-v1 the client named", async () => {
     const host = await startFilter(istioConfig());
-    const s = send(
-      host,
-      steered([
-        ["x-stage", "prod"],
-        ["x-version", "v2"],
-      ]),
-    );
+    const s = send(host, steered(PROD_V2));
     assert.equal(decisionOf(s), "subset:stage=prod,version=v2");
     assert.deepEqual(internalHeaders(s), [[SUBSET_HEADER, `prod-v2.${ROUTE_TOKEN}`]]);
     assert.equal(routeCacheClears(s), 1);
@@ -73,13 +76,7 @@ describe("a request a client steered onto a generated subset route", () => {
 
   it("gets NO_FALLBACK's 503 when its own values name no subset", async () => {
     const host = await startFilter(withPolicy(0, "NO_FALLBACK"));
-    const s = send(
-      host,
-      steered([
-        ["x-stage", "prod"],
-        ["x-version", "v1"],
-      ]),
-    );
+    const s = send(host, steered(PROD_V1));
     assert.equal(s.localResponse?.status, 503);
     assert.equal(s.localResponse.body, "no healthy upstream");
     assert.equal(decisionOf(s), "fallback:NO_FALLBACK");
@@ -88,13 +85,7 @@ describe("a request a client steered onto a generated subset route", () => {
 
   it("is matched again with the client's subset header gone when the decision writes none (ANY_ENDPOINT)", async () => {
     const host = await startFilter(withPolicy(0, "ANY_ENDPOINT"));
-    const s = send(
-      host,
-      steered([
-        ["x-stage", "prod"],
-        ["x-version", "v1"],
-      ]),
-    );
+    const s = send(host, steered(PROD_V1));
     assert.equal(decisionOf(s), "fallback:ANY_ENDPOINT");
     assert.deepEqual(internalHeaders(s), []);
     assert.equal(routeCacheClears(s), 1, "without the call Envoy could keep the client's route");
