@@ -72,10 +72,10 @@ forEachEnvoy("real Envoy, catalog mode: %ip% pins under NO_FALLBACK are strict (
   before(async () => {
     pods = await startPods(seedPods(SEED_PODS));
     podsText = localPods(SEED_PODS, pods.port);
-    await start("strict", renderStep4(withUserRetries));
+    await start("strict", renderSeedStep("step4-ip", withUserRetries));
     await start(
       "ejecting",
-      renderStep4((t) => withOutlierDetection(withUserRetries(t))),
+      renderSeedStep("step4-ip", (t) => withOutlierDetection(withUserRetries(t))),
     );
   });
   after(async () => {
