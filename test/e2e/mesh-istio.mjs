@@ -124,7 +124,7 @@ export class IstioSidecar {
     if (service === undefined || vs.spec.hosts.includes(service.host))
       return vs.spec.http.flatMap((http) =>
         (http.match?.length ? http.match : [{}]).map((m) => ({
-          name: m.name ? `${http.name}.${m.name}` : (http.name ?? ""),
+          name: m.name ? `${http.name ?? ""}.${m.name}` : (http.name ?? ""),
           match: m,
           http,
         })),

@@ -379,7 +379,7 @@ function virtualServiceRoutes(virtualService, lookupService, listenerPort) {
     const port = destination.port?.number ?? (service?.ports.length === 1 ? service.ports[0].port : listenerPort);
     for (const match of http.match?.length ? http.match : [undefined]) {
       const route = {
-        name: match?.name ? `${http.name}.${match.name}` : (http.name ?? ""),
+        name: match?.name ? `${http.name ?? ""}.${match.name}` : (http.name ?? ""),
         match: routeMatch(match),
         route: {
           cluster: clusterName(port, destination.subset, host),
