@@ -24,6 +24,7 @@ class Result {
   writes: string[] = []; // "name: value"
   clearRouteCache: bool = false;
   localReply: bool = false;
+  onGeneratedRoute: bool = false;
 }
 
 class Harness {
@@ -50,8 +51,26 @@ class Harness {
     return this.runBytes(routeName, headers, values);
   }
 
+  /**
+   * A request that arrived on `cluster` and the route `routeName` (xds properties), resolved as plugin.ts does
+   * (arrival.ts); null: the filter passes it through.
+   */
+  arrive(cluster: string, routeName: string, headers: string[]): Result | null {
+    const arrival = this.decider.arrival;
+    const clusterBytes = utf8(cluster);
+    if (!arrival.fromCluster(changetype<usize>(clusterBytes), clusterBytes.byteLength)) return null;
+    if (arrival.needsRouteName && !arrival.fromRouteName(utf8(routeName))) return null;
+    expect(arrival.service).toBe(this.service);
+    const values: ArrayBuffer[] = [];
+    for (let i = 1; i < headers.length; i += 2) values.push(utf8(headers[i]));
+    return this.decideOn(arrival.route, headers, values, arrival.onGeneratedRoute);
+  }
+
   runBytes(routeName: string | null, headers: string[], values: ArrayBuffer[]): Result {
-    const route = this.route(routeName);
+    return this.decideOn(this.route(routeName), headers, values, false);
+  }
+
+  private decideOn(route: RouteTable | null, headers: string[], values: ArrayBuffer[], steered: bool): Result {
     this.decider.clearHeaders();
     if (route) {
       for (let slot = 0; slot < route.headers.length; slot++) {
@@ -65,9 +84,10 @@ class Harness {
         }
       }
     }
-    this.decider.decide(this.service, route);
+    this.decider.decide(this.service, route, steered);
     const d = this.decider;
     const result = new Result();
+    result.onGeneratedRoute = steered;
     result.outcome = d.outcome;
     result.decision = String.UTF8.decodeUnsafe(d.decisionPtr, <usize>d.decisionLen);
     for (let i = 0; i < d.writeCount; i++) {
@@ -128,12 +148,25 @@ describe("decide: the seed in catalog mode", () => {
     expect(r.clearRouteCache).toBe(true);
   });
 
-  it("pins x-ip: 192.168.0.6 with the session header and keeps the route", () => {
+  it("pins x-ip: 192.168.0.6 with the session header and, under NO_FALLBACK, selects the strict pin route", () => {
     const r = catalogSeed.run("pin", ["x-ip", "192.168.0.6"]);
     expect(r.outcome).toBe(Outcome.Subset);
     expect(r.decision).toBe("subset:%ip%=192.168.0.6");
-    expect(r.writes).toStrictEqual(["x-dynamic-subset-host: MTkyLjE2OC4wLjY6ODAwMA=="]);
-    expect(r.clearRouteCache).toBe(false);
+    expect(r.writes).toStrictEqual([
+      "x-dynamic-subset-host: MTkyLjE2OC4wLjY6ODAwMA==",
+      "x-dynamic-subset-subset: %ip%.9f3c1a7e52d04b68",
+    ]);
+    expect(r.clearRouteCache).toBe(true);
+  });
+
+  it("pins with the session header alone and keeps the route when the %ip% selector does not fall back with 503", () => {
+    for (let i = 0; i < 2; i++) {
+      const svc = seedService(Mode.Catalog);
+      svc.selectors[1].fallbackPolicy = i == 0 ? FallbackPolicy.AnyEndpoint : FallbackPolicy.DefaultSubset;
+      const r = harness(svc).run("pin", ["x-ip", "192.168.0.6"]);
+      expect(r.writes).toStrictEqual(["x-dynamic-subset-host: MTkyLjE2OC4wLjY6ODAwMA=="]);
+      expect(r.clearRouteCache).toBe(false);
+    }
   });
 
   it("answers 503 for an unknown IP under the global NO_FALLBACK", () => {
@@ -516,5 +549,97 @@ describe("decide: both modes agree", () => {
         expect(m.outcome == Outcome.Unmatchable).toBe(c.outcome == Outcome.Unmatchable);
       }
     }
+  });
+});
+
+const HOST = "helloworld.default.svc.cluster.local";
+
+/** The seed's service as the istio target renders it: a `host` entry, routes "default" and "pin". */
+function istioSeed(): Harness {
+  const svc = seedService(Mode.Catalog);
+  svc.cluster = null;
+  svc.host = HOST;
+  return harness(svc);
+}
+
+const steeredSeed = istioSeed();
+
+describe('decide: a client steered onto a generated route (docs/behaviour.md "The route token")', () => {
+  it("takes a generated subset cluster and route <route>.<subset> for <route>, and decides from the headers", () => {
+    // The client sent the subset header of dev-v1 with the token; its own values say prod/v2.
+    const r = steeredSeed.arrive("outbound|8000|dev-v1|" + HOST, "default.dev-v1", [
+      "x-stage",
+      "prod",
+      "x-version",
+      "v2",
+    ])!;
+    expect(r.onGeneratedRoute).toBe(true);
+    expect(r.decision).toBe("subset:stage=prod,version=v2");
+    expect(r.writes).toStrictEqual(["x-dynamic-subset-subset: prod-v2.9f3c1a7e52d04b68"]);
+    expect(r.clearRouteCache).toBe(true);
+  });
+
+  it("matches the route again even when the decision writes no subset header", () => {
+    const any = seedService(Mode.Catalog);
+    any.host = HOST;
+    any.cluster = null;
+    any.selectors[0].fallbackPolicy = FallbackPolicy.AnyEndpoint;
+    const r = harness(any).arrive("outbound|8000|dev-v1|" + HOST, "default.dev-v1", ["x-stage", "qa"])!;
+    expect(r.outcome).toBe(Outcome.FallbackAny);
+    expect(r.writes.length).toBe(0);
+    expect(r.clearRouteCache).toBe(true);
+  });
+
+  it("answers NO_FALLBACK's 503 itself (no route change needed)", () => {
+    const r = steeredSeed.arrive("outbound|8000|prod-v3|" + HOST, "pin.prod-v3", ["x-ip", "10.9.9.9"])!;
+    expect(r.outcome).toBe(Outcome.NoFallback);
+    expect(r.localReply).toBe(true);
+    expect(r.clearRouteCache).toBe(false);
+  });
+
+  it("reads <route>.<subset>.<match name> as <route>.<match name>, and an unknown route as the unnamed entry", () => {
+    const svc = seedService(Mode.Catalog);
+    svc.cluster = null;
+    svc.host = HOST;
+    svc.routes.push(
+      new RouteConfig("web.api", [
+        new HeaderMapping("x-api-stage", "stage", "dev"),
+        new HeaderMapping("x-api-version", "version", "v2"),
+      ]),
+    );
+    svc.routes.push(new RouteConfig(null, [new HeaderMapping("x-any-version", "version", null)]));
+    const h = harness(svc);
+    // web.api's mappings (default: v2 for the version), not default's (v3) nor the unnamed entry's.
+    const named = h.arrive("outbound|80|dev-v1|" + HOST, "web.dev-v1.api", ["x-api-stage", "prod"])!;
+    expect(named.decision).toBe("subset:stage=prod,version=v2");
+    // http-3 is how the renderer names the generated routes of an unnamed user route: the unnamed entry applies.
+    const unnamed = h.arrive("outbound|80|dev-v1|" + HOST, "http-3.dev-v1", ["x-any-version", "v1"])!;
+    expect(unnamed.onGeneratedRoute).toBe(true);
+    expect(unnamed.outcome).toBe(Outcome.NoSelector);
+  });
+
+  it("takes the pin route <route>.%ip% on the service's own cluster for <route>", () => {
+    const r = steeredSeed.arrive("outbound|8000||" + HOST, "pin.%ip%", ["x-ip", "192.168.0.104"])!;
+    expect(r.onGeneratedRoute).toBe(true);
+    expect(r.decision).toBe("subset:%ip%=192.168.0.104");
+    const plain = steeredSeed.arrive("outbound|8000||" + HOST, "pin", ["x-ip", "192.168.0.104"])!;
+    expect(plain.onGeneratedRoute).toBe(false);
+    expect(plain.writes.length).toBe(2);
+  });
+
+  it("passes through a subset the catalog does not have, and a catalog subset reached on a user's own route", () => {
+    expect(steeredSeed.arrive("outbound|8000|v1|" + HOST, "default.v1", [])).toBeNull();
+    expect(steeredSeed.arrive("outbound|8000|dev-v1|other.default.svc.cluster.local", "default.dev-v1", [])).toBeNull();
+    expect(steeredSeed.arrive("outbound|8000|dev-v1|" + HOST, "mine", [])).toBeNull();
+    expect(steeredSeed.arrive("outbound|8000|dev-v1|" + HOST, "default.dev-v10", [])).toBeNull();
+  });
+
+  it("does not steer in metadata mode (no catalog: no generated routes)", () => {
+    const svc = seedService(Mode.Metadata);
+    svc.cluster = null;
+    svc.host = HOST;
+    const h = new Harness(new PluginConfig(Mode.Metadata, PREFIX, false, [svc]));
+    expect(h.arrive("outbound|8000|dev-v1|" + HOST, "default.dev-v1", [])).toBeNull();
+    expect(h.arrive("outbound|8000||" + HOST, "pin.%ip%", ["x-ip", "192.168.0.6"])!.onGeneratedRoute).toBe(false);
   });
 });

@@ -12,7 +12,8 @@ import {
 } from "../filter/model";
 import { compileTables } from "../filter/tables/compile";
 import { ByteKeyIndex } from "../filter/tables/byte-key-index";
-import { istioHostStart, Tables } from "../filter/tables/runtime";
+import { IstioClusterName, Tables } from "../filter/tables/runtime";
+import { withoutSegment } from "../filter/arrival";
 import { utf8 } from "../abi/utf8";
 import { PREFIX, seedConfig, seedService, text } from "./routing.fixtures";
 
@@ -178,12 +179,21 @@ describe("compileTables: services", () => {
   });
 
   it("parses the Istio cluster form strictly", () => {
-    const ok = utf8("outbound|9080||reviews");
-    expect(istioHostStart(changetype<usize>(ok), ok.byteLength)).toBe(15);
-    const noHost = utf8("outbound|9080||");
-    expect(istioHostStart(changetype<usize>(noHost), noHost.byteLength)).toBe(-1);
-    const letters = utf8("outbound|http||reviews");
-    expect(istioHostStart(changetype<usize>(letters), letters.byteLength)).toBe(-1);
+    const parts = new IstioClusterName();
+    const parse = (name: string, parts: IstioClusterName): bool => {
+      const bytes = utf8(name);
+      return parts.parse(changetype<usize>(bytes), bytes.byteLength);
+    };
+    expect(parse("outbound|9080||reviews", parts)).toBe(true);
+    expect(parts.hostStart).toBe(15);
+    expect(parts.subsetLen).toBe(0);
+    expect(parse("outbound|9080|ds-v1|reviews", parts)).toBe(true);
+    expect([parts.subsetStart, parts.subsetLen, parts.hostStart]).toStrictEqual([14, 5, 20]);
+    expect(parse("outbound|9080||", parts)).toBe(false);
+    expect(parse("outbound|9080|v1|", parts)).toBe(false);
+    expect(parse("outbound|9080|v1", parts)).toBe(false);
+    expect(parse("outbound|http||reviews", parts)).toBe(false);
+    expect(parse("outbound|9080", parts)).toBe(false);
   });
 
   it("indexes named routes, keeps the first unnamed route, and reads the route name only when needed", () => {
@@ -272,5 +282,42 @@ describe("compileTables: selectors and catalog", () => {
     expect(tables.selectorCount).toBe(2);
     // "subset:" + "stage=" + "version=" + two values of at most 63 bytes and a comma.
     expect(tables.maxDecisionBytes).toBeGreaterThanOrEqual(7 + 6 + 8 + 63 * 2 + 1);
+  });
+});
+
+function shortened(name: string, segment: string): string | null {
+  const bytes = utf8(name);
+  const out = new ArrayBuffer(64);
+  const len = withoutSegment(changetype<usize>(bytes), bytes.byteLength, utf8(segment), out);
+  return len < 0 ? null : String.UTF8.decodeUnsafe(changetype<usize>(out), <usize>len);
+}
+
+describe("route names of generated routes", () => {
+  it("removes the first whole segment .<subset>, at the end or before a match name", () => {
+    expect(shortened("default.ds-a", "ds-a")).toBe("default");
+    expect(shortened("r.ds-a.m", "ds-a")).toBe("r.m");
+    expect(shortened(".ds-a", "ds-a")).toBe("");
+    expect(shortened("a.b.%ip%", "%ip%")).toBe("a.b");
+    expect(shortened("default.ds-ab", "ds-a")).toBeNull();
+    expect(shortened("default.xds-a", "ds-a")).toBeNull();
+    expect(shortened("ds-a", "ds-a")).toBeNull();
+    expect(shortened("", "ds-a")).toBeNull();
+  });
+
+  it("reports the length of a name too long for the scratch without writing past it", () => {
+    const bytes = utf8("a-very-long-route-name.ds-a");
+    const out = new ArrayBuffer(4);
+    expect(withoutSegment(changetype<usize>(bytes), bytes.byteLength, utf8("ds-a"), out)).toBe(22);
+  });
+
+  it("indexes catalog subset names and the pin segment for strict %ip% selectors only", () => {
+    const strict = compileTables(seedConfig(Mode.Catalog)).services[0];
+    expect(strict.subsetNames.length).toBe(5);
+    expect(text(strict.pinSegment!)).toBe("%ip%");
+    expect(strict.needsRouteName).toBe(true);
+    const loose = seedService(Mode.Catalog);
+    loose.selectors[1].fallbackPolicy = FallbackPolicy.AnyEndpoint;
+    expect(compileTables(new PluginConfig(Mode.Catalog, PREFIX, false, [loose])).services[0].pinSegment).toBeNull();
+    expect(compileTables(seedConfig(Mode.Metadata)).services[0].subsetNames.length).toBe(0);
   });
 });

@@ -30,6 +30,7 @@ import { PercentDecoder, percentDecode, Span } from "./sources/bytes";
 import { findCookie } from "./sources/cookie";
 import { findQueryParameter } from "./sources/query";
 import { INVALID_VALUE, MappingTable, RouteTable, SelectorTable, ServiceTable, Tables, Target } from "./tables/runtime";
+import { Arrival } from "./arrival";
 import { utf8 } from "../abi/utf8";
 
 export const enum Outcome {
@@ -92,13 +93,20 @@ export class Decider {
   writeStrip: StaticArray<i32>;
   writePtr: StaticArray<usize>;
   writeLength: StaticArray<i32>;
-  /** Catalog mode: the subset header was written, so the route must be matched again. */
+  /**
+   * Catalog mode: the route must be matched again: the subset header was written, or the request arrived on a
+   * generated route (docs/behaviour.md "The route token"), so Envoy re-matches from what the filter wrote.
+   */
   clearRouteCache: bool = false;
   /** Catalog mode: answer 503 "no healthy upstream" locally. */
   localReply: bool = false;
   decisionLen: i32 = 0;
 
+  /** Which service and route a request is for (filled by the caller from the xds properties). */
+  readonly arrival: Arrival;
+
   constructor(public tables: Tables) {
+    this.arrival = new Arrival(tables);
     const headers = max(tables.maxRouteHeaders, 1);
     const keys = max(tables.maxServiceKeys, 1);
     this.headers = new StaticArray<ArrayBuffer | null>(headers);
@@ -107,9 +115,10 @@ export class Decider {
     this.keyState = new StaticArray<u8>(keys);
     this.decoded = new ArrayBuffer(keys * MAX_LABEL_VALUE);
     this.stripStamp = new StaticArray<u32>(tables.strip.length);
-    this.writeStrip = new StaticArray<i32>(keys);
-    this.writePtr = new StaticArray<usize>(keys);
-    this.writeLength = new StaticArray<i32>(keys);
+    const writes = max(keys, 2); // metadata mode: one per key; catalog mode: at most two (a strict pin)
+    this.writeStrip = new StaticArray<i32>(writes);
+    this.writePtr = new StaticArray<usize>(writes);
+    this.writeLength = new StaticArray<i32>(writes);
     this.tuple = new ArrayBuffer(max(tables.maxTupleBytes, 1));
     this.decisionBuffer = new ArrayBuffer(tables.maxDecisionBytes);
   }
@@ -143,8 +152,16 @@ export class Decider {
     }
   }
 
-  /** Decides the request for `service` on `route` (null: no mapping) from the headers set. */
-  decide(service: ServiceTable, route: RouteTable | null): void {
+  /**
+   * Decides the request for `service` on `route` (null: no mapping) from the headers set. onGeneratedRoute: a client
+   * steered it onto a generated route (arrival.ts); decided the same, and the route is always matched again.
+   */
+  decide(service: ServiceTable, route: RouteTable | null, onGeneratedRoute: bool = false): void {
+    this.decideOnce(service, route);
+    if (onGeneratedRoute && !this.localReply) this.clearRouteCache = true;
+  }
+
+  private decideOnce(service: ServiceTable, route: RouteTable | null): void {
     this.nextStamp();
     this.writeCount = 0;
     this.clearRouteCache = false;
@@ -341,7 +358,12 @@ export class Decider {
   private route(target: Target): void {
     this.write(0, target.stripIndex, changetype<usize>(target.value), target.value.byteLength);
     this.writeCount = 1;
-    this.clearRouteCache = !target.isEndpoint;
+    const strictPin = target.strictPin;
+    if (strictPin != null) {
+      this.write(1, target.pinStrip, changetype<usize>(strictPin), strictPin.byteLength);
+      this.writeCount = 2;
+    }
+    this.clearRouteCache = target.changesRoute;
     this.setDecision(target.decision, target.decision.byteLength);
   }
 

@@ -6,7 +6,8 @@
 //
 // Request headers (the budget of docs/performance.md, host calls in order):
 //   get_property xds.cluster_name                      1
-//   get_property xds.route_name                        0-1 (only if the service has a named route)
+//   get_property xds.route_name                        0-1 (only if the service has a named route or strict
+//                                                           pins, or the request is on a generated subset cluster)
 //   get_header, one per distinct header read           = mapped headers read (cookie, :path and baggage count
 //                                                        once each, however many cookies, parameters, members)
 //   replace or remove, one per internal header         = internal headers written or removed
@@ -22,10 +23,11 @@
 // mapped header is an internal one.
 //
 // clear_route_cache is called when the subset header was written (catalog mode): the route must
-// be matched again. Writing only the session header (%ip%) keeps the base route, and Envoy's
-// stateful session picks the host, so no call then. NotFound/Unimplemented mean an Envoy older
-// than 1.33, which re-matches routes after a wasm header change by itself: logged once at debug,
-// and the root stops calling it.
+// be matched again. Writing only the session header (a %ip% pin that is not strict) keeps the base route, and
+// Envoy's stateful session picks the host, so no call then. A request a client steered onto a generated route
+// (arrival.ts) gets the call whatever the decision writes, so the route is matched again from the filter's
+// headers. NotFound/Unimplemented mean an Envoy older than 1.33, which re-matches routes after a wasm header
+// change by itself: logged once at debug, and the root stops calling it.
 
 import { HttpContext, RootContext } from "../abi/context";
 import { BufferType, FilterHeadersStatus, LogLevel, MapType, WasmResult } from "../abi/enums";
@@ -52,7 +54,8 @@ import { Metrics } from "./metrics";
 import { message, Msg } from "./messages";
 import { Mode } from "./model";
 import { compileTables } from "./tables/compile";
-import { RouteTable, ServiceTable, Tables } from "./tables/runtime";
+import { ServiceTable, Tables } from "./tables/runtime";
+import { Arrival } from "./arrival";
 import { utf8 } from "../abi/utf8";
 
 export { ROOT_ID };
@@ -152,12 +155,13 @@ export class DynamicSubsetStream extends HttpContext {
     const plugin = this.plugin;
     const decider = plugin.decider; // one snapshot for the whole request
     const tables = decider.tables;
-    const service = findService(tables);
+    const arrival = decider.arrival;
+    const service = findService(arrival);
     if (service == null) {
       stripInternalHeaders(tables, null);
       return FilterHeadersStatus.Continue;
     }
-    const route = findRoute(service);
+    const route = arrival.route;
     decider.clearHeaders();
     if (route != null) {
       const headers = route.headers;
@@ -165,12 +169,12 @@ export class DynamicSubsetStream extends HttpContext {
         decider.setHeader(slot, getHeader(MapType.HttpRequestHeaders, unchecked(headers[slot])));
       }
     }
-    decider.decide(service, route);
+    decider.decide(service, route, arrival.onGeneratedRoute);
     stripInternalHeaders(tables, decider);
     if (decider.clearRouteCache) plugin.clearRouteCache();
     // A failed write loses only the access-log field; the decision stands, so the result is not looked at.
     setPropertyRaw(FILTER_STATE_PATH, decider.decisionPtr, decider.decisionLen);
-    plugin.definedMetrics().countRequest(decider.outcome);
+    plugin.definedMetrics().countRequest(decider.outcome, arrival.onGeneratedRoute);
     if (plugin.debug) logDecision(decider);
     this.sessionHeader = service.responseSessionHeader;
     if (tables.responseHeader) this.decision = copyDecision(decider);
@@ -199,25 +203,15 @@ export class DynamicSubsetStream extends HttpContext {
   }
 }
 
-/** The configured service of the request's cluster, or null (pass through). */
-function findService(tables: Tables): ServiceTable | null {
+/**
+ * The configured service of the request's cluster, or null (pass through), with its route entry in `arrival`: the
+ * entry named by xds.route_name, else the unnamed entry, else null (no mapping).
+ */
+function findService(arrival: Arrival): ServiceTable | null {
   const cluster = getProperty(CLUSTER_NAME_PATH);
-  if (cluster == null) return null;
-  const index = tables.findService(changetype<usize>(cluster), cluster.byteLength);
-  if (index < 0 || index >= tables.services.length) return null;
-  return unchecked(tables.services[index]);
-}
-
-/** The route entry named by xds.route_name, else the unnamed entry, else null (no mapping). */
-function findRoute(service: ServiceTable): RouteTable | null {
-  if (service.needsRouteName) {
-    const name = getProperty(ROUTE_NAME_PATH);
-    if (name != null) {
-      const index = service.routesByName.find(changetype<usize>(name), name.byteLength);
-      if (index >= 0 && index < service.routes.length) return unchecked(service.routes[index]);
-    }
-  }
-  return service.unnamedRoute;
+  if (cluster == null || !arrival.fromCluster(changetype<usize>(cluster), cluster.byteLength)) return null;
+  if (arrival.needsRouteName && !arrival.fromRouteName(getProperty(ROUTE_NAME_PATH))) return null;
+  return arrival.service;
 }
 
 /**

@@ -42,6 +42,7 @@ const OPTIONS = {
   "wasm-sha256": { type: "string", target: "istio" },
   selector: { type: "string", target: "istio" },
   "route-token": { type: "string", target: "istio" },
+  "fail-strategy": { type: "string", target: "istio" },
   "client-namespace": { type: "string", multiple: true, target: "istio" },
   "mesh-wide": { type: "boolean", target: "istio" },
   "root-namespace": { type: "string", target: "istio" },

@@ -8,6 +8,7 @@ import { parseEndpoints } from "../endpoints/index.js";
 import { parsePods, parseServices } from "../k8s/pods.js";
 import { envoyYaml, renderEnvoy, type EnvoyVariant } from "../render/envoy.js";
 import { type IstioOptions, renderIstio, renderIstioPluginConfig } from "../render/istio.js";
+import { FAIL_STRATEGIES, isFailStrategy } from "../render/istio-strict.js";
 import { wasmSourceFindings } from "../render/wasm-source.js";
 import {
   headerPrefixValue,
@@ -93,6 +94,9 @@ function renderIstioTarget(cmd: RenderCommand): Rendered {
     throw new UsageError(
       `--route-token: the route token must be ${ROUTE_TOKEN_MIN_LENGTH}-${ROUTE_TOKEN_MAX_LENGTH} lower-case hex digits`,
     );
+  const failStrategy = values["fail-strategy"];
+  if (failStrategy !== undefined && !isFailStrategy(failStrategy))
+    throw new UsageError(`--fail-strategy: ${FAIL_STRATEGIES.join(" or ")} (got ${failStrategy})`);
   const wasmUrl = values["wasm-url"];
   if (wasmUrl === undefined && output === "yaml")
     throw new UsageError(
@@ -116,6 +120,7 @@ function renderIstioTarget(cmd: RenderCommand): Rendered {
     meshWide: cmd.flags.has("mesh-wide"),
     rootNamespace: namespaceValues(cmd, "root-namespace")[0],
     allowed: cmd.allowed,
+    failStrategy,
   };
   const input = readAsm(cmd.variants[0].files);
   const live = {

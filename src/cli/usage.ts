@@ -56,6 +56,7 @@ Target istio (catalog mode; WasmPlugin, DestinationRule subsets, VirtualService)
   --root-namespace NS      the mesh's root namespace (default istio-system)
   --selector k=v[,k=v]     only the client workloads with these labels load the filter
   --route-token HEX        catalog route token (default: kept from --previous, else random)
+  --fail-strategy S        WasmPlugin failStrategy: FAIL_CLOSE (default) or FAIL_OPEN (README "Security")
   Routes bound to an Istio Gateway (VirtualService spec.gateways) put a WasmPlugin on the gateway's pods: give
   the Gateway resource with -f.
 

@@ -14,6 +14,13 @@ export const DEFAULT_HEADER_PREFIX = "x-dynamic-subset-";
 /** Catalog mode: `headerPrefix` + this is the subset header the generated routes match. */
 export const SUBSET_HEADER_SUFFIX = "subset";
 
+/**
+ * Catalog mode, a `%ip%` pin under NO_FALLBACK: the subset header value `<this>.<routeToken>` selects the generated
+ * "pin" route `<route>.<this>` (strict session, no retries), docs/behaviour.md "What the filter writes". Not a DNS
+ * label, so no DestinationRule subset can have this name.
+ */
+export const PIN_ROUTE_SEGMENT = "%ip%";
+
 /** `headerPrefix` + this is the default `catalog.sessionHeader` (the `%ip%` session header). */
 export const SESSION_HEADER_SUFFIX = "host";
 

@@ -396,9 +396,13 @@ function listener(v: RenderedVariant, address: string, port: number, wasmFilenam
 }
 
 // The filter's counters carry their label Istio-style (assembly/filter/metrics.ts):
-// `wasmcustom.dynamic_subset_outcome=.=<outcome>;.;dynamic_subset_outcomes_total`. This rule strips the tag part
-// from the name and makes it a label: Prometheus shows dynamic_subset_outcomes_total{dynamic_subset_outcome="subset"}.
-export const STATS_TAGS = [{ tag_name: "dynamic_subset_outcome", regex: "(dynamic_subset_outcome=\\.=(.*?);\\.;)" }];
+// `wasmcustom.dynamic_subset_outcome=.=<outcome>;.;dynamic_subset_outcomes_total`. One rule per tag strips the tag
+// part from the name and makes it a label: Prometheus shows dynamic_subset_outcomes_total{dynamic_subset_outcome=
+// "subset"} and dynamic_subset_requests_total{dynamic_subset_arrival="generated_route"}.
+export const STATS_TAGS = ["dynamic_subset_outcome", "dynamic_subset_arrival"].map((tag) => ({
+  tag_name: tag,
+  regex: `(${tag}=\\.=(.*?);\\.;)`,
+}));
 
 export function renderEnvoy(
   variants: EnvoyVariant[],

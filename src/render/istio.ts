@@ -57,6 +57,8 @@ import {
 import { clientScopes, type ClientScope, type ScopeOptions } from "./istio-scope.js";
 import { objectSizeWarnings } from "./object-size.js";
 import { pluginServices, serviceHost } from "./plugin-config.js";
+import { fqdn } from "../input/syntax.js";
+import * as strict from "./istio-strict.js";
 import { yamlText } from "./yaml.js";
 
 export const PLUGIN_NAME = ROOT_ID;
@@ -70,6 +72,7 @@ export interface IstioOptions extends ScopeOptions {
   wasmSha256?: string;
   routeToken?: string;
   allowed?: ReadonlySet<Allowance>;
+  failStrategy?: strict.FailStrategy;
 }
 
 export interface IstioInput {
@@ -235,7 +238,7 @@ function wasmPlugin(
   Object.assign(spec, {
     pluginName: PLUGIN_NAME,
     phase: "UNSPECIFIED_PHASE",
-    failStrategy: "FAIL_CLOSE",
+    failStrategy: options.failStrategy ?? strict.DEFAULT_FAIL_STRATEGY,
     match: [match],
   });
   if (scope.selector) spec.selector = { matchLabels: scope.selector };
@@ -254,12 +257,6 @@ const WASM_COMMENTS: Record<string, string> = {
     " Every WasmPlugin phase runs before the router and before stateful_session (which reads the %ip% session\n" +
     " header). UNSPECIFIED_PHASE is the last slot, right before the router: other plugins (AUTHN, AUTHZ, STATS)\n" +
     " run first, so requests they reject never reach routing and headers they set are seen here.",
-  failStrategy:
-    " FAIL_CLOSE on purpose. This filter decides where a request may go. If it cannot load, FAIL_OPEN would\n" +
-    " send every request on the plain route to any pod (x-stage: dev landing on prod, NO_FALLBACK ignored) and\n" +
-    " stop stripping the internal headers; FAIL_CLOSE answers errors instead (istio-agent installs a deny-all\n" +
-    " filter when it cannot fetch the module), on the ports below only. Switch to FAIL_OPEN if any pod is\n" +
-    " better than an error for these callers.",
   match: " CLIENT = outbound only (the callers of the service), on the service's port(s).",
   selector: " The client workloads that run the filter (without selector: every workload in this namespace).",
 };
@@ -329,7 +326,9 @@ export function renderIstio(input: AsmInput, live: IstioInput, options: IstioOpt
       wasmPlugin(scope, pluginConfig, ports, options),
       ` Filter: dynamic subset routing in catalog mode. Loaded by ${scope.who}.\n The catalog lists the subsets and pods that existed at render time: re-render with --previous <this file>\n when pods change (the route token is kept, so the diff stays minimal).`,
     );
-    commentKeys(doc, ["spec"], scope.gateway ? { ...WASM_COMMENTS, match: GATEWAY_MATCH_COMMENT } : WASM_COMMENTS);
+    const failStrategy = strict.failStrategyComment(options.failStrategy ?? strict.DEFAULT_FAIL_STRATEGY);
+    const comments = { ...WASM_COMMENTS, failStrategy };
+    commentKeys(doc, ["spec"], scope.gateway ? { ...comments, match: GATEWAY_MATCH_COMMENT } : comments);
     return doc;
   });
   for (const dr of input.destinationRules) {
@@ -343,15 +342,26 @@ export function renderIstio(input: AsmInput, live: IstioInput, options: IstioOpt
         : yamlDocument(clone(dr.document), " Passed through (no dynamicSubset)."),
     );
   }
+  const pinned = services.filter((s) => strict.isStrictPinService(s.config));
+  const pinRoutes: strict.PinRoute[] = [];
   for (const vs of input.virtualServices) {
+    const withPins =
+      routesTo(vs, dynamicHosts) &&
+      strict.withPinRoutes(renderVirtualService(vs, services), pinned, (h) => fqdn(h, vs.namespace));
+    if (withPins) pinRoutes.push(...withPins.pinRoutes);
     docs.push(
-      routesTo(vs, dynamicHosts)
+      withPins
         ? yamlDocument(
-            renderVirtualService(vs, services),
+            withPins.virtualService,
             ` Generated subset routes first (header ${SUBSET_HEADER} = <subset>.<route token>, written by the filter),\n then your routes, headerToDynamicSubsetKey removed (ASM-only; the filter has the mappings).`,
           )
         : yamlDocument(clone(vs.document), " Passed through (no route to a dynamic-subset service)."),
     );
+  }
+  // Strict pins hold where the sidecars of a WasmPlugin run; a gateway's pins stay best effort (docs/istio.md).
+  for (const scope of scopes.filter((sc) => !sc.gateway)) {
+    const pinFilter = strict.pinEnvoyFilter(scope, scope.selector, pinRoutes);
+    if (pinFilter) docs.push(yamlDocument(pinFilter, strict.PIN_ENVOY_FILTER_COMMENT));
   }
   for (const s of services) {
     const header = s.config.catalog?.sessionHeader;

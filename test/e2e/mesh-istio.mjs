@@ -15,7 +15,8 @@
 //   4. stateful_session (after every wasm filter): when the Service is labelled
 //      istio.io/persistent-session-header: H and the request carries H = base64("ip:port"), the host with that
 //      address is picked if it is a healthy host of the route's cluster; otherwise the cluster's normal load
-//      balancing (Istio never sets `strict`);
+//      balancing (Istio never sets `strict`), or 503 "no healthy upstream" on a route an EnvoyFilter HTTP_ROUTE MERGE
+//      gives a strict session (the istio target's pin routes; seen in Envoy 1.36.2 and 1.40.0);
 //   5. the cluster's hosts: the Service's ready endpoints, narrowed to the DestinationRule subset's labels; none
 //      -> 503 "no healthy upstream" (istiod also sends unready endpoints, as UNHEALTHY, and a healthy panic
 //      threshold of 0, so they are never picked);
@@ -106,6 +107,7 @@ export class IstioSidecar {
       });
     this.pods = parsePods(podsText, "pods");
     this.sessionHeader = this.service(destination.host)?.sessionHeader;
+    this.strictSessions = strictSessionRoutes(all("EnvoyFilter"));
   }
 
   service(host) {
@@ -122,7 +124,7 @@ export class IstioSidecar {
     if (service === undefined || vs.spec.hosts.includes(service.host))
       return vs.spec.http.flatMap((http) =>
         (http.match?.length ? http.match : [{}]).map((m) => ({
-          name: m.name ? `${http.name}.${m.name}` : (http.name ?? ""),
+          name: m.name ? `${http.name ?? ""}.${m.name}` : (http.name ?? ""),
           match: m,
           http,
         })),
@@ -186,17 +188,21 @@ export class IstioSidecar {
     const first = this.route(headerValues(pairs));
     if (!first) return { status: 404, body: "" };
     const filter = runFilter(first.name, this.cluster(first).name, pairs);
-    if (filter.localResponse)
+    const headers = headerValues(filter.headers);
+    const route = filter.routeCacheCleared ? this.route(headers) : first;
+    if (filter.localResponse) {
+      // The filter's own reply: Envoy's access log names the route as matched again after the filter's header
+      // changes (seen in Envoy 1.36.2 and 1.40.0 for a request a client steered onto a generated route).
+      const logged = route ?? first;
       return {
         status: filter.localResponse.status,
         body: filter.localResponse.body,
         details: filter.localResponse.details,
-        route: first.name,
-        cluster: this.cluster(first).name,
+        route: logged.name,
+        cluster: this.cluster(logged).name,
         filter,
       };
-    const headers = headerValues(filter.headers);
-    const route = filter.routeCacheCleared ? this.route(headers) : first;
+    }
     if (!route) return { status: 404, body: "", filter };
     const cluster = this.cluster(route);
     let hosts = this.hosts(cluster.subset, cluster.host, cluster.port);
@@ -205,7 +211,8 @@ export class IstioSidecar {
     if (session !== undefined) {
       const address = Buffer.from(session, "base64").toString("latin1");
       const pinned = hosts.filter((ep) => endpointAddress(ep.ip, ep.port) === address);
-      if (pinned.length > 0) hosts = pinned;
+      const strict = this.strictSessions.has(`${cluster.host}:${cluster.port}\0${route.name}`);
+      if (pinned.length > 0 || strict) hosts = pinned;
     }
     if (hosts.length === 0)
       return { status: 503, body: "no healthy upstream", route: route.name, cluster: cluster.name, filter };
@@ -221,6 +228,24 @@ export class IstioSidecar {
       filter,
     };
   }
+}
+
+/**
+ * The routes ("<virtual host>\0<route name>") whose stateful session an EnvoyFilter makes strict: HTTP_ROUTE MERGE
+ * patches naming both (the only form the istio target renders; anything else throws).
+ */
+function strictSessionRoutes(envoyFilters) {
+  const out = new Set();
+  for (const filter of envoyFilters) {
+    for (const { applyTo, match, patch } of filter.spec.configPatches) {
+      const vhost = match?.routeConfiguration?.vhost;
+      if (applyTo !== "HTTP_ROUTE" || patch.operation !== "MERGE" || !vhost?.name || !vhost.route?.name)
+        throw new Error(`model: unsupported EnvoyFilter patch ${JSON.stringify({ applyTo, match })}`);
+      const session = patch.value.typed_per_filter_config?.["envoy.filters.http.stateful_session"]?.stateful_session;
+      if (session?.strict) out.add(`${vhost.name}\0${vhost.route.name}`);
+    }
+  }
+  return out;
 }
 
 /** Header pairs -> Map lower-case name -> values in order. */

@@ -83,14 +83,40 @@ const CASES = [
     2,
     1,
   ],
-  ["catalog", { route: "pin", headers: [["x-ip", "192.168.0.6"]] }, 11, 1, 2, 0],
+  // A pin under the seed's global NO_FALLBACK is strict: the session header and the pin route's subset header
+  // replace two of the removals, and clear_route_cache selects the pin route (docs/behaviour.md).
+  ["catalog", { route: "pin", headers: [["x-ip", "192.168.0.6"]] }, 12, 1, 2, 1],
   ["catalog", { route: "pin", headers: [["x-ip", "10.0.0.1"]] }, 12, 1, 2, 1],
+  // A client steered onto a generated subset route (the route token is no secret): decided like any other.
+  [
+    "catalog",
+    {
+      cluster: "outbound|8000|dev-v1|helloworld.default.svc.cluster.local",
+      route: "default.dev-v1",
+      headers: [
+        ["x-stage", "prod"],
+        ["x-version", "v2"],
+      ],
+      host: true,
+    },
+    13,
+    2,
+    2,
+    1,
+  ],
 ];
+
+/** The seed's service named by its Istio host, as the istio target renders it. */
+function istioSeed(mode) {
+  const config = seedConfig(mode);
+  const { cluster: _cluster, ...service } = config.services[0];
+  return { ...config, services: [{ ...service, host: "helloworld.default.svc.cluster.local" }] };
+}
 
 describe("host calls per request (docs/performance.md)", () => {
   for (const [mode, request, total, mappedHeaders, properties, finalCall] of CASES) {
     it(`${mode} ${JSON.stringify(request)}: ${total} calls`, async () => {
-      const host = await startFilter(seedConfig(mode));
+      const host = await startFilter(request.host ? istioSeed(mode) : seedConfig(mode));
       send(host, request); // warm-up: clear_route_cache availability etc.
       const s = send(host, request);
       const calls = account(s);
@@ -161,6 +187,17 @@ describe("host calls per request (docs/performance.md)", () => {
       assert.equal(calls.finalCall, finalCall);
     });
   }
+
+  it("keeps a pin that is not strict on its route: the session header alone, no clear_route_cache", async () => {
+    const config = seedConfig("catalog");
+    config.services[0].dynamicSubset.subsetSelectors[1].fallbackPolicy = "ANY_ENDPOINT";
+    const host = await startFilter(config);
+    const request = { route: "pin", headers: [["x-ip", "192.168.0.6"]] };
+    send(host, request);
+    const calls = account(send(host, request));
+    assert.equal(calls.total, 11);
+    assert.equal(calls.finalCall, 0);
+  });
 
   it("reads xds.route_name only when the service has a named route", async () => {
     const config = seedConfig("metadata");

@@ -138,11 +138,27 @@ describe("catalog mode, seed configuration", () => {
     assert.deepEqual(outcomeCounts(host), { fallback_any: 1 });
   });
 
-  it('pins x-ip: 192.168.0.6 with base64("192.168.0.6:8000") in the session header, no route change (step 4)', async () => {
+  it('pins x-ip: 192.168.0.6 with base64("192.168.0.6:8000") and, under NO_FALLBACK, the strict pin route (step 4)', async () => {
     const host = await startFilter(seedConfig("catalog"));
     const s = send(host, { route: "pin", headers: [["x-ip", "192.168.0.6"]] });
-    assert.deepEqual(internalHeaders(s), [[SESSION_HEADER, b64("192.168.0.6:8000")]]);
+    assert.deepEqual(internalHeaders(s), [
+      [SESSION_HEADER, b64("192.168.0.6:8000")],
+      [SUBSET_HEADER, `%ip%.${ROUTE_TOKEN}`],
+    ]);
     assert.equal(b64("192.168.0.6:8000"), "MTkyLjE2OC4wLjY6ODAwMA==");
+    assert.equal(decisionOf(s), "subset:%ip%=192.168.0.6");
+    assert.deepEqual(
+      s.foreignCalls.map((c) => c.name),
+      ["clear_route_cache"],
+    );
+  });
+
+  it("pins with the session header alone, no route change, where the %ip% selector falls back to any endpoint", async () => {
+    const config = seedConfig("catalog");
+    config.services[0].dynamicSubset.subsetSelectors[1].fallbackPolicy = "ANY_ENDPOINT";
+    const host = await startFilter(config);
+    const s = send(host, { route: "pin", headers: [["x-ip", "192.168.0.6"]] });
+    assert.deepEqual(internalHeaders(s), [[SESSION_HEADER, b64("192.168.0.6:8000")]]);
     assert.equal(decisionOf(s), "subset:%ip%=192.168.0.6");
     assert.deepEqual(s.foreignCalls, []);
   });

@@ -18,8 +18,8 @@ import { compileFixture } from "../../emulator/test/fixtures/build.mjs";
 import { NO_HEALTHY_UPSTREAM, WALKTHROUGH, localIp } from "../../examples/helloworld/walkthrough.mjs";
 import { IstioSidecar, emulatedFilter } from "../e2e/mesh-istio.mjs";
 import { forEachEnvoy } from "./envoys.mjs";
-import { seedPods, startPods } from "./istiod-pods.mjs";
-import { localManifest, localPods, startIstioSidecar } from "./istiod-sidecar.mjs";
+import { podsWith, seedPods, startPods } from "./istiod-pods.mjs";
+import { localManifest, localPods, renderSeedStep, startIstioSidecar } from "./istiod-sidecar.mjs";
 
 const WASM = "build/dynamic_subset.wasm";
 const SEED_PODS = readFileSync("examples/helloworld/pods.json", "utf8");
@@ -35,19 +35,6 @@ const matchesHeadersIndividually = (version) => {
   const [major, minor] = version.split(".").map(Number);
   return major > 1 || minor >= 39;
 };
-
-/** The seed's pods with one pod changed (its Ready condition) or removed, as `kubectl get pods -o json` would show. */
-function podsWith(podsText, ip, change) {
-  const list = JSON.parse(podsText);
-  list.items = list.items.flatMap((pod) => {
-    if (pod.status?.podIP !== ip) return [pod];
-    if (change === "removed") return [];
-    const copy = structuredClone(pod);
-    copy.status.conditions = copy.status.conditions.map((c) => (c.type === "Ready" ? { ...c, status: "False" } : c));
-    return [copy];
-  });
-  return JSON.stringify(list, null, 2);
-}
 
 /**
  * Sends `headers` `times` times; -> { pods: sorted IPs that answered, statuses, bodies, logs } (from the access log
@@ -67,6 +54,17 @@ async function observe(sidecar, headers, times) {
   };
 }
 
+/**
+ * The seed's step 4 with best-effort pins: its %ip% selector falls back to any endpoint, so the filter writes only the
+ * session header and the request keeps the user's route, with Istio's defaults (docs/istio.md "Strict %ip% pins").
+ */
+const BEST_EFFORT = "step4-ip-best-effort";
+const bestEffortPins = (text) =>
+  text.replace(
+    "        - keys:\n          - '%ip%'\n",
+    "        - keys:\n          - '%ip%'\n          fallbackPolicy: ANY_ENDPOINT\n",
+  );
+
 /** Enough repeats to see every one of `n` pods (P(miss) < 1e-4 for 6 equally likely pods). */
 const repeatsFor = (n) => Math.max(8, 12 * n);
 
@@ -83,6 +81,12 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
       pods: localPods(SEED_PODS, pods.port),
       services: SERVICE,
     });
+    const bestEffort = {
+      manifests: localManifest(renderSeedStep("step4-ip", bestEffortPins), pods.port),
+      pods: localPods(SEED_PODS, pods.port),
+      services: SERVICE,
+    };
+    sidecars.set(BEST_EFFORT, await startIstioSidecar(envoy.bin, bestEffort));
     for (const variant of VARIANTS) {
       sidecars.set(variant, await startIstioSidecar(envoy.bin, inputs(variant)));
       const { manifests, pods: podsText } = inputs(variant);
@@ -155,12 +159,18 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
     );
   });
 
-  test("%ip% pins one pod through the session header, on the base route of six pods", async () => {
-    const seen = await observe(sidecars.get("step4-ip"), { "x-ip": "127.0.0.6" }, 40);
-    assert.deepEqual(seen.pods, ["127.0.0.6"]);
-    for (const log of seen.logs) {
-      assert.equal(log.route, "default");
-      assert.equal(log.cluster, "outbound|8000||helloworld.default.svc.cluster.local");
+  test("%ip% pins one pod through the session header, on a route to the base cluster of six pods", async () => {
+    // Under NO_FALLBACK on the pin route <route>.%ip% (strict, no retries); best effort on the user's route.
+    for (const [variant, route] of [
+      ["step4-ip", "default.%ip%"],
+      [BEST_EFFORT, "default"],
+    ]) {
+      const seen = await observe(sidecars.get(variant), { "x-ip": "127.0.0.6" }, 40);
+      assert.deepEqual(seen.pods, ["127.0.0.6"], variant);
+      for (const log of seen.logs) {
+        assert.equal(log.route, route);
+        assert.equal(log.cluster, "outbound|8000||helloworld.default.svc.cluster.local");
+      }
     }
     // The same route without a pin spreads over the cluster: the pin is the session, not the route.
     const unpinned = await observe(sidecars.get("step3-any-endpoint"), { "x-stage": "prod", "x-version": "v1" }, 40);
@@ -190,9 +200,11 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
     assert.deepEqual([...wrongToken.statuses], [503], "a guessed token must not escape NO_FALLBACK");
   });
 
+  // Best-effort pins (a %ip% selector that does not fall back with 503) keep Istio's defaults; pins under NO_FALLBACK
+  // are strict: ./catalog-pins.test.mjs.
   describe("Istio's defaults in the sidecar configuration (issue 17: what a sidecar really does)", () => {
     test("Envoy runs Istio's retry policy, a non-strict header session and override_host_status", async () => {
-      const dump = JSON.parse((await sidecars.get("step4-ip").admin("/config_dump?include_eds")).body);
+      const dump = JSON.parse((await sidecars.get(BEST_EFFORT).admin("/config_dump?include_eds")).body);
       const listener = dump.configs.find((c) => c["@type"].endsWith("ListenersConfigDump")).static_listeners[0];
       const hcm = listener.listener.filter_chains[0].filters[0].typed_config;
       const plugin = /kind: WasmPlugin\nmetadata:\n  name: (\S+)/.exec(readFileSync("istio/step4-ip.yaml", "utf8"))[1];
@@ -267,8 +279,8 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
       }
     });
 
-    test("%ip% to an unhealthy pod: the session is not strict, another pod answers", async () => {
-      const sidecar = sidecars.get("step4-ip");
+    test("%ip% (best effort) to an unhealthy pod: the session is not strict, another pod answers", async () => {
+      const sidecar = sidecars.get(BEST_EFFORT);
       await sidecar.setPods(podsWith(inputs("step4-ip").pods, "127.0.0.6", "unready"));
       try {
         const seen = await observe(sidecar, { "x-ip": "127.0.0.6" }, 24);
@@ -281,8 +293,8 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
       }
     });
 
-    test("%ip% to a pod that is no longer an endpoint: another pod answers", async () => {
-      const sidecar = sidecars.get("step4-ip");
+    test("%ip% (best effort) to a pod that is no longer an endpoint: another pod answers", async () => {
+      const sidecar = sidecars.get(BEST_EFFORT);
       await sidecar.setPods(podsWith(inputs("step4-ip").pods, "127.0.0.6", "removed"));
       try {
         const seen = await observe(sidecar, { "x-ip": "127.0.0.6" }, 12);
@@ -293,8 +305,8 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
       }
     });
 
-    test("%ip% to a pod that refuses connections: Istio's retry goes to another pod (previous_hosts)", async () => {
-      const sidecar = sidecars.get("step4-ip");
+    test("%ip% (best effort) to a pod that refuses connections: Istio's retry goes to another pod (previous_hosts)", async () => {
+      const sidecar = sidecars.get(BEST_EFFORT);
       await pods.stop("127.0.0.252"); // for good: the tests above are done with it
       const seen = await observe(sidecar, { "x-ip": "127.0.0.252" }, 6);
       assert.deepEqual([...seen.statuses], [200]);
@@ -302,8 +314,8 @@ forEachEnvoy("real Envoy, catalog mode: the seed walkthrough through an istiod-s
       for (const log of seen.logs) assert.equal(log.attempts, 2, "the first attempt went to the pinned pod");
     });
 
-    test("%ip% to a pod that answers 503: not retried (503 left Istio's default retry_on in 1.24)", async () => {
-      const sidecar = sidecars.get("step4-ip");
+    test("%ip% (best effort) to a pod that answers 503: not retried (503 left Istio's default retry_on in 1.24)", async () => {
+      const sidecar = sidecars.get(BEST_EFFORT);
       pods.fail("127.0.0.103", 503, 1);
       const r = await sidecar.request({ "x-ip": "127.0.0.103" });
       assert.deepEqual(
@@ -410,5 +422,20 @@ forEachEnvoy("real Envoy without the filter: route re-matching and the session h
       assert.notEqual(ipOf(r.log.host), "127.0.0.77");
       assert.equal(Buffer.from(r.headers[SESSION_HEADER] ?? "", "base64").toString(), r.log.host);
     }
+  });
+
+  test("a strict session (the pin route): a header naming no usable host gets 503, no header balances normally", async () => {
+    const token = /routeToken: (\w+)/.exec(readFileSync("istio/step4-ip.yaml", "utf8"))[1];
+    const pinRoute = { "x-dynamic-subset-subset": `%ip%.${token}` };
+    const pinned = await session.request({ ...pinRoute, [SESSION_HEADER]: b64(`127.0.0.6:${pods.port}`) });
+    assert.deepEqual([pinned.log.route, ipOf(pinned.log.host)], ["default.%ip%", "127.0.0.6"]);
+    for (const address of ["127.0.0.77", "127.0.0.99"]) {
+      // the unready dev/v4 pod (UNHEALTHY, not among istiod's override_host_status), and no endpoint at all
+      const r = await session.request({ ...pinRoute, [SESSION_HEADER]: b64(`${address}:${pods.port}`) });
+      assert.deepEqual([r.status, r.body, r.log.flags], [503, NO_HEALTHY_UPSTREAM, "UH"], address);
+    }
+    const seen = await observe(session, pinRoute, 24);
+    assert.deepEqual([...seen.statuses], [200]);
+    assert.ok(seen.pods.length > 1, `without a session header one pod took every request: ${seen.pods}`);
   });
 });

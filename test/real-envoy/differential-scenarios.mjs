@@ -39,7 +39,7 @@ function destination(service) {
 /** One route of a VirtualService (ASM form: headerToDynamicSubsetKey beside the route). */
 function httpRoute(name, service, { mappings, prefix } = {}) {
   return {
-    name,
+    ...(name ? { name } : {}),
     ...(prefix ? { match: [{ uri: { prefix } }] } : {}),
     ...(mappings ? { headerToDynamicSubsetKey: mappings } : {}),
     route: [{ destination: destination(service) }],
@@ -140,6 +140,14 @@ const SEED_REQUESTS = {
       ],
     },
     {
+      name: "prod/v1 with the route token of prod/v2 (a client that read the token): still 503",
+      headers: [
+        ["x-stage", "prod"],
+        ["x-version", "v1"],
+        ["x-dynamic-subset-subset", subsetValue("ds-stage-prod--version-v2")],
+      ],
+    },
+    {
       name: "prod/v2",
       headers: [
         ["x-stage", "prod"],
@@ -149,6 +157,14 @@ const SEED_REQUESTS = {
   ],
   "step3-any-endpoint": [
     { name: "x-stage prod alone: prod/v3", headers: [["x-stage", "prod"]] },
+    {
+      name: "prod/v1 with the route token of dev/v1: any pod, not dev/v1",
+      headers: [
+        ["x-stage", "prod"],
+        ["x-version", "v1"],
+        ["x-dynamic-subset-subset", subsetValue("ds-stage-dev--version-v1")],
+      ],
+    },
     {
       name: "prod/v1: any pod",
       headers: [
@@ -190,6 +206,13 @@ const SEED_REQUESTS = {
       ],
     },
     { name: "spoofed per-key %ip% header", headers: [["x-dynamic-subset-%25ip%25", "127.0.0.5"]] },
+    {
+      name: "%ip% with the route token of prod/v3: the pinned pod",
+      headers: [
+        ["x-ip", "127.0.0.252"],
+        ["x-dynamic-subset-subset", subsetValue("ds-stage-prod--version-v3")],
+      ],
+    },
   ],
 };
 
@@ -416,9 +439,48 @@ export const SCENARIOS = [
       { name: "unconfigured cluster", path: "/other", headers: [["x-stage", "b"]] },
       { name: "unconfigured cluster, spoofed internal headers", path: "/other", headers: SPOOFED },
       {
+        name: "mapped route, stage c, with the route token of stage b: DEFAULT_SUBSET",
+        path: "/mapped",
+        headers: [
+          ["x-stage", "c"],
+          ["x-dynamic-subset-subset", subsetValue("ds-stage-b")],
+        ],
+      },
+      {
         name: "another service on the port (its own virtual host)",
         modes: ["catalog"],
         headers: [["host", "other:8000"], ...SPOOFED],
+      },
+    ],
+  },
+  {
+    id: "unnamed",
+    title: "a route without a name (generated routes http-0.<subset>), and the route token",
+    service: "unnamed",
+    pods: [
+      { ip: "1", labels: { stage: "a" } },
+      { ip: "2", labels: { stage: "b" } },
+    ],
+    responseHeader: true,
+    asm: asm("unnamed", { subsetSelectors: [{ keys: ["stage"] }], fallbackPolicy: "NO_FALLBACK" }, [
+      httpRoute(undefined, "unnamed", { mappings: [mapping("x-stage", "stage")] }),
+    ]),
+    requests: [
+      { name: "stage a", headers: [["x-stage", "a"]] },
+      { name: "stage c missing: 503", headers: [["x-stage", "c"]] },
+      {
+        name: "stage c with the route token of stage b: still 503",
+        headers: [
+          ["x-stage", "c"],
+          ["x-dynamic-subset-subset", subsetValue("ds-stage-b")],
+        ],
+      },
+      {
+        name: "stage a with the route token of stage b: stage a",
+        headers: [
+          ["x-stage", "a"],
+          ["x-dynamic-subset-subset", subsetValue("ds-stage-b")],
+        ],
       },
     ],
   },

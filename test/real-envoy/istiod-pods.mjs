@@ -8,6 +8,7 @@
 //   startPods([{ ip, labels }]) -> { port, received: [{ ip, headers: [[name, value]] }], fail(ip, status, times),
 //                                    stop(ip), close() }
 //   seedPods(podsText)          -> the pods of `kubectl get pods -o json` that have an IP, on their local address
+//   podsWith(podsText, ip, change) -> that pod list with one pod not Ready ("unready") or gone ("removed")
 
 import http from "node:http";
 import { localIp } from "../../examples/helloworld/walkthrough.mjs";
@@ -32,6 +33,19 @@ export function seedPods(podsText) {
   return JSON.parse(podsText)
     .items.filter((p) => p.status?.podIP && p.spec.containers.some((c) => c.ports?.length))
     .map((p) => ({ ip: localIp(p.status.podIP), labels: p.metadata.labels }));
+}
+
+/** The pod list with one pod changed (its Ready condition) or removed, as `kubectl get pods -o json` would show. */
+export function podsWith(podsText, ip, change) {
+  const list = JSON.parse(podsText);
+  list.items = list.items.flatMap((pod) => {
+    if (pod.status?.podIP !== ip) return [pod];
+    if (change === "removed") return [];
+    const copy = structuredClone(pod);
+    copy.status.conditions = copy.status.conditions.map((c) => (c.type === "Ready" ? { ...c, status: "False" } : c));
+    return [copy];
+  });
+  return JSON.stringify(list, null, 2);
 }
 
 /** Starts one echo server per pod, all on one free port (tried until every address has it free). */

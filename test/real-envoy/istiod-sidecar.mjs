@@ -2,20 +2,26 @@
 // (./istiod-pods.mjs), with the access log of ./istiod-access-log.mjs (route, cluster, host, flags, attempts and
 // the filter's decision of every request).
 //
-//   startIstioSidecar(bin, { manifests, pods, services }, { wasm, editBootstrap, logLevel, args }) -> {
+//   startIstioSidecar(bin, { manifests, pods, services }, { wasm, fetchFailed, editBootstrap, logLevel, args }) -> {
 //     request(headers, { path, method }) -> { status, body, headers, log }, accessLog(id): istiod-access-log.mjs
 //     counters()                          the filter's counters
 //     setPods(podsText)                   pushes new EDS (pods became unhealthy, went away) and waits for Envoy
 //     admin(path), log, close()
 //   }
 //   localManifest(text, port), localPods(text, port): the seed's 192.168.0.x:5678 pods as 127.0.0.x:<port>.
+//   renderSeedStep(variant, edit, options): the istio target's output for the seed's input of that step after
+//   edit(ASM text), with the committed route token and renderer options (a variant of the seed a test needs).
 
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startEnvoy } from "../../envoy/local-envoy.mjs";
 import { ACCESS_LOG, FLUSH_ARGS, observedRequests } from "./istiod-access-log.mjs";
 import { edsFileText, istiodSidecar, loadAssignments } from "./istiod.mjs";
+import { parseAsm } from "../../dist/asm/index.js";
+import { parsePods, parseService } from "../../dist/k8s/pods.js";
+import { renderIstio } from "../../dist/render/istio.js";
+import { stepFiles } from "../../examples/helloworld/walkthrough.mjs";
 
 const LISTENER = "0.0.0.0_8000";
 const SEED_POD_PORT = 5678;
@@ -28,6 +34,22 @@ export const localPods = (text, port) =>
     new RegExp(`"containerPort": ${SEED_POD_PORT}\\b`, "g"),
     `"containerPort": ${port}`,
   );
+
+/** See the top of this file. */
+export function renderSeedStep(variant, edit = (text) => text, options = {}) {
+  const committed = readFileSync(`istio/${variant}.yaml`, "utf8");
+  const text = stepFiles(variant)
+    .map((f) => readFileSync(f, "utf8"))
+    .join("\n---\n");
+  return renderIstio(
+    parseAsm([{ file: `${variant}.yaml`, text: edit(text) }]),
+    {
+      pods: parsePods(readFileSync("examples/helloworld/pods.json", "utf8"), "pods.json"),
+      service: parseService(readFileSync("istio/app.yaml", "utf8"), "app.yaml"),
+    },
+    { routeToken: /routeToken: (\w+)/.exec(committed)[1], ...options },
+  ).yaml;
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,16 +105,16 @@ async function waitForEds(envoy, assignments) {
 }
 
 /**
- * wasm: the module file (default the built filter); editBootstrap(bootstrap): a test's change to istiod's
- * configuration before Envoy starts; logLevel, args: Envoy's. Requests carry Host helloworld:8000 unless they set one.
+ * wasm: the module file (default the built filter); fetchFailed: istio-agent could not fetch it (./istiod.mjs);
+ * editBootstrap(bootstrap): a test's change to istiod's configuration before Envoy starts; logLevel, args: Envoy's. Requests carry Host helloworld:8000 unless they set one.
  */
 export async function startIstioSidecar(
   bin,
   inputs,
-  { wasm = "build/dynamic_subset.wasm", editBootstrap, logLevel = "warn", args = [] } = {},
+  { wasm = "build/dynamic_subset.wasm", editBootstrap, logLevel = "warn", args = [], fetchFailed = false } = {},
 ) {
   const edsDir = mkdtempSync(path.join(tmpdir(), "istiod-eds-"));
-  const sidecar = istiodSidecar(inputs, { wasm, edsDir, accessLog: ACCESS_LOG });
+  const sidecar = istiodSidecar(inputs, { wasm, edsDir, accessLog: ACCESS_LOG, fetchFailed });
   editBootstrap?.(sidecar.bootstrap);
   writeEds(sidecar.edsPath, sidecar.loadAssignments);
   let envoy;

@@ -1,5 +1,5 @@
 // The Envoy configuration that istiod generates for a client sidecar's outbound HTTP listener, built from the
-// manifests a user applies (WasmPlugin, DestinationRule, VirtualService, Service) and the pods they select, so
+// manifests a user applies (WasmPlugin, DestinationRule, VirtualService, EnvoyFilter, Service) and the pods they select, so
 // that catalog mode runs in a real Envoy without Istio. Each rule below names the Istio source it follows
 // (istio/istio master, pilot/pkg/...; read, not copied). Only what these manifests use is translated: anything
 // else throws, so a test never runs a guess.
@@ -12,7 +12,8 @@
 //   }
 //   manifests: YAML text of the applied resources; pods: `kubectl get pods -o json`; services: YAML of further
 //   Services on the same port (no VirtualService: istiod's default route). options: { wasm (file Envoy loads),
-//   edsDir, listenerPort (default 8000), accessLog (an extra HCM access_log entry, for tests) }.
+//   edsDir, listenerPort (default 8000), accessLog (an extra HCM access_log entry, for tests), fetchFailed (istio-agent
+//   could not fetch the module: the RBAC filter it installs instead) }.
 //
 // Differences from a sidecar, on purpose: xDS arrives as a static bootstrap and file-based EDS instead of ADS;
 // the wasm filter is inline instead of ECDS (the same Wasm message); no mTLS (the echo pods have no sidecar), so
@@ -163,8 +164,10 @@ function lbPolicy(trafficPolicy) {
  * threshold of 0 because unhealthy endpoints are sent (applyLoadBalancer: a cluster in panic would route to them).
  */
 function edsCluster(name, trafficPolicy, edsPath) {
-  const unsupported = Object.keys(trafficPolicy ?? {}).filter((k) => k !== "loadBalancer");
+  const translated = ["loadBalancer", "outlierDetection"];
+  const unsupported = Object.keys(trafficPolicy ?? {}).filter((k) => !translated.includes(k));
   if (unsupported.length > 0) throw new Error(`istiod model: trafficPolicy.${unsupported[0]} is not translated`);
+  const outlier = outlierDetection(trafficPolicy?.outlierDetection);
   return {
     name,
     type: "EDS",
@@ -180,7 +183,40 @@ function edsCluster(name, trafficPolicy, edsPath) {
       ],
     },
     common_lb_config: { healthy_panic_threshold: { value: 0 } },
+    ...(outlier ? { outlier_detection: outlier } : {}),
   };
+}
+
+/**
+ * DestinationRule trafficPolicy.outlierDetection (cluster_traffic_policy.go applyOutlierDetection): success-rate
+ * ejection off, each consecutive-error count enforced at 100%, interval, base ejection time and max ejection percent
+ * as given. The healthy panic threshold stays 0 (a service with unhealthy endpoints sent forces it).
+ */
+function outlierDetection(outlier) {
+  if (!outlier) return undefined;
+  const known = [
+    "consecutive5xxErrors",
+    "consecutiveGatewayErrors",
+    "interval",
+    "baseEjectionTime",
+    "maxEjectionPercent",
+  ];
+  const unknown = Object.keys(outlier).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw new Error(`istiod model: outlierDetection.${unknown[0]} is not translated`);
+  const out = { enforcing_success_rate: 0 };
+  const enforced = (count) => (count > 0 ? 100 : 0);
+  if (outlier.consecutive5xxErrors !== undefined) {
+    out.consecutive_5xx = outlier.consecutive5xxErrors;
+    out.enforcing_consecutive_5xx = enforced(outlier.consecutive5xxErrors);
+  }
+  if (outlier.consecutiveGatewayErrors !== undefined) {
+    out.consecutive_gateway_failure = outlier.consecutiveGatewayErrors;
+    out.enforcing_consecutive_gateway_failure = enforced(outlier.consecutiveGatewayErrors);
+  }
+  if (outlier.interval) out.interval = outlier.interval;
+  if (outlier.baseEjectionTime) out.base_ejection_time = outlier.baseEjectionTime;
+  if (outlier.maxEjectionPercent > 0) out.max_ejection_percent = outlier.maxEjectionPercent;
+  return out;
 }
 
 /**
@@ -343,7 +379,7 @@ function virtualServiceRoutes(virtualService, lookupService, listenerPort) {
     const port = destination.port?.number ?? (service?.ports.length === 1 ? service.ports[0].port : listenerPort);
     for (const match of http.match?.length ? http.match : [undefined]) {
       const route = {
-        name: match?.name ? `${http.name}.${match.name}` : (http.name ?? ""),
+        name: match?.name ? `${http.name ?? ""}.${match.name}` : (http.name ?? ""),
         match: routeMatch(match),
         route: {
           cluster: clusterName(port, destination.subset, host),
@@ -427,6 +463,63 @@ function routeConfiguration(listenerPort, services, virtualServices, proxyNamesp
   };
 }
 
+// ---- EnvoyFilter ------------------------------------------------------------------------------------------------
+
+/** pilot/pkg/networking/core/envoyfilter/rc_patch.go routeConfigurationMatch (sidecar): name and port number. */
+function routeConfigurationMatches(match, routeConfig) {
+  const unknown = Object.keys(match ?? {}).filter((k) => !["name", "portNumber", "vhost"].includes(k));
+  if (unknown.length > 0) throw new Error(`istiod model: routeConfiguration.${unknown[0]} is not translated`);
+  if (match?.name && match.name !== routeConfig.name) return false;
+  return !match?.portNumber || match.portNumber === Number(routeConfig.name);
+}
+
+/** rc_patch.go virtualHostMatch and routeMatch: by name (no vhost or no route: every one). */
+function routeMatches(vhostMatch, vhost, route) {
+  if (!vhostMatch) return true;
+  const unknown = Object.keys(vhostMatch).filter((k) => !["name", "route"].includes(k));
+  if (unknown.length > 0) throw new Error(`istiod model: vhost.${unknown[0]} is not translated`);
+  if (vhostMatch.name && vhostMatch.name !== vhost.name) return false;
+  const routeMatch = vhostMatch.route;
+  const unknownRoute = Object.keys(routeMatch ?? {}).filter((k) => k !== "name");
+  if (unknownRoute.length > 0) throw new Error(`istiod model: vhost.route.${unknownRoute[0]} is not translated`);
+  return !routeMatch?.name || routeMatch.name === route.name;
+}
+
+/**
+ * A MERGE patch value into an Envoy route (envoyfilter/util.go mergePatchValue, pkg/proto/merge): messages merge field
+ * by field, a map entry is replaced whole. Only the map typed_per_filter_config is translated.
+ */
+function mergeIntoRoute(route, value) {
+  const unknown = Object.keys(value ?? {}).filter((k) => k !== "typed_per_filter_config");
+  if (unknown.length > 0) throw new Error(`istiod model: an HTTP_ROUTE patch of ${unknown[0]} is not translated`);
+  route.typed_per_filter_config = {
+    ...route.typed_per_filter_config,
+    ...structuredClone(value.typed_per_filter_config),
+  };
+}
+
+/**
+ * EnvoyFilter HTTP_ROUTE patches on a sidecar's outbound route configuration, applied after istiod built it
+ * (httproute.go buildSidecarOutboundHTTPRouteConfig -> envoyfilter.ApplyRouteConfigurationPatches; rc_patch.go
+ * patchHTTPRoute): context SIDECAR_OUTBOUND or ANY, operation MERGE. Only what the istio target renders is translated.
+ */
+function applyEnvoyFilters(routeConfig, envoyFilters) {
+  for (const filter of envoyFilters) {
+    const unknown = Object.keys(filter.spec).filter((k) => k !== "configPatches");
+    if (unknown.length > 0) throw new Error(`istiod model: EnvoyFilter spec.${unknown[0]} is not translated`);
+    for (const { applyTo, match, patch } of filter.spec.configPatches) {
+      if (applyTo !== "HTTP_ROUTE") throw new Error(`istiod model: EnvoyFilter applyTo ${applyTo} is not translated`);
+      if (patch.operation !== "MERGE")
+        throw new Error(`istiod model: EnvoyFilter ${patch.operation} is not translated`);
+      if (!["SIDECAR_OUTBOUND", "ANY", undefined].includes(match?.context)) continue;
+      if (!routeConfigurationMatches(match?.routeConfiguration, routeConfig)) continue;
+      for (const vhost of routeConfig.virtual_hosts)
+        for (const route of vhost.routes)
+          if (routeMatches(match?.routeConfiguration?.vhost, vhost, route)) mergeIntoRoute(route, patch.value);
+    }
+  }
+}
+
 // ---- listener and HTTP filters (LDS, ECDS) ----------------------------------------------------------------------
 
 /** JSON with object keys sorted at every level, as istiod marshals a google.protobuf.Struct (protomarshal.ToJSON). */
@@ -484,6 +577,23 @@ function wasmFilter(plugin, wasmFile) {
   };
 }
 
+/**
+ * What istio-agent puts in a Wasm filter's place when it cannot fetch the module (pkg/wasm/convert.go
+ * MaybeConvertWasmExtensionConfig, createHTTPDefaultFilter): an RBAC filter under the same name, allow-all (no
+ * rules, stat prefix wasm-default-allow) when the failure policy is FAIL_OPEN (httpWasmFailOpen), else deny-all
+ * (empty rules, stat prefix wasm-default-deny): FAIL_CLOSED and FAIL_RELOAD alike.
+ */
+function fetchFailedFilter(wasm) {
+  const failOpen = wasm.typed_config.config.failure_policy === "FAIL_OPEN";
+  const rbac = failOpen
+    ? { rules_stat_prefix: "wasm-default-allow" }
+    : { rules: {}, rules_stat_prefix: "wasm-default-deny" };
+  return {
+    name: wasm.name,
+    typed_config: { "@type": type("envoy.extensions.filters.http.rbac.v3.RBAC"), ...rbac },
+  };
+}
+
 const PHASES = ["AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE"];
 
 /**
@@ -492,12 +602,13 @@ const PHASES = ["AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE"];
  * phase by priority, higher first), then grpc_stats, fault, cors, the empty stateful_session filter that routes
  * override (PILOT_ENABLE_PERSISTENT_SESSION_FILTER), and the router last.
  */
-function httpFilters(plugins, listenerPort, wasmFile, persistentSessionFilter) {
+function httpFilters(plugins, listenerPort, wasmFile, persistentSessionFilter, fetchFailed) {
   const wasm = PHASES.flatMap((phase) =>
     plugins
       .filter((p) => (p.spec.phase ?? "UNSPECIFIED_PHASE") === phase && wasmPluginApplies(p, listenerPort))
       .sort((a, b) => (b.spec.priority ?? 0) - (a.spec.priority ?? 0))
-      .map((p) => wasmFilter(p, wasmFile)),
+      .map((p) => wasmFilter(p, wasmFile))
+      .map((filter) => (fetchFailed ? fetchFailedFilter(filter) : filter)),
   );
   return [
     ...wasm,
@@ -597,7 +708,15 @@ export function loadAssignments(sidecar, podsText) {
 /** See the top of this file. */
 export function istiodSidecar(
   { manifests, pods, services = "" },
-  { wasm, edsDir, listenerPort = 8000, accessLog, proxyNamespace = "default", persistentSessionFilter = true },
+  {
+    wasm,
+    edsDir,
+    listenerPort = 8000,
+    accessLog,
+    proxyNamespace = "default",
+    persistentSessionFilter = true,
+    fetchFailed = false,
+  },
 ) {
   const docs = documents(manifests);
   const of = (kind) => docs.filter((d) => d.kind === kind);
@@ -619,7 +738,8 @@ export function istiodSidecar(
     of("VirtualService"),
     proxyNamespace,
   );
-  const filters = httpFilters(of("WasmPlugin"), listenerPort, wasm, persistentSessionFilter);
+  applyEnvoyFilters(routeConfig, of("EnvoyFilter"));
+  const filters = httpFilters(of("WasmPlugin"), listenerPort, wasm, persistentSessionFilter, fetchFailed);
   const bootstrap = {
     node: { id: `sidecar~127.0.0.33~sleep.${proxyNamespace}~${proxyNamespace}.${DNS_SUFFIX}`, cluster: "sleep" },
     static_resources: {

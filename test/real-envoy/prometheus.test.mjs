@@ -140,7 +140,7 @@ withPrometheus("Prometheus scrapes real Envoy: README's queries answer for the r
   let server;
   const queries = readmeQueries();
   const totalOf = async (version) =>
-    (await server.query(`dynamic_subset_requests_total{envoy_version="${version}"}`))[0]?.value;
+    (await server.query(`sum(dynamic_subset_requests_total{envoy_version="${version}"})`))[0]?.value;
   before(async () => {
     for (const envoy of envoys) examples.push(await startLocalExample(envoy.bin));
     const targets = envoys.map((envoy, i) => ({
@@ -166,8 +166,8 @@ withPrometheus("Prometheus scrapes real Envoy: README's queries answer for the r
     for (const example of examples) await example.close();
   });
 
-  test("README has the five queries this test knows", () => {
-    assert.equal(queries.length, 5, queries.join("\n"));
+  test("README has the six queries this test knows", () => {
+    assert.equal(queries.length, 6, queries.join("\n"));
   });
 
   for (const envoy of envoys)
@@ -199,6 +199,16 @@ withPrometheus("Prometheus scrapes real Envoy: README's queries answer for the r
   test("share of unmatchable values: the unmatchable requests sent", async () => {
     const [share] = await server.query(queries[3]);
     assert.ok(Math.abs(share.value - sent.unmatchable / total) < 1e-9, String(share.value));
+  });
+
+  test("the alert on requests a client steered onto a generated route is silent (metadata mode has none)", async () => {
+    assert.deepEqual(await server.query(queries[5]), []);
+    assert.deepEqual(
+      (await server.query('dynamic_subset_requests_total{dynamic_subset_arrival="generated_route"}')).map(
+        (s) => s.value,
+      ),
+      envoys.map(() => 0),
+    );
   });
 
   test("the rejected-configuration alert is silent, every counter at 0", async () => {

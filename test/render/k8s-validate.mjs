@@ -28,6 +28,7 @@ const MODELS = new Map(
   [
     WasmPlugin,
     ...[v1, v1beta1, v1alpha3].flatMap((m) => [m.DestinationRule, m.VirtualService]),
+    v1alpha3.EnvoyFilter,
     Deployment,
     Service,
     ServiceAccount,

@@ -2,7 +2,7 @@
 // that the hot path reads: every string a request needs is encoded to UTF-8 here, every lookup gets its
 // ByteKeyIndex, and the sizes of the per-request scratch are taken.
 
-import { IP_KEY, SESSION_HEADER_SUFFIX, SUBSET_HEADER_SUFFIX } from "../../../src/config/constants";
+import { IP_KEY, PIN_ROUTE_SEGMENT, SESSION_HEADER_SUFFIX, SUBSET_HEADER_SUFFIX } from "../../../src/config/constants";
 import { utf8, utf8Into } from "../../abi/utf8";
 import { base64Encode } from "../base64";
 import { keyHeaderName } from "../headername";
@@ -115,6 +115,8 @@ class ServiceCompiler {
   keys: KeyTable[] = [];
   /** keys[0 .. selectorKeyCount) are the keys some selector uses. */
   selectorKeyCount: i32 = 0;
+  /** Catalog mode: some %ip% selector falls back with NO_FALLBACK, so its pins are strict. */
+  strictPins: bool = false;
   private bytes: ByteBuilder = new ByteBuilder();
   private internedText: string[] = [];
   private internedBytes: ArrayBuffer[] = [];
@@ -238,7 +240,9 @@ class ServiceCompiler {
     const policy = effectivePolicy(config.fallbackPolicy, this.config.fallbackPolicy);
     const targets: Target[] = [];
     const tuples = new ByteKeyIndex(catalog ? catalog.subsets.length + catalog.endpoints.length : 0);
-    if (catalog) this.catalogTargets(keys, catalog, tuples, targets);
+    const strict = catalog != null && policy == FallbackPolicy.NoFallback && this.hasIpKey(keys);
+    if (strict) this.strictPins = true;
+    if (catalog) this.catalogTargets(keys, catalog, strict, tuples, targets);
     return new SelectorTable(keys, mask, policy, tuples, targets);
   }
 
@@ -254,14 +258,26 @@ class ServiceCompiler {
    * exactly the selector's keys, or, for a selector with %ip%, catalog endpoints
    * with that IP that carry every other key. The first entry for a tuple wins.
    */
-  private catalogTargets(keys: StaticArray<i32>, catalog: Catalog, tuples: ByteKeyIndex, targets: Target[]): void {
+  private catalogTargets(
+    keys: StaticArray<i32>,
+    catalog: Catalog,
+    strict: bool,
+    tuples: ByteKeyIndex,
+    targets: Target[],
+  ): void {
     const values = new Array<string>(keys.length);
     if (this.hasIpKey(keys)) {
+      const strictPin = strict ? this.strictPinValue(catalog) : null; // shared by the selector's targets
       for (let e = 0; e < catalog.endpoints.length; e++) {
         const endpoint = catalog.endpoints[e];
         if (!this.tupleOf(keys, endpoint.labels, endpoint.ip, values)) continue;
         if (tuples.add(this.tupleKey(values)) == targets.length) {
-          targets.push(this.endpointTarget(endpoint.address, this.subsetDecision(keys, values)));
+          const target = this.endpointTarget(endpoint.address, this.subsetDecision(keys, values));
+          if (strictPin != null) {
+            target.strictPin = strictPin;
+            target.pinStrip = this.subsetHeader;
+          }
+          targets.push(target);
         }
       }
       return;
@@ -312,6 +328,11 @@ class ServiceCompiler {
     return new Target(this.subsetHeader, value, decision, false);
   }
 
+  /** The subset header value of a strict pin, "%ip%.<routeToken>": it selects the generated pin routes. */
+  private strictPinValue(catalog: Catalog): ArrayBuffer {
+    return this.bytes.reset().string(PIN_ROUTE_SEGMENT).byte(0x2e).string(catalog.routeToken).finish();
+  }
+
   private endpointTarget(address: string, decision: ArrayBuffer): Target {
     return new Target(this.sessionHeader, base64Encode(address), decision, true);
   }
@@ -338,7 +359,7 @@ class ServiceCompiler {
     let pins = defaultTarget != null && defaultTarget.isEndpoint;
     for (let i = 0; i < selectors.length; i++) pins = pins || this.hasIpKey(selectors[i].keys);
     const sessionHeader = catalog != null && pins ? this.strip.names[this.sessionHeader] : null;
-    return new ServiceTable(
+    const table = new ServiceTable(
       this.keys,
       selectors,
       routesByName,
@@ -348,6 +369,8 @@ class ServiceCompiler {
       defaultTarget,
       sessionHeader,
     );
+    if (catalog != null) addSteering(table, catalog, this.strictPins);
+    return table;
   }
 
   /**
@@ -379,6 +402,20 @@ class ServiceCompiler {
   }
 }
 
+/**
+ * What tells a request that a client steered onto a generated route (docs/behaviour.md "The route token"): the
+ * catalog's subset names (their clusters) and, with strict pins, the pin routes' name segment.
+ */
+function addSteering(table: ServiceTable, catalog: Catalog, strictPins: bool): void {
+  const subsets = catalog.subsets;
+  table.subsetIndex = new ByteKeyIndex(subsets.length);
+  for (let s = 0; s < subsets.length; s++) {
+    const name = utf8(subsets[s].name);
+    if (table.subsetIndex.add(name) == table.subsetNames.length) table.subsetNames.push(name);
+  }
+  if (strictPins) table.pinSegment = utf8(PIN_ROUTE_SEGMENT);
+}
+
 /** Every label of `wanted` (except %ip% when skipIp) is in `labels` with the same value. */
 function carriesLabels(labels: Label[], wanted: Label[], skipIp: bool): bool {
   for (let i = 0; i < wanted.length; i++) {
@@ -400,6 +437,10 @@ function addService(tables: Tables, config: ServiceConfig, table: ServiceTable):
   if (host != null && tables.hosts.add(utf8(host)) == tables.hostService.length) tables.hostService.push(index);
   tables.maxServiceKeys = max(tables.maxServiceKeys, table.keys.length);
   tables.routeCount += config.routes.length;
+  for (let r = 0; r < config.routes.length; r++) {
+    const name = config.routes[r].name;
+    if (name != null) tables.maxRouteNameBytes = max(tables.maxRouteNameBytes, String.UTF8.byteLength(name));
+  }
   tables.selectorCount += table.selectors.length;
   for (let r = 0; r < table.routes.length; r++) {
     tables.maxRouteHeaders = max(tables.maxRouteHeaders, table.routes[r].headers.length);

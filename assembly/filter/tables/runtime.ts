@@ -34,14 +34,23 @@ export class RouteTable {
   ) {}
 }
 
-/** Where a catalog-mode request goes: one header to write. */
+/** Where a catalog-mode request goes: one header to write, two for a strict pin. */
 export class Target {
   constructor(
     public stripIndex: i32, // Tables.strip[stripIndex]: the subset header, or the session header for an endpoint
     public value: ArrayBuffer, // "<subset>.<routeToken>", or base64("<ip>:<port>")
     public decision: ArrayBuffer, // filter-state value (docs/behaviour.md "Observability")
-    public isEndpoint: bool, // true: no route change, so no clear_route_cache
+    public isEndpoint: bool, // a pin: the session header picks the host after routing
+    // A pin under NO_FALLBACK: also the subset header "%ip%.<routeToken>" (at Tables.strip[pinStrip]), which selects
+    // the generated pin route (strict session, no retries): docs/behaviour.md "What the filter writes".
+    public strictPin: ArrayBuffer | null = null,
+    public pinStrip: i32 = -1,
   ) {}
+
+  /** The route must be matched again: a subset, or a strict pin's pin route. */
+  get changesRoute(): bool {
+    return !this.isEndpoint || this.strictPin != null;
+  }
 }
 
 export class SelectorTable {
@@ -66,11 +75,20 @@ export class ServiceTable {
     // Catalog mode with %ip% pinning: Envoy's header-based stateful session puts the pod address
     // into this response header whenever it differs from the request's; the filter removes it.
     public responseSessionHeader: ArrayBuffer | null,
+    // Catalog mode: the names of the catalog subsets (generated clusters "outbound|<port>|<name>|<host>"),
+    // indexed like subsetNames.
+    public subsetIndex: ByteKeyIndex = new ByteKeyIndex(0),
+    public subsetNames: ArrayBuffer[] = [],
+    // Catalog mode with strict pins: "%ip%", the segment of the generated pin routes' names "<route>.%ip%".
+    public pinSegment: ArrayBuffer | null = null,
   ) {}
 
-  /** xds.route_name matters only if some route has a name. */
+  /**
+   * xds.route_name matters if some route has a name, or to tell a request a client steered onto a generated pin
+   * route (its cluster is the service's own, only its name says so).
+   */
   get needsRouteName(): bool {
-    return this.routesByName.size > 0;
+    return this.routesByName.size > 0 || this.pinSegment != null;
   }
 }
 
@@ -87,8 +105,10 @@ export class Tables {
   maxServiceKeys: i32 = 0;
   maxTupleBytes: i32 = 0;
   maxDecisionBytes: i32 = 16;
+  maxRouteNameBytes: i32 = 0;
   routeCount: i32 = 0;
   selectorCount: i32 = 0;
+  private clusterParts: IstioClusterName = new IstioClusterName();
 
   constructor(
     public mode: Mode,
@@ -108,30 +128,46 @@ export class Tables {
     let best = -1;
     const exact = this.clusters.find(ptr, len);
     if (exact >= 0) best = unchecked(this.clusterService[exact]);
-    const hostStart = istioHostStart(ptr, len);
-    if (hostStart > 0) {
-      const byHost = this.hosts.find(ptr + <usize>hostStart, len - hostStart);
-      if (byHost >= 0) {
-        const service = unchecked(this.hostService[byHost]);
-        if (best < 0 || service < best) best = service;
-      }
+    const parts = this.clusterParts;
+    if (parts.parse(ptr, len) && parts.subsetLen == 0) {
+      const service = this.serviceOfHost(ptr, len, parts);
+      if (service >= 0 && (best < 0 || service < best)) best = service;
     }
     return best;
+  }
+
+  /** The `host` entry for the host of a parsed Istio cluster name, -1: none. */
+  serviceOfHost(ptr: usize, len: i32, parts: IstioClusterName): i32 {
+    const byHost = this.hosts.find(ptr + <usize>parts.hostStart, len - parts.hostStart);
+    return byHost >= 0 ? unchecked(this.hostService[byHost]) : -1;
   }
 }
 
 const OUTBOUND = "outbound|";
 
-/** Offset of <host> in "outbound|<digits>||<host>", else -1. */
-export function istioHostStart(ptr: usize, len: i32): i32 {
-  const prefixLen = OUTBOUND.length;
-  if (len <= prefixLen + 3) return -1;
-  for (let i = 0; i < prefixLen; i++) {
-    if (<u32>load<u8>(ptr + <usize>i) != <u32>OUTBOUND.charCodeAt(i)) return -1;
+/** Where the parts of an Istio outbound cluster name "outbound|<digits>|<subset>|<host>" are (pilot BuildSubsetKey). */
+export class IstioClusterName {
+  subsetStart: i32 = 0;
+  subsetLen: i32 = 0;
+  hostStart: i32 = 0;
+
+  /** false: not that form (the host must be non-empty; the subset may be empty). */
+  parse(ptr: usize, len: i32): bool {
+    const prefixLen = OUTBOUND.length;
+    if (len <= prefixLen + 3) return false;
+    for (let i = 0; i < prefixLen; i++) {
+      if (<u32>load<u8>(ptr + <usize>i) != <u32>OUTBOUND.charCodeAt(i)) return false;
+    }
+    let i = prefixLen;
+    while (i < len && <u32>load<u8>(ptr + <usize>i) - 0x30 < 10) i++;
+    if (i == prefixLen || i >= len || load<u8>(ptr + <usize>i) != 0x7c) return false;
+    const subsetStart = i + 1;
+    i = subsetStart;
+    while (i < len && load<u8>(ptr + <usize>i) != 0x7c) i++;
+    if (i + 1 >= len) return false; // no second '|', or nothing after it
+    this.subsetStart = subsetStart;
+    this.subsetLen = i - subsetStart;
+    this.hostStart = i + 1;
+    return true;
   }
-  let i = prefixLen;
-  while (i < len && <u32>load<u8>(ptr + <usize>i) - 0x30 < 10) i++;
-  if (i == prefixLen || i + 2 >= len) return -1;
-  if (load<u8>(ptr + <usize>i) != 0x7c || load<u8>(ptr + <usize>(i + 1)) != 0x7c) return -1;
-  return i + 2;
 }
