@@ -603,11 +603,11 @@ describe('decide: a client steered onto a generated route (docs/behaviour.md "Th
     svc.host = HOST;
     svc.routes.push(
       new RouteConfig("web.api", [
-        new HeaderMapping("x-api-stage", "stage", "dev"),
-        new HeaderMapping("x-api-version", "version", "v2"),
+        new HeaderMapping(KeySource.Header, "x-api-stage", "stage", "dev"),
+        new HeaderMapping(KeySource.Header, "x-api-version", "version", "v2"),
       ]),
     );
-    svc.routes.push(new RouteConfig(null, [new HeaderMapping("x-any-version", "version", null)]));
+    svc.routes.push(new RouteConfig(null, [new HeaderMapping(KeySource.Header, "x-any-version", "version", null)]));
     const h = harness(svc);
     // web.api's mappings (default: v2 for the version), not default's (v3) nor the unnamed entry's.
     const named = h.arrive("outbound|80|dev-v1|" + HOST, "web.dev-v1.api", ["x-api-stage", "prod"])!;

@@ -257,7 +257,7 @@ export function catalogManifests(scenario, world) {
   const service = world.services.get(scenario.service);
   const out = renderIstio(
     scenarioInput(scenario),
-    { pods: parsePods(world.podsText, "pods.json"), service: parseService(service, `${scenario.service}.yaml`) },
+    { pods: parsePods(world.podsText, "pods.json"), services: [parseService(service, `${scenario.service}.yaml`)] },
     // the sidecar runs build/dynamic_subset.wasm whatever the URL (istiod.mjs, as istio-agent's local copy)
     { routeToken: ROUTE_TOKEN, allowed: ALLOWED, wasmUrl: "oci://registry.example.com/dynamic-subset:0.1.0" },
   );

@@ -45,9 +45,13 @@ export function renderSeedStep(variant, edit = (text) => text, options = {}) {
     parseAsm([{ file: `${variant}.yaml`, text: edit(text) }]),
     {
       pods: parsePods(readFileSync("examples/helloworld/pods.json", "utf8"), "pods.json"),
-      service: parseService(readFileSync("istio/app.yaml", "utf8"), "app.yaml"),
+      services: [parseService(readFileSync("istio/app.yaml", "utf8"), "app.yaml")],
     },
-    { routeToken: /routeToken: (\w+)/.exec(committed)[1], ...options },
+    {
+      routeToken: /routeToken: (\w+)/.exec(committed)[1],
+      wasmUrl: "oci://registry.example.com/dynamic-subset:0.1.0",
+      ...options,
+    },
   ).yaml;
 }
 

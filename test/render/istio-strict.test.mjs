@@ -18,6 +18,7 @@ const SERVICE = "istio/app.yaml";
 const TOKEN = "0123456789abcdef0123456789abcdef";
 const STEP4 = readFileSync(`${SEED}/step4-ip-dr-vs.yaml`, "utf8");
 const HOST = "helloworld.default.svc.cluster.local";
+const WASM_URL = "oci://registry.example.com/dynamic-subset:0.1.0";
 
 const docs = (text) => parseAllDocuments(text).map((d) => d.toJS());
 const byKind = (text, kind) => docs(text).filter((d) => d.kind === kind);
@@ -26,9 +27,9 @@ const render = (asmText, options = {}) =>
     parseAsm([{ file: "in.yaml", text: asmText }]),
     {
       pods: parsePods(readFileSync(PODS, "utf8"), PODS),
-      service: parseService(readFileSync(SERVICE, "utf8"), SERVICE),
+      services: [parseService(readFileSync(SERVICE, "utf8"), SERVICE)],
     },
-    { routeToken: TOKEN, ...options },
+    { routeToken: TOKEN, wasmUrl: WASM_URL, ...options },
   ).yaml;
 const withIpPolicy = (policy) =>
   STEP4.replace(
@@ -57,7 +58,12 @@ test("the EnvoyFilter makes each pin route's header session strict, by virtual h
   const yaml = render(STEP4, { selector: { app: "sleep" } });
   const [filter] = byKind(yaml, "EnvoyFilter");
   assert.deepEqual(validateManifest(filter), []);
-  assert.deepEqual(filter.metadata, { name: "dynamic-subset-strict-pins", namespace: "default" });
+  const [plugin] = byKind(yaml, "WasmPlugin");
+  assert.deepEqual(
+    filter.metadata,
+    { name: `${plugin.metadata.name}-strict-pins`, namespace: plugin.metadata.namespace },
+    "beside its WasmPlugin, named after it (renders for other services do not overwrite it)",
+  );
   assert.deepEqual(filter.spec.workloadSelector, { labels: { app: "sleep" } }, "the WasmPlugin's workloads");
   assert.equal(filter.spec.configPatches.length, 1);
   const [patch] = filter.spec.configPatches;
@@ -144,7 +150,7 @@ function cli(args) {
 }
 
 test("--fail-strategy: FAIL_CLOSE by default, FAIL_OPEN on request (and in the re-render command), nothing else", () => {
-  const input = ["-f", `${SEED}/step4-ip-dr-vs.yaml`, "--pods", PODS, "--service", SERVICE];
+  const input = ["-f", `${SEED}/step4-ip-dr-vs.yaml`, "--pods", PODS, "--service", SERVICE, "--wasm-url", WASM_URL];
   const closed = cli(input);
   assert.equal(closed.code, 0, closed.stderr);
   assert.equal(byKind(closed.stdout, "WasmPlugin")[0].spec.failStrategy, "FAIL_CLOSE");
@@ -158,8 +164,8 @@ test("--fail-strategy: FAIL_CLOSE by default, FAIL_OPEN on request (and in the r
   assert.match(open.stdout, /# Re-render when pods change .* --fail-strategy FAIL_OPEN --previous THIS_FILE/);
   for (const bad of ["FAIL_RELOAD", "fail_open", ""]) {
     const r = cli([...input, "--fail-strategy", bad]);
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /^error: --fail-strategy: FAIL_CLOSE or FAIL_OPEN \(got .*\)$/m);
+    assert.equal(r.code, 2, r.stderr); // a command-line mistake (dynamic-subset --help: exit codes)
+    assert.match(r.stderr, /^dynamic-subset: --fail-strategy: FAIL_CLOSE or FAIL_OPEN \(got .*\)$/m);
     assert.equal(r.stdout, "", "nothing is written on bad input");
   }
 });
