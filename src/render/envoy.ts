@@ -36,6 +36,7 @@ import {
   routeMatches,
   serviceHost,
 } from "./plugin-config.js";
+import { clusterTrafficPolicy, destinationPort } from "./traffic-policy.js";
 
 export interface EnvoyVariant {
   name?: string; // listener / route configuration name; also the cluster-name suffix when there are several
@@ -292,7 +293,13 @@ function clustersFor(
       return [];
     }
     const dr = input.destinationRules.find((d) => d.dynamicSubset && serviceHost(d) === host);
-    return [cluster(clusterName(host), eps, dr)];
+    const policy = input.destinationRules.find((d) => serviceHost(d) === host);
+    return [
+      {
+        ...cluster(clusterName(host), eps, dr),
+        ...clusterTrafficPolicy(policy, destinationPort(input, host), problems),
+      },
+    ];
   });
 }
 
