@@ -20,14 +20,15 @@ import { buildWorld } from "../real-envoy/differential-modes.mjs";
 import { startPods } from "../real-envoy/istiod-pods.mjs";
 import { ensureWrk } from "./load.mjs";
 import { catalogSoakEnvoys, metadataSoakEnvoy } from "./modes.mjs";
+import { reconfigureUnderLoad } from "./reconfigure.mjs";
 import { steadyLoad } from "./steady.mjs";
 
 /** Resident memory may grow at most this much after warm-up. */
 export const RSS_TOLERANCE = 0.05;
 
 export const PLANS = {
-  full: { seconds: 120, minRequests: 1_000_000, chunkSeconds: 20 },
-  short: { seconds: 4, minRequests: 0, chunkSeconds: 2 },
+  full: { seconds: 120, minRequests: 1_000_000, chunkSeconds: 20, reconfigureSeconds: 60, fastSwaps: 1000 },
+  short: { seconds: 4, minRequests: 0, chunkSeconds: 2, reconfigureSeconds: 4, fastSwaps: 40 },
 };
 
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
@@ -95,6 +96,98 @@ async function steadyPhase(mode, start, plan, log) {
   }
 }
 
+/** Per load: answers that only configuration A (or B) gives, and answers both give. */
+function answeredBy(cases, loads) {
+  const same = (c) =>
+    c.alts.length === 1 ||
+    JSON.stringify({ ...c.alts[0], counters: 0 }) === JSON.stringify({ ...c.alts[1], counters: 0 });
+  const out = { A: 0, B: 0, either: 0 };
+  for (const load of loads)
+    cases.forEach((c, i) => {
+      const [a, b = 0] = load.matched[i];
+      if (same(c)) out.either += a + b;
+      else Object.assign(out, { A: out.A + a, B: out.B + b });
+    });
+  return out;
+}
+
+const loadTotals = (loads) => ({
+  requests: sum(loads.map((l) => l.requests)),
+  bad: sum(loads.map((l) => sum(l.bad))),
+  samples: loads.flatMap((l) => l.samples),
+  errors: loads.reduce((e, l) => {
+    for (const [k, v] of Object.entries({ lost: l.lost, unsolicited: l.unsolicited, ...l.errors }))
+      e[k] = (e[k] ?? 0) + v;
+    return e;
+  }, {}),
+});
+
+export function reconfigureProblems(r) {
+  const problems = [];
+  const loads = [r.slow.load, ...r.fast.loads];
+  const t = loadTotals(loads);
+  if (t.bad > 0)
+    problems.push(`reconfiguration: ${t.bad} answers neither A's nor B's, e.g. ${t.samples.slice(0, 3).join(" | ")}`);
+  for (const [k, v] of Object.entries(t.errors)) if (v > 0) problems.push(`reconfiguration: ${v} requests ${k}`);
+  const by = answeredBy(r.cases, [r.slow.load]);
+  if (by.A === 0 || by.B === 0)
+    problems.push(`reconfiguration: the load saw only one configuration (${JSON.stringify(by)})`);
+  const { before } = r.slow;
+  const accepted = r.fast.after.stats.accepted - before.stats.accepted;
+  const rejected = r.fast.after.stats.rejected - before.stats.rejected;
+  if (accepted !== r.writes.good)
+    problems.push(`reconfiguration: Envoy accepted ${accepted} updates, ${r.writes.good} were valid`);
+  if (rejected !== r.writes.bad)
+    problems.push(`reconfiguration: Envoy rejected ${rejected} updates, ${r.writes.bad} were malformed`);
+  const delta = (name) => (r.fast.after.counters.get(name) ?? 0) - (before.counters.get(name) ?? 0);
+  // The filter sees each distinct malformed configuration once (reconfigure.mjs).
+  const distinct = r.writes.distinctBad.size;
+  if (delta("dynamic_subset_config_rejected_total") !== distinct)
+    problems.push(
+      `reconfiguration: dynamic_subset_config_rejected_total counted ${delta("dynamic_subset_config_rejected_total")}, ${distinct} distinct malformed configurations`,
+    );
+  const filtered =
+    t.requests - sum(loads.map((l) => sum(l.sent.map((n, i) => (r.cases[i].alts[0].status === 431 ? n : 0)))));
+  if (delta("dynamic_subset_requests_total") !== filtered)
+    problems.push(
+      `reconfiguration: dynamic_subset_requests_total counted ${delta("dynamic_subset_requests_total")}, ${filtered} requests reached the filter`,
+    );
+  if (r.fast.rss.end > r.fast.rss.warm * (1 + RSS_TOLERANCE))
+    problems.push(
+      `reconfiguration: VmRSS grew from ${r.fast.rss.warm} to ${r.fast.rss.end} KiB over ${r.fast.swaps} swaps`,
+    );
+  for (const line of r.wasm.failedCalls.slice(0, 3)) problems.push(`reconfiguration: a Wasm call failed: ${line}`);
+  if (!r.running) problems.push("reconfiguration: Envoy is no longer running");
+  return problems;
+}
+
+function reconfigureFigures(r) {
+  const slow = loadTotals([r.slow.load]);
+  const fast = loadTotals(r.fast.loads);
+  const { before } = r.slow;
+  return {
+    slow: {
+      requests: slow.requests,
+      seconds: Math.round(r.slow.load.seconds),
+      answeredBy: answeredBy(r.cases, [r.slow.load]),
+      accepted: r.slow.after.stats.accepted - before.stats.accepted,
+      rejected: r.slow.after.stats.rejected - before.stats.rejected,
+    },
+    fast: {
+      requests: fast.requests,
+      swaps: r.fast.swaps,
+      accepted: r.fast.after.stats.accepted - r.slow.after.stats.accepted,
+      rejected: r.fast.after.stats.rejected - r.slow.after.stats.rejected,
+      rssWarmKiB: r.fast.rss.warm,
+      rssEndKiB: r.fast.rss.end,
+    },
+    distinctMalformed: r.writes.distinctBad.size,
+    configRejectedTotal:
+      (r.fast.after.counters.get("dynamic_subset_config_rejected_total") ?? 0) -
+      (before.counters.get("dynamic_subset_config_rejected_total") ?? 0),
+  };
+}
+
 export async function runSoak({ envoy, short = false, seconds, log = console.log }) {
   const plan = { ...PLANS[short ? "short" : "full"], ...(seconds ? { seconds, minRequests: 0 } : {}) };
   const pods = await startPods(buildWorld(0).echoPods, { record: false });
@@ -110,6 +203,15 @@ export async function runSoak({ envoy, short = false, seconds, log = console.log
       figures[mode] = phase.figures;
       problems.push(...phase.problems);
     }
+    const r = await reconfigureUnderLoad({
+      bin: envoy.bin,
+      world,
+      seconds: plan.reconfigureSeconds,
+      fastSwaps: plan.fastSwaps,
+      log,
+    });
+    figures.reconfiguration = reconfigureFigures(r);
+    problems.push(...reconfigureProblems(r));
   } finally {
     await pods.close();
   }
@@ -127,6 +229,19 @@ function printFigures(figures) {
     );
     for (const [kind, n] of f.responses) console.log(`    ${String(n).padStart(9)}  ${kind}`);
     console.log(`    counters: ${JSON.stringify(f.counters)}`);
+  }
+  const r = figures.reconfiguration;
+  if (r) {
+    console.log(
+      `  reconfiguration, a swap every 500 ms: ${r.slow.requests} requests in ${r.slow.seconds} s, answered by A only ` +
+        `${r.slow.answeredBy.A}, B only ${r.slow.answeredBy.B}, either ${r.slow.answeredBy.either}; ` +
+        `updates applied ${r.slow.accepted}, rejected ${r.slow.rejected}`,
+    );
+    console.log(
+      `  reconfiguration, ${r.fast.swaps} swaps back to back: ${r.fast.requests} requests; updates applied ` +
+        `${r.fast.accepted}, rejected ${r.fast.rejected}; VmRSS ${r.fast.rssWarmKiB} KiB after ${Math.round(r.fast.swaps / 10)} swaps, ` +
+        `${r.fast.rssEndKiB} KiB after ${r.fast.swaps}; dynamic_subset_config_rejected_total ${r.configRejectedTotal} (${r.distinctMalformed} distinct malformed configurations)`,
+    );
   }
 }
 

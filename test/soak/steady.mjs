@@ -41,7 +41,8 @@ function expectedCounters(targets, totals) {
   targets.forEach((t, ti) =>
     t.cases.forEach((c, ci) => {
       const answered = totals[ti].answered[ci];
-      for (const [name, delta] of Object.entries(c.counters)) out.set(name, (out.get(name) ?? 0) + delta * answered);
+      for (const [name, delta] of Object.entries(c.alts[0].counters))
+        out.set(name, (out.get(name) ?? 0) + delta * answered);
     }),
   );
   return out;

@@ -7,13 +7,15 @@
 //
 //   metadataTargets(world, configs)  -> [{ scenario, listener, cases }]
 //   catalogTargets(world, version)   -> [{ scenario, manifests, services, cases }]
-//   a case: { name, request (bytes), weight, alts: [expected answer], counters: {counter: delta per request} }
+//   casesOf(scenarioId, mode, world, emulators) -> the cases of one scenario, an expected answer per emulator
+//   a case: { name, request (bytes), weight, alts: [expected answer + counters: {counter: delta per request}] }
 
 import {
   catalogManifests,
   catalogServices,
   emulatedCatalog,
   emulatedMetadata,
+  matchesHeadersIndividually,
   requestHeaders,
 } from "../real-envoy/differential-modes.mjs";
 import { SCENARIOS } from "../real-envoy/differential-scenarios.mjs";
@@ -71,38 +73,37 @@ function requestsOf(scenario, mode, world) {
   return scenario.id === HOSTILE_SCENARIO ? [...own, ...hostileRequests(host)] : own;
 }
 
-/** The answer a response must be, from an emulator observation. */
+/** The answer a response must be, from an emulator observation, with what it adds to the counters. */
 const expected = (o) => ({
   status: o.status,
   decision: o.decisionHeader,
   ...(o.status === 200 ? { pods: o.pods } : { body: o.body }),
+  counters: o.counters,
 });
 
-/** A case from a request and the emulator (`observe`) that predicts its answer. */
-function caseOf(request, observe) {
+/** A case from a request and the emulators that predict its answers (one per configuration that may be in force). */
+function caseOf(request, emulators) {
   if (request.beyond)
-    return { name: request.name, request: rawRequest(request.headers), alts: [TOO_LARGE], counters: {} };
-  const o = observe(request.headers, { path: request.path ?? "/" });
-  return {
-    name: request.name,
-    request: rawRequest(request.headers, request.path),
-    alts: [expected(o)],
-    counters: o.counters,
-  };
+    return { name: request.name, request: rawRequest(request.headers), alts: [{ ...TOO_LARGE, counters: {} }] };
+  const alts = emulators.map((e) => expected(e.observe(request.headers, { path: request.path ?? "/" })));
+  return { name: request.name, request: rawRequest(request.headers, request.path), alts };
+}
+
+/** The cases of a scenario (by id), each with the answers of `emulators`. */
+export function casesOf(scenarioId, mode, world, emulators) {
+  const scenario = SCENARIOS.find((s) => s.id === scenarioId);
+  return requestsOf(scenario, mode, world).map((r) => caseOf(r, emulators));
 }
 
 export async function metadataTargets(world, configs) {
   const out = [];
   for (const scenario of SCENARIOS) {
     const emulated = await emulatedMetadata(configs.parts.get(scenario.id));
-    const cases = requestsOf(scenario, "metadata", world).map((r) => caseOf(r, emulated.observe));
+    const cases = casesOf(scenario.id, "metadata", world, [emulated]);
     out.push({ scenario, listener: scenario.id, cases });
   }
   return out;
 }
-
-/** Envoy >= 1.39 matches a repeated header by any of its values (runtime guard match_headers_individually). */
-const matchesHeadersIndividually = (version) => Number(version.split(".")[1]) >= 39;
 
 export async function catalogTargets(world, version) {
   const out = [];
@@ -112,7 +113,7 @@ export async function catalogTargets(world, version) {
     const emulated = await emulatedCatalog(manifests, world, services, {
       matchHeadersIndividually: matchesHeadersIndividually(version),
     });
-    const cases = requestsOf(scenario, "catalog", world).map((r) => caseOf(r, emulated.observe));
+    const cases = casesOf(scenario.id, "catalog", world, [emulated]);
     out.push({ scenario, manifests, services, cases });
   }
   return out;
