@@ -34,7 +34,7 @@ const SERVICE_PORT = 8000;
 
 // ---- the world: pods, Services, endpoints -----------------------------------------------------------------------
 
-function podJson({ ip, labels }, port) {
+export function podJson({ ip, labels }, port) {
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -44,7 +44,7 @@ function podJson({ ip, labels }, port) {
   };
 }
 
-function serviceYaml(name) {
+export function serviceYaml(name) {
   return stringify({
     apiVersion: "v1",
     kind: "Service",

@@ -23,6 +23,7 @@
 
 import path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import { clusterTrafficPolicy } from "../../dist/render/traffic-policy.js";
 
 const OUTBOUND = "outbound";
 const DNS_SUFFIX = "svc.cluster.local";
@@ -163,9 +164,9 @@ function lbPolicy(trafficPolicy) {
  * threshold of 0 because unhealthy endpoints are sent (applyLoadBalancer: a cluster in panic would route to them).
  */
 function edsCluster(name, trafficPolicy, edsPath) {
-  const unsupported = Object.keys(trafficPolicy ?? {}).filter((k) => k !== "loadBalancer");
+  const unsupported = Object.keys(trafficPolicy ?? {}).filter((k) => k !== "loadBalancer" && k !== "outlierDetection");
   if (unsupported.length > 0) throw new Error(`istiod model: trafficPolicy.${unsupported[0]} is not translated`);
-  return {
+  const cluster = {
     name,
     type: "EDS",
     eds_cluster_config: {
@@ -181,6 +182,21 @@ function edsCluster(name, trafficPolicy, edsPath) {
     },
     common_lb_config: { healthy_panic_threshold: { value: 0 } },
   };
+  if (trafficPolicy?.outlierDetection) Object.assign(cluster, outlierDetection(trafficPolicy.outlierDetection));
+  return cluster;
+}
+
+/**
+ * trafficPolicy.outlierDetection (cluster_traffic_policy.go applyOutlierDetection): the envoy target translates it
+ * by the same rules (src/render/traffic-policy.ts, which cites them field by field): outlier_detection and the
+ * healthy panic threshold minHealthPercent.
+ */
+function outlierDetection(policy) {
+  const problems = [];
+  const rule = { ref: "istiod model", document: { spec: { trafficPolicy: { outlierDetection: policy } } } };
+  const fields = clusterTrafficPolicy(rule, undefined, problems);
+  if (problems.length > 0) throw new Error(problems.join("; "));
+  return fields;
 }
 
 /**

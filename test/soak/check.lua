@@ -95,7 +95,7 @@ function response(status, headers, body)
   body = body:gsub("%s+$", "")
   local decision = headers["x-dynamic-subset"]
   local ip = status == 200 and body:match("ip: ([%d%.]+)$") or nil
-  local kind = status .. " " .. (ip or (body:sub(1, 60):gsub("%s", " ")))
+  local kind = i .. " " .. status .. " " .. (ip or (body:sub(1, 60):gsub("%s", " ")))
   kinds[kind] = (kinds[kind] or 0) + 1
   local good = false
   for a, alt in ipairs(cases[i].alts) do

@@ -10,8 +10,8 @@
 //       body?: string }] }]. threads: connections (one per wrk thread, so that a response is matched to its
 //       request). LoadResult: { requests (answered cases), seconds, lost, unsolicited, drained (requests after
 //       the deadline, see check.lua), errors: {connect, read, write, timeout},
-//       sent: number[] (per case), matched: number[][] (per case, per alternative), bad: number[], kinds: Map,
-//       samples: string[] }
+//       sent: number[] (per case), matched: number[][] (per case, per alternative), bad: number[],
+//       kinds: Map "status ip-or-body" -> n, kindsByCase: the same per case, samples: string[] }
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -76,6 +76,7 @@ function parseOutput(text, caseCount, altCounts) {
     matched: altCounts.map((n) => new Array(n).fill(0)),
     bad: new Array(caseCount).fill(0),
     kinds: new Map(),
+    kindsByCase: Array.from({ length: caseCount }, () => new Map()),
     samples: [],
   };
   for (const line of text.split("\n")) {
@@ -86,8 +87,11 @@ function parseOutput(text, caseCount, altCounts) {
     if (what === "sent") result.sent[Number(f[0]) - 1] = Number(f[1]);
     else if (what === "matched") result.matched[Number(f[0]) - 1][Number(f[1]) - 1] = Number(f[2]);
     else if (what === "bad") result.bad[Number(f[0]) - 1] = Number(f[1]);
-    else if (what === "kind") result.kinds.set(rest.slice(f[0].length + 1), Number(f[0]));
-    else if (what === "sample") result.samples.push(rest);
+    else if (what === "kind") {
+      const kind = rest.slice(f[0].length + f[1].length + 2);
+      result.kindsByCase[Number(f[1]) - 1].set(kind, Number(f[0]));
+      result.kinds.set(kind, (result.kinds.get(kind) ?? 0) + Number(f[0]));
+    } else if (what === "sample") result.samples.push(rest);
     else if (what === "totals") {
       const [, micros, lost, unsolicited, drained, connect, read, write, timeout] = f.map(Number);
       Object.assign(result, {

@@ -21,6 +21,7 @@ import { startPods } from "../real-envoy/istiod-pods.mjs";
 import { ensureWrk } from "./load.mjs";
 import { catalogSoakEnvoys, metadataSoakEnvoy } from "./modes.mjs";
 import { reconfigureUnderLoad } from "./reconfigure.mjs";
+import { backendFaults, KILLED } from "./faults.mjs";
 import { steadyLoad } from "./steady.mjs";
 
 /** Resident memory may grow at most this much after warm-up. */
@@ -188,6 +189,83 @@ function reconfigureFigures(r) {
   };
 }
 
+/** A fault-table answer kind in words: the pod by name, or the 503 by cause. */
+function answerLabel(kind) {
+  const pod = /^200 127\.0\.30\.(\d)$/.exec(kind);
+  if (pod) return `p${pod[1]}`;
+  if (kind.startsWith("503 no healthy upstream")) return "503 no healthy upstream";
+  if (kind.startsWith("503 upstream connect error")) return "503 connect failure";
+  return kind;
+}
+
+/** "p1 62%, 503 connect failure 38%": what a request got in a phase, by share. */
+export function answersText(answers) {
+  const total = sum([...answers.values()]);
+  const byLabel = new Map();
+  for (const [kind, n] of answers) byLabel.set(answerLabel(kind), (byLabel.get(answerLabel(kind)) ?? 0) + n);
+  return [...byLabel]
+    .sort((a, b) => b[1] - a[1])
+    .map(([label, n]) => `${label} ${Math.round((100 * n) / total)}%`)
+    .join(", ");
+}
+
+export function faultProblems({ table, ejections }) {
+  const problems = [];
+  const row = (r, request, phase) =>
+    table.find(
+      (x) =>
+        x.mode === r.mode &&
+        x.policy === r.policy &&
+        x.outlierDetection === r.outlierDetection &&
+        x.request === request &&
+        x.phase === phase,
+    ).answers;
+  const count = (answers, test) => sum([...answers].filter(([k]) => test(k)).map(([, n]) => n));
+  const failures = (answers) => count(answers, (k) => !k.startsWith("200 "));
+  for (const r of table.filter((x) => x.request === "a" && x.phase === "before")) {
+    const name = `faults, ${r.mode} ${r.policy}${r.outlierDetection ? " with outlier detection" : ""}`;
+    const ejected = ejections.get(
+      `${r.mode} ${r.policy.toLowerCase().replace("_", "-")}${r.outlierDetection ? "-od" : ""}`,
+    );
+    if (r.outlierDetection ? ejected < 1 : ejected !== 0) problems.push(`${name}: ${ejected} outlier ejections`);
+    const outage = failures(row(r, "a", "outage"));
+    if (r.outlierDetection && outage > 10)
+      problems.push(`${name}: ${outage} failed answers to "a" during the outage (p1 was there)`);
+    if (!r.outlierDetection && r.mode === "metadata" && outage < 10)
+      problems.push(`${name}: only ${outage} failed answers to "a" without outlier detection (was the pod killed?)`);
+    const after = row(r, "a", "after");
+    if (failures(after) > 0) problems.push(`${name}: "a" failed after the restart: ${answersText(after)}`);
+    if (count(after, (k) => k === `200 ${KILLED}`) === 0)
+      problems.push(`${name}: the restarted pod never answered "a"`);
+    const alone = row(r, "a/v2", "outage");
+    if (count(alone, (k) => k.startsWith("200 ") && k !== `200 ${KILLED}`) > 0)
+      problems.push(`${name}: "a/v2" (the killed pod's own subset) reached another pod: ${answersText(alone)}`);
+    if (r.policy === "NO_FALLBACK")
+      for (const phase of ["before", "outage", "after"])
+        if (count(row(r, "c", phase), (k) => k !== "503 no healthy upstream") > 0)
+          problems.push(`${name}: "c" under NO_FALLBACK got ${answersText(row(r, "c", phase))}`);
+  }
+  return problems;
+}
+
+function printFaults(table) {
+  console.log(`\n  Backend faults: ${KILLED} (p2) killed mid-load, then started again; answers by share`);
+  console.log("  mode | fallbackPolicy | outlierDetection | request | during the outage | after the restart");
+  for (const r of table.filter((x) => x.phase === "outage")) {
+    const after = table.find(
+      (x) =>
+        x.phase === "after" &&
+        x.mode === r.mode &&
+        x.policy === r.policy &&
+        x.outlierDetection === r.outlierDetection &&
+        x.request === r.request,
+    );
+    console.log(
+      `  ${r.mode} | ${r.policy} | ${r.outlierDetection ? "yes" : "no"} | ${r.request} | ${answersText(r.answers)} | ${answersText(after.answers)}`,
+    );
+  }
+}
+
 export async function runSoak({ envoy, short = false, seconds, log = console.log }) {
   const plan = { ...PLANS[short ? "short" : "full"], ...(seconds ? { seconds, minRequests: 0 } : {}) };
   const pods = await startPods(buildWorld(0).echoPods, { record: false });
@@ -212,6 +290,9 @@ export async function runSoak({ envoy, short = false, seconds, log = console.log
     });
     figures.reconfiguration = reconfigureFigures(r);
     problems.push(...reconfigureProblems(r));
+    const faults = await backendFaults({ bin: envoy.bin, log });
+    figures.faults = faults.table;
+    problems.push(...faultProblems(faults));
   } finally {
     await pods.close();
   }
@@ -243,6 +324,7 @@ function printFigures(figures) {
         `${r.fast.rssEndKiB} KiB after ${r.fast.swaps}; dynamic_subset_config_rejected_total ${r.configRejectedTotal} (${r.distinctMalformed} distinct malformed configurations)`,
     );
   }
+  if (figures.faults) printFaults(figures.faults);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
