@@ -250,7 +250,8 @@ export function faultProblems({ table, ejections }) {
 
 function printFaults(table) {
   console.log(`\n  Backend faults: ${KILLED} (p2) killed mid-load, then started again; answers by share`);
-  console.log("  mode | fallbackPolicy | outlierDetection | request | during the outage | after the restart");
+  console.log("| mode | fallbackPolicy | outlierDetection | request | during the outage | after the restart |");
+  console.log("|---|---|---|---|---|---|");
   for (const r of table.filter((x) => x.phase === "outage")) {
     const after = table.find(
       (x) =>
@@ -260,9 +261,8 @@ function printFaults(table) {
         x.outlierDetection === r.outlierDetection &&
         x.request === r.request,
     );
-    console.log(
-      `  ${r.mode} | ${r.policy} | ${r.outlierDetection ? "yes" : "no"} | ${r.request} | ${answersText(r.answers)} | ${answersText(after.answers)}`,
-    );
+    const cells = [r.mode, r.policy, r.outlierDetection ? "yes" : "no", r.request, answersText(r.answers)];
+    console.log(`| ${[...cells, answersText(after.answers)].join(" | ")} |`);
   }
 }
 
