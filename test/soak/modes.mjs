@@ -25,10 +25,16 @@ function running(envoy) {
   return () => !exited;
 }
 
-export async function metadataSoakEnvoy(bin, world, { args = [] } = {}) {
+/** wasm: another module for the filter (the soak's control runs one that traps). */
+export async function metadataSoakEnvoy(bin, world, { wasm } = {}) {
   const configs = metadataConfigs(world);
   const targets = await metadataTargets(world, configs);
-  const envoy = await startEnvoy(bin, withoutAccessLogs(configs.bootstrap), { args });
+  const bootstrap = withoutAccessLogs(configs.bootstrap);
+  if (wasm)
+    for (const listener of bootstrap.static_resources.listeners)
+      for (const f of hcmOf(listener).http_filters)
+        if (f.name === "envoy.filters.http.wasm") f.typed_config.config.vm_config.code.local.filename = wasm;
+  const envoy = await startEnvoy(bin, bootstrap);
   return {
     envoys: [
       {

@@ -9,7 +9,7 @@
 // Prints the figures and every problem; exits 1 on a problem.
 //
 //   node test/soak/soak.mjs            the full soak: >= 10^6 requests per mode (minutes)
-//   node test/soak/soak.mjs --short    about 20 s of load in all (test/soak/soak.test.mjs runs it in npm test)
+//   node test/soak/soak.mjs --short    about 20 s of load, a minute in all (test/soak/soak.test.mjs runs it in npm test)
 //   SOAK_SECONDS=N                     seconds of steady load per mode instead
 //
 //   runSoak({ envoy, short, log }) -> { figures, problems }
@@ -74,7 +74,6 @@ function steadyFigures(mode, f) {
     seconds: Math.round(f.seconds),
     rate: Math.round(f.requests / f.seconds),
     envoys: f.envoys.length,
-    connections: sum(f.envoys.map((e) => e.connections ?? 0)),
     responses: kindsSummary(f.kinds),
     rssWarmKiB: sum(rss.map((r) => r.warm)),
     rssEndKiB: sum(rss.map((r) => r.end)),

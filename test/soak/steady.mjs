@@ -129,8 +129,5 @@ export async function steadyLoad({ envoys, seconds, minRequests = 0, chunkSecond
     kinds,
     errors,
     envoys: perEnvoy,
-    cases: targets.flatMap((t, i) =>
-      t.cases.map((c, j) => ({ target: t.name, name: c.name, answered: totals[i].answered[j], bad: totals[i].bad[j] })),
-    ),
   };
 }
