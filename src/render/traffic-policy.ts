@@ -170,7 +170,8 @@ function loadBalancer(p: PolicyReader, n: Node, dynamicLbPolicy: string | undefi
 function slowStartConfig(p: PolicyReader, n: Node): Obj | undefined {
   const warmup = child(n, "warmup");
   if (p.fields(warmup, ["duration", "minimumPercent", "aggression"])) {
-    const window = p.duration(child(warmup, "duration"));
+    const duration = child(warmup, "duration");
+    const window = duration.v === undefined ? p.r.fail(duration, "is required") : p.duration(duration);
     const minimum = child(warmup, "minimumPercent").v ?? 10; // Istio's and Envoy's default
     const aggression = child(warmup, "aggression").v ?? 1;
     if (typeof minimum !== "number" || minimum < 0 || minimum > 100)
@@ -329,7 +330,10 @@ function tls(p: PolicyReader, n: Node): Obj | undefined {
   if (p.flag(child(n, "insecureSkipVerify")) === true) {
     if (Object.keys(validation).length > 0)
       p.r.fail(child(n, "insecureSkipVerify"), "contradicts caCertificates/subjectAltNames (verify, or skip)");
-  } else if (Object.keys(validation).length > 0) context.validation_context = validation;
+  } else if (!ca) {
+    // Istio verifies the server with the system's CAs by default; Envoy without a CA would not verify at all.
+    p.r.fail(child(n, "caCertificates"), "is required to verify the server (or set insecureSkipVerify: true)");
+  } else context.validation_context = validation;
   const common: Obj = {};
   if (Object.keys(context).length > 0) Object.assign(common, context);
   const cert = file("clientCertificate");

@@ -308,6 +308,7 @@ test("malformed values and unknown fields are rejected by path; nothing is rende
       at(
         "tls.credentialName: not supported by the envoy target: a Kubernetes secret is read by istiod; give the files instead",
       ),
+      at("tls.caCertificates: is required to verify the server (or set insecureSkipVerify: true)"),
       at("tls: MUTUAL needs clientCertificate and privateKey"),
       at("proxyProtocol.version: must be V1 or V2"),
     ],
@@ -328,6 +329,22 @@ test("loadBalancer.simple must agree with dynamicSubset.lbPolicy; portLevelSetti
   assert.deepEqual(noPort, [
     "dr.yaml#0 spec.trafficPolicy.portLevelSettings: not supported by the envoy target: the routes to this host do not name one destination port (set destination.port.number)",
   ]);
+});
+
+test("tls without a CA file is refused unless verification is skipped on purpose; warmup needs its duration", () => {
+  const problems = [];
+  const dr = (policy) => input(policy).destinationRules[0];
+  clusterTrafficPolicy(
+    dr({ tls: { mode: "SIMPLE" }, loadBalancer: { warmup: { minimumPercent: 5 } } }),
+    9080,
+    problems,
+  );
+  assert.deepEqual(problems, [
+    "dr.yaml#0 spec.trafficPolicy.loadBalancer.warmup.duration: is required",
+    "dr.yaml#0 spec.trafficPolicy.tls.caCertificates: is required to verify the server (or set insecureSkipVerify: true)",
+  ]);
+  const skipped = clusterTrafficPolicy(dr({ tls: { mode: "SIMPLE", insecureSkipVerify: true, sni: "x" } }), 9080, []);
+  assert.deepEqual(skipped.transport_socket.typed_config.common_tls_context, {});
 });
 
 test("durations: Istio's (Go) duration text", () => {
