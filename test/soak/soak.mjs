@@ -197,14 +197,14 @@ function answerLabel(kind) {
   return kind;
 }
 
-/** "p1 62%, 503 connect failure 38%": what a request got in a phase, by share. */
+/** "p1 62%, 503 connect failure 38%": what a request got in a phase, by share (a share under 1 %: the count). */
 export function answersText(answers) {
   const total = sum([...answers.values()]);
   const byLabel = new Map();
   for (const [kind, n] of answers) byLabel.set(answerLabel(kind), (byLabel.get(answerLabel(kind)) ?? 0) + n);
   return [...byLabel]
     .sort((a, b) => b[1] - a[1])
-    .map(([label, n]) => `${label} ${Math.round((100 * n) / total)}%`)
+    .map(([label, n]) => `${label} ${n * 100 < total ? `(${n} of ${total})` : `${Math.round((100 * n) / total)}%`}`)
     .join(", ");
 }
 
