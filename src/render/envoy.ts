@@ -42,6 +42,7 @@ import {
   serviceHost,
 } from "./plugin-config.js";
 import { yamlText } from "./yaml.js";
+import { clusterTrafficPolicy, destinationPort } from "./traffic-policy.js";
 
 export interface EnvoyVariant {
   name?: string; // listener / route configuration name; also the cluster-name suffix when there are several
@@ -312,7 +313,13 @@ function clustersFor(
         "no-subsets",
         `endpoints: ${host}: no subset exists: ${reason}; every request would take the fallback`,
       );
-    return [cluster(clusterName(host), eps, dr)];
+    const policy = input.destinationRules.find((d) => serviceHost(d) === host);
+    return [
+      {
+        ...cluster(clusterName(host), eps, dr),
+        ...clusterTrafficPolicy(policy, destinationPort(input, host), findings.problems),
+      },
+    ];
   });
 }
 

@@ -6,12 +6,9 @@
 // (`envoy --mode validate` on every configuration of the repository: validate.test.mjs.)
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, before, test } from "node:test";
-import { stringify } from "yaml";
 import {
   freePort,
   httpRequest,
@@ -20,6 +17,7 @@ import {
   startLocalExample,
 } from "../../envoy/local-envoy.mjs";
 import { forEachEnvoy, twoAtATime } from "./envoys.mjs";
+import { configurationOf, wasmConfigOf, WatchedListenerFile } from "./watched-listener.mjs";
 
 const BAD_CONFIGS = JSON.parse(readFileSync(new URL("../fixtures/bad-configs.json", import.meta.url), "utf8")).cases;
 
@@ -43,16 +41,6 @@ const SAMPLED = [
 ];
 
 const step2Listener = (b) => b.static_resources.listeners.find((l) => l.name === "step2");
-const wasmConfigOf = (listener) =>
-  listener.filter_chains[0].filters[0].typed_config.http_filters.find((f) => f.name === "envoy.filters.http.wasm")
-    .typed_config.config;
-
-/** The plugin configuration of a fixture case as Envoy hands it over: text, or bytes that are not UTF-8. */
-function configurationOf(c) {
-  if (c.configBase64 !== undefined)
-    return { "@type": "type.googleapis.com/google.protobuf.BytesValue", value: c.configBase64 };
-  return { "@type": "type.googleapis.com/google.protobuf.StringValue", value: c.config };
-}
 
 /** The local example reduced to its step2 listener, with another plugin configuration. */
 function bootstrapWith(configuration) {
@@ -91,45 +79,6 @@ forEachEnvoy("real Envoy refuses a bootstrap with a malformed plugin configurati
     });
   });
 });
-
-/** A directory Envoy watches for the listener file; replace() swaps it by rename, as Envoy requires. */
-class WatchedListenerFile {
-  constructor(listener) {
-    this.dir = mkdtempSync(path.join(tmpdir(), "dynamic-subset-lds-"));
-    this.file = path.join(this.dir, "listeners.yaml");
-    this.listener = listener;
-    this.write(listener);
-  }
-
-  write(listener) {
-    const resource = { "@type": "type.googleapis.com/envoy.config.listener.v3.Listener", ...listener };
-    const staging = path.join(this.dir, "listeners.yaml.next");
-    writeFileSync(staging, stringify({ resources: [resource] }));
-    renameSync(staging, this.file);
-  }
-
-  /** Replaces the listener's plugin configuration text. */
-  replaceConfiguration(edit) {
-    const listener = structuredClone(this.listener);
-    const configuration = wasmConfigOf(listener).configuration;
-    configuration.value = edit(configuration.value);
-    this.write(listener);
-  }
-
-  /** dynamic_resources for a bootstrap. */
-  get dynamicResources() {
-    return {
-      lds_config: {
-        resource_api_version: "V3",
-        path_config_source: { path: this.file, watched_directory: { path: this.dir } },
-      },
-    };
-  }
-
-  remove() {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 /** Requests sent back to back, from `parallel` loops, half on kept-alive connections: { stop() -> results }. */
 function steadyLoad(port, headers, parallel = 4) {

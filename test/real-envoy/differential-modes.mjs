@@ -34,7 +34,7 @@ const SERVICE_PORT = 8000;
 
 // ---- the world: pods, Services, endpoints -----------------------------------------------------------------------
 
-function podJson({ ip, labels }, port) {
+export function podJson({ ip, labels }, port) {
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -44,7 +44,7 @@ function podJson({ ip, labels }, port) {
   };
 }
 
-function serviceYaml(name) {
+export function serviceYaml(name) {
   return stringify({
     apiVersion: "v1",
     kind: "Service",
@@ -183,6 +183,19 @@ async function observeReal(observed, pairs, { path }, repeats, pods) {
 const byResponseHeader = () =>
   [true, false].map((flag) => SCENARIOS.filter((s) => Boolean(s.responseHeader) === flag)).filter((g) => g.length);
 
+/** The envoy target's parts of each variant, for the emulator: Map name -> { plugin, httpFilters, routeConfig, clusters }. */
+export function envoyParts(variants, options) {
+  const documents = renderEnvoy(variants, { ...options, output: "parts" }).documents;
+  const parts = new Map();
+  for (const { name } of variants) {
+    const [plugin, httpFilters, routeConfig, ...own] = documents
+      .filter((d) => d.comment.startsWith(`${name}:`))
+      .map((d) => d.value);
+    parts.set(name, { plugin, httpFilters, routeConfig, clusters: own });
+  }
+  return parts;
+}
+
 /**
  * The envoy target's output for every scenario (one listener each, named after the scenario): the bootstrap for
  * real Envoy, with the access log of istiod-access-log.mjs, and each scenario's parts for the emulator.
@@ -199,13 +212,7 @@ export function metadataConfigs(world) {
     base ??= bootstrap.value;
     listeners.push(...bootstrap.value.static_resources.listeners);
     clusters.push(...bootstrap.value.static_resources.clusters);
-    const documents = renderEnvoy(variants, { ...options, output: "parts" }).documents;
-    for (const { name } of variants) {
-      const [plugin, httpFilters, routeConfig, ...own] = documents
-        .filter((d) => d.comment.startsWith(`${name}:`))
-        .map((d) => d.value);
-      parts.set(name, { plugin, httpFilters, routeConfig, clusters: own });
-    }
+    for (const [name, p] of envoyParts(variants, options)) parts.set(name, p);
   }
   for (const l of listeners) l.filter_chains[0].filters[0].typed_config.access_log = [ACCESS_LOG];
   return { bootstrap: { ...base, static_resources: { listeners, clusters } }, parts };
@@ -273,6 +280,9 @@ export function catalogManifests(scenario, world) {
 /** The Services a scenario's sidecar knows: its own and the one no configuration names. */
 export const catalogServices = (scenario, world) =>
   `${world.services.get(scenario.service)}---\n${world.services.get(OTHER.service)}`;
+
+/** Envoy >= 1.39 matches a repeated header by any of its values (runtime guard match_headers_individually). */
+export const matchesHeadersIndividually = (version) => Number(version.split(".")[1]) >= 39;
 
 /** Catalog mode in the emulator with the Istio model. */
 export async function emulatedCatalog(manifests, world, services, { matchHeadersIndividually }) {

@@ -15,6 +15,7 @@ import {
   catalogServices,
   emulatedCatalog,
   emulatedMetadata,
+  matchesHeadersIndividually,
   metadataConfigs,
   realCatalog,
   realMetadata,
@@ -24,9 +25,6 @@ import {
 } from "./differential-modes.mjs";
 import { SCENARIOS } from "./differential-scenarios.mjs";
 import { startPods } from "./istiod-pods.mjs";
-
-/** Envoy >= 1.39 matches a repeated header by any of its values (runtime guard match_headers_individually). */
-const matchesHeadersIndividually = (version) => Number(version.split(".")[1]) >= 39;
 
 const requestsOf = (scenario, mode) => scenario.requests.filter((r) => !r.modes || r.modes.includes(mode));
 

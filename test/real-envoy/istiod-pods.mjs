@@ -5,13 +5,17 @@
 // it (no internal header may). A pod can answer an error status a number of times, or stop listening (a pod that
 // is gone: connection refused).
 //
-//   startPods([{ ip, labels }]) -> { port, received: [{ ip, headers: [[name, value]] }], fail(ip, status, times),
-//                                    stop(ip), close() }
+//   startPods([{ ip, labels }], { record }) -> { port, received: [{ ip, headers: [[name, value]] }],
+//                                    fail(ip, status, times), stop(ip), start(ip), close() }
+//   record: false keeps `received` empty (a soak sends millions of requests).
 //   seedPods(podsText)          -> the pods of `kubectl get pods -o json` that have an IP, on their local address
 //   podsWith(podsText, ip, change) -> that pod list with one pod not Ready ("unready") or gone ("removed")
 
 import http from "node:http";
 import { localIp } from "../../examples/helloworld/walkthrough.mjs";
+
+// Envoy forwards up to 60 KiB of request headers by default; Node's own limit (16 KiB) would answer 431 first.
+const MAX_HEADER_BYTES = 1024 * 1024;
 
 /** What the seed's http-echo pod with these labels answers. */
 const welcome = (labels, ip) => `Welcome to helloworld stage: ${labels.stage}, version: ${labels.version}, ip: ${ip}`;
@@ -49,7 +53,7 @@ export function podsWith(podsText, ip, change) {
 }
 
 /** Starts one echo server per pod, all on one free port (tried until every address has it free). */
-export async function startPods(pods) {
+export async function startPods(pods, { record = true } = {}) {
   const received = [];
   const failures = new Map(); // ip -> { status, times }
   const servers = new Map(); // ip -> server
@@ -57,7 +61,7 @@ export async function startPods(pods) {
     const headers = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2)
       headers.push([req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]]);
-    received.push({ ip: pod.ip, headers });
+    if (record) received.push({ ip: pod.ip, headers });
     const failure = failures.get(pod.ip);
     if (failure && failure.times > 0) {
       failure.times--;
@@ -68,25 +72,36 @@ export async function startPods(pods) {
     res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
     res.end(`${welcome(pod.labels, pod.ip)}\n`);
   };
+  const serve = async (pod, port) => {
+    const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handler(pod));
+    await listen(server, port, pod.ip);
+    servers.set(pod.ip, server);
+  };
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = 20000 + Math.floor(Math.random() * 30000);
     try {
-      for (const pod of pods) {
-        const server = http.createServer(handler(pod));
-        await listen(server, port, pod.ip);
-        servers.set(pod.ip, server);
-      }
+      for (const pod of pods) await serve(pod, port);
       return {
         port,
         received,
         fail(ip, status, times = 1) {
           failures.set(ip, { status, times });
         },
+        /** The pod is gone: its connections are cut and its address refuses new ones. */
         async stop(ip) {
           const server = servers.get(ip);
           servers.delete(ip);
-          if (server) await closeServer(server);
+          if (!server) return;
+          const closed = closeServer(server);
+          server.closeAllConnections();
+          await closed;
         },
+        /** The pod is back, on the same address and port. */
+        start: (ip) =>
+          serve(
+            pods.find((p) => p.ip === ip),
+            port,
+          ),
         close: () => Promise.all([...servers.values()].map(closeServer)).then(() => undefined),
       };
     } catch (err) {

@@ -6,7 +6,7 @@
 //     request(headers, { path, method }) -> { status, body, headers, log }, accessLog(id): istiod-access-log.mjs
 //     counters()                          the filter's counters
 //     setPods(podsText)                   pushes new EDS (pods became unhealthy, went away) and waits for Envoy
-//     admin(path), log, close()
+//     admin(path), log, port (the outbound listener's), pid, exited, close()
 //   }
 //   localManifest(text, port), localPods(text, port): the seed's 192.168.0.x:5678 pods as 127.0.0.x:<port>.
 //   renderSeedStep(variant, edit, options): the istio target's output for the seed's input of that step after
@@ -133,6 +133,9 @@ export async function startIstioSidecar(
   const observed = observedRequests(envoy, LISTENER, "helloworld:8000");
   return {
     bootstrap: sidecar.bootstrap,
+    port: envoy.ports[LISTENER],
+    pid: envoy.pid,
+    exited: envoy.exited,
     log: envoy.log,
     admin: envoy.admin,
     request: observed.request,

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import asc from "assemblyscript/asc";
+import { compileFixture } from "./fixtures/compile.mjs";
 import { HEADERS_PATH } from "../../envoy/backends.mjs";
 import { startLocalExample } from "../../envoy/local-envoy.mjs";
 import { NO_HEALTHY_UPSTREAM, WALKTHROUGH, localIp, welcome } from "../../examples/helloworld/walkthrough.mjs";
@@ -262,19 +262,6 @@ forEachEnvoy("real Envoy, metadata mode: decisions, counters, internal headers, 
 /** The trap fixture (fixtures/trap.ts), compiled in memory (once for every version). */
 let trapBinary;
 const compileTrap = () => (trapBinary ??= compileFixture("trap.ts"));
-
-async function compileFixture(file) {
-  let binary;
-  const fixtures = new URL("fixtures/", import.meta.url).pathname;
-  const args = [file, "--baseDir", fixtures, "--outFile", "out.wasm", "--runtime", "stub", "--use", "abort="];
-  const { error, stderr } = await asc.main([...args, "--exportStart", "_initialize", "-O1"], {
-    writeFile: (name, contents) => {
-      if (name.endsWith(".wasm")) binary = contents;
-    },
-  });
-  if (error) throw new Error(`asc ${file}: ${error.message}\n${stderr}`);
-  return binary;
-}
 
 forEachEnvoy("real Envoy: how a failed Wasm VM shows (the control for the suite above)", (envoy) => {
   test("a module that traps: 503, Envoy's log names the failed call, wasm.<plugin>.vm_reload* counts", async () => {
