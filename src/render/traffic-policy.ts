@@ -15,6 +15,7 @@
 // (default 0: panic mode off, so ejected hosts are never tried again while ejected).
 
 import type { AsmDestinationRule, AsmInput } from "../asm/index.js";
+import { LOAD_BALANCER, TRAFFIC_POLICY } from "../asm/istio-fields.js";
 import { type Obj } from "../input/object.js";
 import { child, DocReader, type Node } from "../input/reader.js";
 import { fqdn } from "../input/syntax.js";
@@ -25,18 +26,10 @@ const UNLIMITED = 4294967295;
 const HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 const typed = (type: string, body: Obj = {}): Obj => ({ "@type": `type.googleapis.com/${type}`, ...body });
 
-const TRAFFIC_POLICY_FIELDS = [
-  "loadBalancer",
-  "connectionPool",
-  "outlierDetection",
-  "tls",
-  "portLevelSettings",
-  "tunnel",
-  "proxyProtocol",
-  "retryBudget",
-];
 const PORT_FIELDS = ["port", "loadBalancer", "connectionPool", "outlierDetection", "tls"];
-const LB_FIELDS = ["simple", "consistentHash", "localityLbSetting", "warmupDurationSecs", "warmup", "dynamicSubset"];
+// The field lists Istio's CRDs define (checked against them by test/render/istio-fields.test.mjs); the ASM reader
+// has already refused others in trafficPolicy and loadBalancer, so these checks only guard direct callers.
+const LB_FIELDS = [...LOAD_BALANCER, "dynamicSubset"];
 const TCP_FIELDS = ["maxConnections", "connectTimeout", "tcpKeepalive", "maxConnectionDuration", "idleTimeout"];
 const HTTP_FIELDS = [
   "http1MaxPendingRequests",
@@ -432,7 +425,7 @@ export function clusterTrafficPolicy(
   const tp = child(child(root, "spec"), "trafficPolicy");
   if (!dr || tp.v === undefined) return out;
   const p = new PolicyReader(new DocReader(dr.ref, problems, []));
-  if (!p.fields(tp, TRAFFIC_POLICY_FIELDS)) return out;
+  if (!p.fields(tp, TRAFFIC_POLICY)) return out;
   p.unsupported(child(tp, "tunnel"), "CONNECT tunnelling applies to TCP traffic; the envoy target renders HTTP routes");
   const parts = componentsFor(p, tp, port);
   if (parts.loadBalancer) loadBalancer(p, parts.loadBalancer, dr.dynamicSubset?.lbPolicy, out);

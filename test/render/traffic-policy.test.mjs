@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { stringify } from "yaml";
-import { AsmInputError, parseAsm } from "../../dist/asm/index.js";
+import { parseAsm } from "../../dist/asm/index.js";
+import { InputError } from "../../dist/input/errors.js";
 import { renderEnvoy } from "../../dist/render/envoy.js";
 import { clusterTrafficPolicy, durationSeconds } from "../../dist/render/traffic-policy.js";
 import { runEnvoyToExit } from "../../envoy/local-envoy.mjs";
@@ -44,7 +45,7 @@ function problemsOf(trafficPolicy, port) {
   try {
     render(trafficPolicy, port);
   } catch (err) {
-    assert.ok(err instanceof AsmInputError, err.stack);
+    assert.ok(err instanceof InputError, err.stack);
     return err.problems;
   }
   assert.fail("rendered without a problem");
@@ -282,12 +283,8 @@ test("malformed values and unknown fields are rejected by path; nothing is rende
       tls: { mode: "MUTUAL", credentialName: "secret" },
       proxyProtocol: { version: "V3" },
       retryBudget: { budgetInterval: "10s" },
-      bogus: true,
     }),
     [
-      at(
-        "bogus: unknown field (expected one of: loadBalancer, connectionPool, outlierDetection, tls, portLevelSettings, tunnel, proxyProtocol, retryBudget)",
-      ),
       at(
         "loadBalancer.simple: not supported by the envoy target: PASSTHROUGH forwards to the original destination, without endpoints or subsets",
       ),
@@ -313,6 +310,12 @@ test("malformed values and unknown fields are rejected by path; nothing is rende
       at("proxyProtocol.version: must be V1 or V2"),
     ],
   );
+});
+
+test("an unknown trafficPolicy field is refused before anything renders, naming Istio's fields", () => {
+  assert.deepEqual(problemsOf({ outlierDetection: { interval: "1s" }, bogus: true }), [
+    "dr.yaml#0 spec.trafficPolicy.bogus: unknown field of a TrafficPolicy (Istio's are: loadBalancer, connectionPool, outlierDetection, tls, portLevelSettings, tunnel, proxyProtocol, retryBudget); Kubernetes would drop it",
+  ]);
 });
 
 test("loadBalancer.simple must agree with dynamicSubset.lbPolicy; portLevelSettings need one destination port", () => {

@@ -16,7 +16,7 @@
 
 import { pathToFileURL } from "node:url";
 import { availableEnvoys } from "../../scripts/envoy.mjs";
-import { buildWorld } from "../real-envoy/differential-modes.mjs";
+import { buildWorld, worldEchoPods } from "../real-envoy/differential-modes.mjs";
 import { startPods } from "../real-envoy/istiod-pods.mjs";
 import { ensureWrk } from "./load.mjs";
 import { catalogSoakEnvoys, metadataSoakEnvoy } from "./modes.mjs";
@@ -267,7 +267,7 @@ function printFaults(table) {
 
 export async function runSoak({ envoy, short = false, seconds, log = console.log }) {
   const plan = { ...PLANS[short ? "short" : "full"], ...(seconds ? { seconds, minRequests: 0 } : {}) };
-  const pods = await startPods(buildWorld(0).echoPods, { record: false });
+  const pods = await startPods(worldEchoPods(), { record: false });
   const world = buildWorld(pods.port);
   const figures = { envoy: envoy.version, plan };
   const problems = [];

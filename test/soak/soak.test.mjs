@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { before, test } from "node:test";
-import { buildWorld } from "../real-envoy/differential-modes.mjs";
+import { buildWorld, worldEchoPods } from "../real-envoy/differential-modes.mjs";
 import { forNewestEnvoy } from "../real-envoy/envoys.mjs";
 import { compileFixture } from "../real-envoy/fixtures/compile.mjs";
 import { startPods } from "../real-envoy/istiod-pods.mjs";
@@ -56,7 +56,7 @@ forNewestEnvoy("soak, short version (npm run soak is the full one)", (envoy) => 
     const dir = mkdtempSync(path.join(tmpdir(), "dynamic-subset-soak-trap-"));
     const trap = path.join(dir, "trap.wasm");
     writeFileSync(trap, await compileFixture("trap.ts"));
-    const pods = await startPods(buildWorld(0).echoPods, { record: false });
+    const pods = await startPods(worldEchoPods(), { record: false });
     const setup = await metadataSoakEnvoy(envoy.bin, buildWorld(pods.port), { wasm: trap });
     try {
       const f = await steadyLoad({ envoys: setup.envoys, seconds: 1, chunkSeconds: 1 });
