@@ -11,7 +11,8 @@
 #                                            tests run
 #
 # Listeners (see envoy/README.md): 10000 step 2, 10001 step 3 NO_FALLBACK, 10002 step 3 ANY_ENDPOINT,
-# 10003 step 3 DEFAULT_SUBSET, 10004 step 4 %ip%; admin on 127.0.0.1:9901. Ctrl-C stops everything.
+# 10003 step 3 DEFAULT_SUBSET, 10004 step 4 %ip%, 10005-10007 step 2 from cookies, query parameters, baggage;
+# admin on 127.0.0.1:9901. Ctrl-C stops everything.
 #
 # Docker needs host networking (Linux): Envoy must reach the backends on 127.0.0.x and you must reach Envoy on
 # 127.0.0.1.

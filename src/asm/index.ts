@@ -21,7 +21,8 @@
 // networking.istio.io/{v1alpha3,v1beta1,v1}; metadata.name; DR spec.host; dynamicSubset fields (unknown fields
 // rejected); selector keys non-empty, distinct, valid label keys; no two selectors with one key set; built-in keys
 // other than %ip% rejected; fallbackPolicy / lbPolicy enums; DEFAULT_SUBSET needs defaultSubset; defaultSubset and
-// defaultValue are label values (IP literals for %ip%); mapped headers are header-name tokens; VS spec.hosts.
+// defaultValue are label values (IP literals for %ip%); a mapping names exactly one source (header, cookie, query,
+// baggage) with a name valid for it, as the filter checks it; VS spec.hosts.
 // Typos around the ASM fields are errors, because Kubernetes would drop the misspelt field silently and the
 // service would lose dynamic subsets: the fields of spec, trafficPolicy, loadBalancer and http[] must be Istio's
 // (./istio-fields.ts), and dynamicSubset / headerToDynamicSubsetKey anywhere else in the document are refused.
@@ -41,7 +42,7 @@ import { InputError } from "../input/errors.js";
 import { isListKind, listKind, withoutServerFields } from "../input/kube.js";
 import { isObj, type Obj } from "../input/object.js";
 import { child, DocReader, type Node, yamlNodes } from "../input/reader.js";
-import { isHeaderToken } from "../input/syntax.js";
+import { isHeaderToken, isQueryParameterName } from "../input/syntax.js";
 import * as FIELDS from "./istio-fields.js";
 
 export { fqdn, isHeaderToken, isIpLiteral, isLabelKey, isLabelValue } from "../input/syntax.js";
@@ -219,16 +220,62 @@ function readDestinationRule(r: DocReader, doc: Node): AsmDestinationRule | unde
   return dr;
 }
 
+/** Where a mapping reads its key's value (docs/configuration.md "Key sources"); ASM itself knows only header. */
+const KEY_SOURCES = ["header", "cookie", "query", "baggage"] as const;
+type KeySource = (typeof KEY_SOURCES)[number];
+
+/** What a name must be for its source, as the filter and the plugin configuration's schema check it. */
+const SOURCE_NAMES: Record<KeySource, { what: string; valid: (s: string) => boolean; rule: string }> = {
+  header: {
+    what: "a header name",
+    valid: isHeaderToken,
+    rule: "is not a header-name token (pseudo-headers such as :authority are not supported)",
+  },
+  cookie: {
+    what: "a cookie name",
+    valid: isHeaderToken,
+    rule: "is not a valid cookie name (RFC 6265 cookie-name: an RFC 9110 token)",
+  },
+  query: {
+    what: "a query parameter name",
+    valid: isQueryParameterName,
+    rule: "is not a valid query parameter name (visible ASCII except # % & + =)",
+  },
+  baggage: {
+    what: "a baggage key",
+    valid: isHeaderToken,
+    rule: "is not a valid baggage key (W3C Baggage key: an RFC 9110 token)",
+  },
+};
+
+/** The one source a mapping names, or undefined after reporting none or several. */
+function readSource(r: DocReader, n: Node): KeySource | undefined {
+  const given = KEY_SOURCES.filter((s) => child(n, s).v !== undefined);
+  if (given.length === 1) return given[0];
+  return r.fail(
+    n,
+    given.length === 0
+      ? "one of header, cookie, query, baggage is required (where the key's value comes from)"
+      : `header, cookie, query and baggage are mutually exclusive; give exactly one (found ${given.join(", ")})`,
+  );
+}
+
+function readSourceName(r: DocReader, source: KeySource, n: Node): string | undefined {
+  const { what, valid, rule } = SOURCE_NAMES[source];
+  const name = r.labelString(n, what);
+  return name === undefined || valid(name) ? name : r.fail(n, `"${name}" ${rule}`);
+}
+
 function readMapping(r: DocReader, n: Node): HeaderMapping | undefined {
-  if (!r.object(n, ["header", "key", "defaultValue"])) return undefined;
-  const headerNode = child(n, "header");
-  const header = r.labelString(headerNode, "a header name");
-  if (header !== undefined && !isHeaderToken(header))
-    r.fail(headerNode, `"${header}" is not a header-name token (pseudo-headers such as :authority are not supported)`);
+  if (!r.object(n, [...KEY_SOURCES, "key", "defaultValue"])) return undefined;
+  const source = readSource(r, n);
+  const name = source && readSourceName(r, source, child(n, source));
   const key = r.key(child(n, "key"));
   const defaultValue = r.optional(child(n, "defaultValue"), (d) => r.valueFor(key, d));
-  if (header === undefined || !isHeaderToken(header) || key === undefined) return undefined;
-  return defaultValue === undefined ? { header, key } : { header, key, defaultValue };
+  if (source === undefined || name === undefined || key === undefined) return undefined;
+  const mapping: HeaderMapping = { [source]: name, key };
+  if (defaultValue !== undefined) mapping.defaultValue = defaultValue;
+  return mapping;
 }
 
 function readHttpRoute(r: DocReader, n: Node): AsmHttpRoute | undefined {

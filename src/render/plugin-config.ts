@@ -8,7 +8,8 @@
 //       entry names its destination: {cluster: "<name>"} (envoy target) or {host: "<fqdn>"} (istio target).
 //       Throws InputError (document + path + problem) on conflicts: two DestinationRules with dynamicSubset
 //       for one host, two http routes with one Envoy route name but different mappings, two unnamed routes, a
-//       mapped header inside `headerPrefix` (default x-dynamic-subset-), more than 64 distinct keys per service;
+//       mapped header (or the cookie / baggage header a cookie / baggage mapping reads) inside `headerPrefix`
+//       (default x-dynamic-subset-), more than 64 distinct keys per service;
 //       and, unless `allowed` has "unused-key", a mapping whose key no selector of the service uses (the filter
 //       would only log a warning, and the key the selector needs would never be set: with NO_FALLBACK, 503).
 //   serviceHost(dr): string                           the DR's host as a FQDN (short names read in its namespace)
@@ -73,6 +74,21 @@ export function envoyRouteNames(route: AsmHttpRoute): string[] {
   return [...new Set(routeMatches(route).map((m) => envoyRouteName(route, m)))];
 }
 
+/**
+ * A mapping whose value would come from a header inside `headerPrefix`, which the filter strips from every request
+ * (and refuses to read): `<field>: <problem>`, else undefined. A cookie or baggage mapping reads the cookie or
+ * baggage header, whatever the cookie's or member's own name; a query mapping reads :path, which no prefix (a
+ * lower-case token) can cover.
+ */
+function internalSourceHeader(m: HeaderMapping, headerPrefix: string): string | undefined {
+  if (m.header?.toLowerCase().startsWith(headerPrefix))
+    return `header: ${m.header} is an internal header of the filter (prefix ${headerPrefix}), which it strips from every request`;
+  const source = m.cookie !== undefined ? "cookie" : m.baggage !== undefined ? "baggage" : undefined;
+  if (source?.startsWith(headerPrefix))
+    return `${source}: reads the ${source} header, which the header prefix ${headerPrefix} makes an internal header of the filter (it strips it from every request); choose another prefix`;
+  return undefined;
+}
+
 const sameMappings = (a: HeaderMapping[], b: HeaderMapping[]) => JSON.stringify(a) === JSON.stringify(b);
 
 interface RouteSource {
@@ -97,11 +113,8 @@ function serviceRoutes(
       if (!routeDestinations(vs, route).includes(host)) return;
       const where = `${vs.ref} spec.http[${i}]`;
       route.headerToDynamicSubsetKey.forEach((m, j) => {
-        if (m.header?.toLowerCase().startsWith(headerPrefix)) {
-          problems.push(
-            `${where}.headerToDynamicSubsetKey[${j}].header: ${m.header} is an internal header of the filter (prefix ${headerPrefix}), which it strips from every request`,
-          );
-        }
+        const internal = internalSourceHeader(m, headerPrefix);
+        if (internal) problems.push(`${where}.headerToDynamicSubsetKey[${j}].${internal}`);
         if (!selectorKeys.has(m.key)) {
           findings.refuse(
             "unused-key",

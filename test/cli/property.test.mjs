@@ -10,7 +10,9 @@
 //     sidecar model (test/e2e/mesh-istio.mjs), the filter running in both.
 // Worlds are built by fast-check from one service `helloworld` (DestinationRule + VirtualService), its pods as
 // kubectl prints them and an endpoints file, then broken in the ways users break them (typos, invalid label
-// keys and values, pods that are not ready or elsewhere, unresolvable ports, headers the filter owns, ...).
+// keys and values, pods that are not ready or elsewhere, unresolvable ports, headers the filter owns, mappings with
+// no source, two sources or a name invalid for its source, ...). Each key's value comes from a header, a cookie, a
+// query parameter or a baggage member (docs/configuration.md "Key sources"), and requests carry it there.
 // The test command runs a fixed seed, so a run is reproducible (like the fuzz test's FUZZ_SEED); explore with
 // PROPERTY_SEED=random PROPERTY_RUNS=<n>. A failure prints fast-check's seed and path; PROPERTY_SEED=<seed> replays it.
 
@@ -43,6 +45,15 @@ const KEYS = ["stage", "version", "app.kubernetes.io/tier", "Zone"]; // "Zone": 
 const VALUES = ["a", "b", "on", "010", "V1", "a.b_c"];
 const POLICIES = ["NO_FALLBACK", "ANY_ENDPOINT", "DEFAULT_SUBSET"];
 const header = (key) => (key === IP ? "x-ip" : `x-${key.toLowerCase().replace(/[^a-z0-9]/g, "-")}`);
+// Where a key's value comes from (docs/configuration.md "Key sources"), and the name it has there. Cookie names and
+// baggage keys are tokens ("/" is none); a query parameter name may hold "/" (sent as %2F, compared decoded).
+// `internalLike`: cookie and baggage names that look like the filter's internal headers, which they are not.
+const SOURCES = ["header", "cookie", "query", "baggage"];
+function sourceName(source, key, internalLike) {
+  if (source === "header") return header(key);
+  const name = key === IP ? "ip" : source === "query" ? key : key.replace("/", "_");
+  return internalLike && source !== "query" ? `x-dynamic-subset-${name}` : name;
+}
 
 // ---- worlds -------------------------------------------------------------------------------------------------------
 
@@ -59,6 +70,7 @@ const BREAKAGES = [
   "unused-mapping-key", // stagee
   "internal-header", // x-dynamic-subset-stage
   "pseudo-header", // :authority
+  "bad-source", // one of BAD_SOURCES
   "invalid-label-key-on-pod",
   "invalid-pod-ip",
   "no-ready-pod",
@@ -69,6 +81,15 @@ const BREAKAGES = [
   "gateway-without-resource",
   "invalid-endpoint-address",
   "empty-endpoint-label", // the endpoints file, unlike Kubernetes, has no empty label values
+];
+
+/** Mappings whose source is wrong (one breakage, so that broken sources do not crowd out the other breakages). */
+const BAD_SOURCES = [
+  { key: "stage" }, // no source
+  { header: "x-stage", cookie: "stage", key: "stage" }, // two sources
+  { cookie: "stage;", key: "stage" }, // not a cookie-name
+  { query: "stage=dev", key: "stage" }, // '=' could only be matched encoded
+  { baggage: "stage,lane", key: "stage" }, // not a baggage key
 ];
 
 const selectorArb = fc.record({
@@ -97,6 +118,9 @@ const worldArb = fc
     defaults: fc.record(
       Object.fromEntries(KEYS.map((k) => [k, fc.option(fc.constantFrom(...VALUES), { nil: undefined })])),
     ),
+    sources: fc.record(Object.fromEntries([...KEYS, IP].map((k) => [k, fc.constantFrom(...SOURCES)]))),
+    internalLike: fc.boolean(),
+    badSource: fc.constantFrom(...BAD_SOURCES),
     pods: fc.array(podArb, { minLength: 0, maxLength: 7 }),
     asList: fc.boolean(), // kubectl get ... -o yaml: a List, with server fields
     meshWide: fc.boolean(),
@@ -146,14 +170,17 @@ function buildWorld(w) {
   if (broken.has("default-subset-missing") && !needsDefault) dynamicSubset.fallbackPolicy = "DEFAULT_SUBSET";
 
   const keys = [...new Set(selectors.flatMap((s) => s.keys))].filter((k) => k === IP || KEYS.includes(k));
+  const nameOf = (key) => sourceName(w.sources[key], key, w.internalLike);
   const mappings = keys.map((key) => ({
-    header: header(key),
+    [w.sources[key]]: nameOf(key),
     key,
     ...(key !== IP && w.defaults[key] !== undefined ? { defaultValue: w.defaults[key] } : {}),
   }));
+  const used = keys[0] ?? "stage";
   if (broken.has("unused-mapping-key")) mappings.push({ header: "x-stagee", key: "stagee" });
-  if (broken.has("internal-header")) mappings.push({ header: "x-dynamic-subset-stage", key: keys[0] ?? "stage" });
-  if (broken.has("pseudo-header")) mappings.push({ header: ":authority", key: keys[0] ?? "stage" });
+  if (broken.has("internal-header")) mappings.push({ header: "x-dynamic-subset-stage", key: used });
+  if (broken.has("pseudo-header")) mappings.push({ header: ":authority", key: used });
+  if (broken.has("bad-source")) mappings.push({ ...w.badSource, key: used });
 
   const namespace = broken.has("root-namespace") ? "istio-system" : "default";
   const host = broken.has("not-kubernetes-host") ? "api.example.com" : HOST;
@@ -217,7 +244,13 @@ function buildWorld(w) {
   const requests = w.requests.map((r) => {
     const like = pods[r.like % Math.max(pods.length, 1)];
     const asked = r.keys.map((k) => [k, k === IP ? (like?.ip ?? "192.168.7.10") : (like?.labels[k] ?? "a")]);
-    return [...asked, ...r.noise].map(([k, v]) => [r.upper ? header(k).toUpperCase() : header(k), v]);
+    // noise where the source's rule does not pick it (baggage: the last member wins; the others: the first)
+    const lastWins = ([k]) => w.sources[k] === "baggage";
+    const values = [...r.noise.filter(lastWins), ...asked, ...r.noise.filter((n) => !lastWins(n))];
+    return requestOf(
+      values.map(([k, v]) => [w.sources[k], nameOf(k), v]),
+      r.upper,
+    );
   });
   return {
     asm,
@@ -235,6 +268,26 @@ function buildWorld(w) {
         1,
       ),
   };
+}
+
+/**
+ * A request carrying `values` ([source, name, value]) where each source puts them: headers as they are, cookies in
+ * one cookie header, query parameters in :path and baggage members in one baggage header, encoded so that they
+ * decode to the value (a cookie value as it is: RFC 6265 gives it no encoding). Several values for one name stay in
+ * order: which one counts is the source's rule (expectedRoute). `upper`: header names in upper case (the cookie
+ * and baggage header names too; cookie names, query names and baggage keys are case-sensitive and stay).
+ * -> { headers: [name, value][], path }
+ */
+function requestOf(values, upper) {
+  const named = (name) => (upper ? name.toUpperCase() : name);
+  const of = (source) => values.filter(([s]) => s === source);
+  const headers = of("header").map(([, name, v]) => [named(name), v]);
+  const cookies = of("cookie").map(([, name, v]) => `${name}=${v}`);
+  const members = of("baggage").map(([, name, v]) => `${name}=${encodeURIComponent(v)}`);
+  const params = of("query").map(([, name, v]) => `${encodeURIComponent(name)}=${encodeURIComponent(v)}`);
+  if (cookies.length > 0) headers.push([named("cookie"), cookies.join("; ")]);
+  if (members.length > 0) headers.push([named("baggage"), members.join(",")]);
+  return { headers, path: params.length > 0 ? `/?${params.join("&")}` : "/" };
 }
 
 function podsJson(pods) {
@@ -278,12 +331,32 @@ function endpointsYaml(world) {
 const LABEL_VALUE = /^(?=.{1,63}$)(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const INVALID = Symbol("unmatchable");
 
-/** The endpoints a request may reach (IPs, sorted), or 503. */
-function expectedRoute(ds, mappings, endpoints, headers) {
+/** `name=value` pairs of a list split at `separator` (whitespace around each pair dropped). */
+const pairsOf = (list, separator) =>
+  (list ?? "")
+    .split(separator)
+    .map((p) => p.trim())
+    .map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]);
+
+/** The value a mapping reads from a request made by requestOf (the rules of docs/configuration.md "Key sources"). */
+function sentValue(m, { headers, path }) {
   const first = (name) => headers.find(([h]) => h.toLowerCase() === name.toLowerCase())?.[1];
+  if (m.header !== undefined) return first(m.header); // the first header of the name
+  if (m.cookie !== undefined) return pairsOf(first("cookie"), ";").find(([n]) => n === m.cookie)?.[1]; // first
+  if (m.query !== undefined) {
+    const query = path.includes("?") ? path.slice(path.indexOf("?") + 1) : undefined;
+    const decoded = pairsOf(query, "&").map((p) => p.map((x) => decodeURIComponent(x.replace(/\+/g, " "))));
+    return decoded.find(([n]) => n === m.query)?.[1]; // the first parameter of the name
+  }
+  const member = pairsOf(first("baggage"), ",").findLast(([n]) => n === m.baggage); // the last member of the key
+  return member && decodeURIComponent(member[1]);
+}
+
+/** The endpoints a request may reach (IPs, sorted), or 503. */
+function expectedRoute(ds, mappings, endpoints, request) {
   const keys = new Map(); // step 1-2: resolve, later mappings override; invalid values stay, unmatchable
   for (const m of mappings) {
-    const sent = first(m.header);
+    const sent = sentValue(m, request);
     const value = sent !== undefined && sent !== "" ? sent : m.defaultValue;
     if (value === undefined) continue;
     const valid = m.key === IP ? isIP(value) !== 0 : LABEL_VALUE.test(value);
@@ -342,6 +415,7 @@ const REFUSED_BY_BOTH = [
   "typo-http-field",
   "internal-header",
   "pseudo-header",
+  "bad-source",
   "not-kubernetes-host", // envoy: the endpoints file has no such host
 ];
 
@@ -391,10 +465,10 @@ function sameInYaml11(text) {
 const answers = { 503: 0, every: 0, some: 0 };
 
 function checkRoutes(world, endpoints, dynamicSubset, mappings, route) {
-  for (const headers of world.requests) {
-    const expected = expectedRoute(dynamicSubset, mappings, endpoints, headers);
+  for (const request of world.requests) {
+    const expected = expectedRoute(dynamicSubset, mappings, endpoints, request);
     answers[expected === "503" ? "503" : expected.split(" ").length === endpoints.length ? "every" : "some"]++;
-    assert.equal(route(headers), expected, `request ${JSON.stringify(headers)}\n${world.describe()}`);
+    assert.equal(route(request), expected, `request ${JSON.stringify(request)}\n${world.describe()}`);
   }
 }
 
@@ -428,8 +502,8 @@ async function checkIstio(world) {
     endpoints,
     dr.dynamicSubset,
     input.virtualServices[0].http[0].headerToDynamicSubsetKey,
-    (headers) => {
-      const got = sidecar.request(headers, runFilter);
+    ({ headers, path }) => {
+      const got = sidecar.request(headers, runFilter, { path });
       return got.status === 200 ? got.pods.join(" ") : String(got.status);
     },
   );
@@ -459,8 +533,8 @@ async function checkEnvoy(world) {
     readyEndpoints(world, { service: false }),
     dr.dynamicSubset,
     input.virtualServices[0].http[0].headerToDynamicSubsetKey,
-    (headers) => {
-      const got = envoy.request(headers);
+    ({ headers, path }) => {
+      const got = envoy.request([[":path", path], ...headers], path);
       return got.status === 200 ? got.hosts.join(" ") : String(got.status);
     },
   );

@@ -57,6 +57,33 @@ test("a mapping key that no selector uses (a typo such as stagee) is refused in 
   });
 });
 
+test("a mapping without one valid key source is refused in both targets; a header prefix covering the cookie header too", () => {
+  withTemp((dir, write) => {
+    const vs = write(
+      "vs.yaml",
+      seedText("step2-vs-cookie.yaml")
+        .replace("- cookie: version", "- query: v=1")
+        .replace("- cookie: stage", "- baggage: stage\n      cookie: stage"),
+    );
+    const at = `error: ${vs}#0 spec.http[0].headerToDynamicSubsetKey`;
+    const lines = [
+      `${at}[0].query: "v=1" is not a valid query parameter name (visible ASCII except # % & + =)`,
+      `${at}[1]: header, cookie, query and baggage are mutually exclusive; give exactly one (found cookie, baggage)`,
+    ];
+    assert.deepEqual(refused(istioArgs(DR, vs), dir), lines);
+    const envoy = ["render", "--target", "envoy", "--output", "plugin-config", "-f", DR];
+    assert.deepEqual(refused([...envoy, "-f", vs], dir), lines);
+    const cookies = path.join(SEED, "step2-vs-cookie.yaml");
+    assert.deepEqual(refused([...envoy, "-f", cookies, "--header-prefix", "co"], dir), [
+      `error: ${cookies}#0 spec.http[0].headerToDynamicSubsetKey[0].cookie: reads the cookie header, which the header prefix co makes an internal header of the filter (it strips it from every request); choose another prefix`,
+      `error: ${cookies}#0 spec.http[0].headerToDynamicSubsetKey[1].cookie: reads the cookie header, which the header prefix co makes an internal header of the filter (it strips it from every request); choose another prefix`,
+    ]);
+    const rendered = cli([...envoy, "-f", cookies, "--header-prefix", "x-ds-"]);
+    assert.equal(rendered.code, 0, rendered.stderr);
+    assert.equal(JSON.parse(rendered.stdout).services[0].routes[0].headerToDynamicSubsetKey[0].cookie, "version");
+  });
+});
+
 test("a typo around dynamicSubset or headerToDynamicSubsetKey is refused, naming the misspelt field", () => {
   withTemp((dir, write) => {
     const cases = [

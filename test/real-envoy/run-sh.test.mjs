@@ -1,24 +1,25 @@
 // envoy/run.sh as a user runs it, and the commands the READMEs show for it, run as written: the 30-second example
-// of README.md and envoy/README.md "The seed's requests". run.sh uses the fixed ports of envoy/envoy.yaml (8000 on
-// the backends' 127.0.0.x, 9901, 10000-10004), so this suite is skipped by name when another program holds one
-// of them (a failure under CI=true).
+// and "Key sources" of README.md, envoy/README.md "The seed's requests" and "Key sources". run.sh uses the fixed
+// ports of envoy/envoy.yaml (8000 on the backends' 127.0.0.x, 9901, one port per listener from 10000), so this
+// suite is skipped by name when another program holds one of them (a failure under CI=true).
 
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
 import { PINNED_ENVOYS, availableEnvoys } from "../../scripts/envoy.mjs";
 import { PODS } from "../../examples/helloworld/walkthrough.mjs";
+import { ROOT, run, shBlock } from "./readme-commands.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const read = (file) => readFileSync(path.join(ROOT, file), "utf8");
+const LISTENERS = parse(read("envoy/envoy.yaml")).static_resources.listeners;
 const PORTS = [
   ...PODS.map((p) => ({ host: p.ip.replace(/^192\.168\.0\./, "127.0.0."), port: 8000 })),
-  ...[9901, 10000, 10001, 10002, 10003, 10004].map((port) => ({ host: "127.0.0.1", port })),
+  ...[9901, ...LISTENERS.map((l) => l.address.socket_address.port_value)].map((port) => ({ host: "127.0.0.1", port })),
 ];
 
 const welcome = (ip) => {
@@ -26,33 +27,8 @@ const welcome = (ip) => {
   return `Welcome to helloworld stage: ${pod.stage}, version: ${pod.version}, ip: ${ip}`;
 };
 const PROD_V3 = ["127.0.0.104", "127.0.0.6"].map(welcome);
+const prodV3 = (out) => assert.ok(out.length === 1 && PROD_V3.includes(out[0]), out.join("|"));
 const ANY_POD = PODS.map((p) => welcome(p.ip.replace(/^192\.168\.0\./, "127.0.0.")));
-
-/** The shell commands of a markdown ```sh block: comments and blank lines dropped, continuations joined. */
-function commandsOf(block) {
-  return block
-    .replace(/\\\n/g, " ")
-    .split("\n")
-    .filter((l) => l.trim() && !l.trim().startsWith("#"));
-}
-
-function shBlock(file, after) {
-  const text = read(file);
-  const at = text.indexOf(after);
-  assert.ok(at >= 0, `${file} has no "${after}"`);
-  const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at));
-  assert.ok(block, `${file} has no sh block after "${after}"`);
-  return commandsOf(block[1]);
-}
-
-/** Runs one README command as a user would, in the repository: -> its stdout lines. */
-function run(command) {
-  const out = execFileSync("bash", ["-c", `set -o pipefail; ${command}`], { cwd: ROOT, encoding: "utf8" });
-  return out
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean);
-}
 
 const isFree = ({ host, port }) =>
   new Promise((resolve) => {
@@ -164,11 +140,12 @@ function describeRunSh(newest) {
 
   test(`${NAME}: each listener's configuration is logged once per VM (a base VM and one per thread)`, async () => {
     const { concurrency } = JSON.parse(await adminGet("/server_info")).command_line_options;
-    const expected = 5 * (2 + concurrency); // 5 listeners; base VM, main thread, `concurrency` workers
+    // one per listener and VM: the base VM, the main thread, `concurrency` workers
+    const expected = LISTENERS.length * (2 + concurrency);
     const count = () => (runSh.stderr().match(/dynamic_subset: configured: mode=metadata/g) ?? []).length;
     const deadline = Date.now() + 5000; // worker VMs may log just after /ready
     while (count() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(count(), expected, `${concurrency} worker threads`);
+    assert.equal(count(), expected, `${LISTENERS.length} listeners, ${concurrency} worker threads`);
   });
 
   test(`${NAME}: its Docker fallback is an image of the newest pinned version`, () => {
@@ -197,6 +174,26 @@ function describeRunSh(newest) {
     ];
     assert.equal(commands.length, expected.length, commands.join("\n"));
     commands.forEach((command, i) => expected[i](run(command)));
+  });
+
+  test(`${NAME}: envoy/README.md "Key sources" (cookie, query, baggage listeners), each command as written`, () => {
+    const commands = shBlock("envoy/README.md", "### Key sources");
+    const expected = [
+      (out) => assert.deepEqual(out, [welcome("127.0.0.5")]), // cookies
+      (out) => assert.deepEqual(out, [welcome("127.0.0.5")]), // query, percent-decoded
+      (out) => assert.deepEqual(out, [welcome("127.0.0.5")]), // baggage among other members
+      (out) => assert.deepEqual(out, [welcome("127.0.0.252")]), // version's default
+      prodV3, // malformed baggage: absent
+      prodV3, // headers are not read on the cookie listener
+    ];
+    assert.equal(commands.length, expected.length, commands.join("\n"));
+    commands.forEach((command, i) => expected[i](run(command)));
+  });
+
+  test(`${NAME}: README.md's "Key sources" curl commands, as written`, () => {
+    const commands = shBlock("README.md", "**Key sources.**").filter((c) => c.startsWith("curl"));
+    assert.equal(commands.length, 3, commands.join("\n"));
+    for (const command of commands) assert.deepEqual(run(command), [welcome("127.0.0.5")], command);
   });
 
   test(`${NAME}: README.md's 30-second example, each command as written`, () => {

@@ -128,7 +128,7 @@ test("each rule of docs/configuration.md and docs/behaviour.md on the input has 
     ],
     [
       "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec:\n  hosts: [h]\n  http:\n  - headerToDynamicSubsetKey:\n    - {header: x-ip, key: '%ip%', defaultValue: 'localhost', extra: 1}\n",
-      "spec.http[0].headerToDynamicSubsetKey[0].extra: unknown field (expected one of: header, key, defaultValue)",
+      "spec.http[0].headerToDynamicSubsetKey[0].extra: unknown field (expected one of: header, cookie, query, baggage, key, defaultValue)",
     ],
     [
       "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec: {hosts: []}\n",

@@ -1,5 +1,6 @@
 // The local example (envoy/): envoy.yaml is exactly what the renderer makes of the seed today, it serves every
-// step of the seed on its own listener, and the echo backends answer like the seed's pods.
+// step of the seed on its own listener (and step 2 once per key source: cookie, query, baggage), and the echo
+// backends answer like the seed's pods.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -26,7 +27,7 @@ test("envoy/envoy.yaml is up to date: envoy/render.sh renders it byte for byte",
   }
 });
 
-test("one listener per step of the seed, each with the DestinationRule of that step", () => {
+test("one listener per step of the seed, each with the DestinationRule of that step, and one per key source", () => {
   const b = bootstrap();
   assert.deepEqual(b.admin.address.socket_address, { address: "127.0.0.1", port_value: 9901 });
   assert.deepEqual(
@@ -37,6 +38,9 @@ test("one listener per step of the seed, each with the DestinationRule of that s
       ["step3-any-endpoint", 10002],
       ["step3-default-subset", 10003],
       ["step4-ip", 10004],
+      ["step2-cookie", 10005],
+      ["step2-query", 10006],
+      ["step2-baggage", 10007],
     ],
   );
   const lb = Object.fromEntries(b.static_resources.clusters.map((c) => [c.name.split("|")[0], c.lb_subset_config]));
@@ -53,6 +57,24 @@ test("one listener per step of the seed, each with the DestinationRule of that s
     subset_selectors: [{ keys: ["stage", "version"], fallback_policy: "DEFAULT_SUBSET" }],
   });
   assert.deepEqual(lb["step4-ip"].subset_selectors, [{ keys: ["%ip%"], single_host_per_subset: true }]);
+  // the key-source listeners: step 2's DestinationRule, and its mappings read from a cookie, query or baggage
+  const plugin = (name) => {
+    const listener = b.static_resources.listeners.find((l) => l.name === name);
+    const wasm = listener.filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.config;
+    return JSON.parse(wasm.configuration.value).services[0];
+  };
+  for (const source of ["cookie", "query", "baggage"]) {
+    assert.deepEqual(lb[`step2-${source}`], lb.step2, source);
+    assert.deepEqual(plugin(`step2-${source}`).routes, [
+      {
+        name: "default",
+        headerToDynamicSubsetKey: [
+          { [source]: "version", key: "version", defaultValue: "v3" },
+          { [source]: "stage", key: "stage", defaultValue: "prod" },
+        ],
+      },
+    ]);
+  }
   const hosts = b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints.map(
     (e) => e.metadata.filter_metadata["envoy.lb"],
   );

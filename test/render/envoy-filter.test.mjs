@@ -45,7 +45,7 @@ function headerToMetadata(rules, headers) {
   return metadata;
 }
 
-async function run(listener, requestHeaders) {
+async function run(listener, requestHeaders, path = "/") {
   const host = await ProxyWasmHost.load(WASM, { pluginConfig: listener.plugin, rootId: "dynamic_subset" });
   assert.equal(host.start(), true, "the filter accepts the rendered plugin configuration");
   const stream = host.newStream({
@@ -53,7 +53,7 @@ async function run(listener, requestHeaders) {
   });
   stream.requestHeaders([
     [":method", "GET"],
-    [":path", "/"],
+    [":path", path],
     [":authority", "helloworld:8000"],
     ...Object.entries(requestHeaders),
   ]);
@@ -67,6 +67,11 @@ const SEED_REQUESTS = [
   ["step3-any-endpoint", { "x-stage": "prod" }, { stage: "prod", version: "v3" }],
   ["step3-default-subset", { "x-stage": "prod", "x-version": "v1" }, { stage: "prod", version: "v1" }],
   ["step4-ip", { "x-ip": "127.0.0.6" }, { "%ip%": "127.0.0.6" }],
+  // step 2 with the keys read from the other sources (envoy/README.md "Key sources")
+  ["step2-cookie", { cookie: "stage=dev; version=v1" }, { stage: "dev", version: "v1" }],
+  ["step2-query", {}, { stage: "dev", version: "v1" }, "/?stage=dev&version=v1"],
+  ["step2-baggage", { baggage: "stage=dev,version=v1" }, { stage: "dev", version: "v1" }],
+  ["step2-cookie", { "x-stage": "dev", "x-version": "v1" }, { stage: "prod", version: "v3" }],
 ];
 
 test(
@@ -74,8 +79,8 @@ test(
   { skip: SKIP },
   async () => {
     const all = listeners();
-    for (const [name, headers, expected] of SEED_REQUESTS) {
-      const { written, metadata } = await run(all[name], headers);
+    for (const [name, headers, expected, path] of SEED_REQUESTS) {
+      const { written, metadata } = await run(all[name], headers, path);
       assert.deepEqual(metadata, expected, name);
       const ruleHeaders = new Set(all[name].rules.map((r) => r.header));
       for (const [header] of written)
