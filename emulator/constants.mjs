@@ -1,4 +1,4 @@
-// Proxy-Wasm ABI enumerations as Envoy uses them (reference/abi.md §1.5).
+// Proxy-Wasm ABI enumerations as Envoy uses them (docs/abi.md "Status codes and enumerations").
 
 export const WasmResult = Object.freeze({
   Ok: 0,

@@ -347,7 +347,7 @@ export class ProxyWasmHost {
   }
 
   /**
-   * Another plugin configuration on the same VMs (Envoy: one more root context per VM, SPEC §3): root
+   * Another plugin configuration on the same VMs (Envoy: one more root context per VM, docs/configuration.md "Where it comes from"): root
    * on_context_create, on_vm_start, on_configure. Returns a PluginRoot, or null when a VM refused it.
    */
   addRoot(pluginConfig, { rootId } = {}) {

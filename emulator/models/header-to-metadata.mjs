@@ -1,5 +1,5 @@
 // Model of Envoy's envoy.filters.http.header_to_metadata filter, request path only
-// (source/extensions/filters/http/header_to_metadata/header_to_metadata_filter.cc; reference/envoy.md §3).
+// (source/extensions/filters/http/header_to_metadata/header_to_metadata_filter.cc; docs/envoy.md "header_to_metadata").
 //
 // Header values are bytes: a JS string is taken as UTF-8 text, a Uint8Array as raw bytes. Internally every value is a
 // "byte string" (one char per byte, latin1) so lengths and comparisons are byte-exact, as in Envoy.

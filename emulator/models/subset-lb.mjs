@@ -1,5 +1,5 @@
 // Model of Envoy's subset load balancer and of the router's metadata match criteria
-// (source/extensions/load_balancing_policies/subset/subset_lb.cc; reference/envoy.md §1).
+// (source/extensions/load_balancing_policies/subset/subset_lb.cc; docs/envoy.md "Subset load balancer").
 //
 // It answers which endpoints a request CAN reach, not which one a round robin would pick next: every host is taken
 // as healthy, so the child load balancer of a subset serves exactly the subset's hosts of its lowest priority.
@@ -124,7 +124,7 @@ export class SubsetLoadBalancer {
     }
   }
 
-  // SubsetLoadBalancer::chooseHost (metadata_fallback_policy, reference/envoy.md §1.9)
+  // SubsetLoadBalancer::chooseHost (metadata_fallback_policy, docs/envoy.md "metadata_fallback_policy and fallback_list")
   chooseHost(criteria) {
     if (this.info.metadataFallbackPolicy !== "FALLBACK_LIST") return this.chooseHostIteration(criteria);
     const fallbacks = criteria?.find(([name]) => name === FALLBACK_LIST_KEY);
@@ -211,7 +211,7 @@ class SingleHostSubset extends PrioritySubset {
 
 // SubsetLoadBalancer::initSubsetSelectorMap — the per-selector fallback is recorded only on the node a selector
 // CREATES for its last key: a selector whose sorted keys are a prefix of an earlier selector's loses its fallback
-// (reference/envoy.md §1.8). Reproduced on purpose: the renderer orders selectors to avoid it.
+// (docs/envoy.md "Selector order and per-selector fallback"). Reproduced on purpose: the renderer orders selectors to avoid it.
 function initSubsetSelectorMap(selectors) {
   const root = selectorNode();
   for (const selector of selectors) {

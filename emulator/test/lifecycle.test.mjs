@@ -1,4 +1,4 @@
-// The emulator against the ABI facts of reference/abi.md (§1.3-§1.8, §7): plugin and stream lifecycle, header
+// The emulator against the ABI facts of docs/abi.md: plugin and stream lifecycle, header
 // maps, properties, local replies, foreign functions, metrics, traps, shutdown, bookkeeping.
 // Driven through fixtures/probe.ts, which logs every host answer.
 import { before, describe, it } from "node:test";

@@ -1,4 +1,4 @@
-// Mode equivalence (SPEC §2, §8): for the same ASM configuration, endpoint set and request, metadata mode (the
+// Mode equivalence (docs/behaviour.md "Two modes", docs/testing.md): for the same ASM configuration, endpoint set and request, metadata mode (the
 // envoy target, the filter, Envoy's header_to_metadata and subset load balancer as models) and catalog mode (the
 // istio target from the same pods, the filter, the Istio sidecar model) reach the same set of endpoints, or both
 // answer 503. Configurations, endpoint labels and requests are random but seeded: a failure names its seed.

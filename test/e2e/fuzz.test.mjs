@@ -1,4 +1,4 @@
-// Seeded, bounded fuzzing of the compiled filter through the emulator (SPEC §3 "nothing in configuration
+// Seeded, bounded fuzzing of the compiled filter through the emulator (docs/configuration.md "Errors and warnings": nothing in configuration
 // handling may trap", §6 "nothing a request carries can make the filter trap, allocate without bound ...").
 // Requests carry hostile cookies, query strings and baggage too, and one test holds the filter's key sources to
 // an independent model of their parsing rules (docs/configuration.md "Key sources").
@@ -228,7 +228,7 @@ function mutateConfig(r) {
 
 // ------------------------------------------------------------------ random requests
 
-/** SPEC §5: the header name of a key, every byte outside [a-z0-9._-] written as %xx. */
+/** docs/behaviour.md "Metadata mode": the header name of a key, every byte outside [a-z0-9._-] written as %xx. */
 function keyHeader(prefix, key) {
   return (
     prefix +
@@ -240,7 +240,7 @@ function keyHeader(prefix, key) {
   );
 }
 
-/** Every internal header a configuration can produce (SPEC §6): the ones a client must never get through. */
+/** Every internal header a configuration can produce (docs/behaviour.md "Security"): the ones a client must never get through. */
 function internalHeaders(config) {
   const prefix = config.headerPrefix ?? PREFIX;
   const names = new Set([`${prefix}subset`, `${prefix}host`]);

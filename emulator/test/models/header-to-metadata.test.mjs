@@ -1,4 +1,4 @@
-// The header_to_metadata model against the filter's behaviour read from its code (reference/envoy.md §3).
+// The header_to_metadata model against the filter's behaviour read from its code (docs/envoy.md "header_to_metadata").
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

@@ -19,7 +19,7 @@ const ALL = PODS.map(([, , ip]) => `${ip}:${PORT}`);
 const PROD_V3 = ["192.168.0.104:8000", "192.168.0.6:8000"];
 const NO_HOST = "no healthy upstream";
 
-// The internal header of each key (SPEC §5) and the header_to_metadata rule that turns it into envoy.lb metadata.
+// The internal header of each key (docs/behaviour.md "Metadata mode") and the header_to_metadata rule that turns it into envoy.lb metadata.
 const KEY_HEADERS = {
   stage: "x-dynamic-subset-stage",
   version: "x-dynamic-subset-version",
@@ -70,7 +70,7 @@ const REQUESTS = [
   [{ stage: "dev", version: "v1" }, ["192.168.0.5:8000"], ["192.168.0.5:8000"], ["192.168.0.5:8000"], "step 2"],
   [{ stage: "prod", version: "v1" }, NO_HOST, ALL, PROD_V3, "step 3: no prod/v1 subset"],
   // Step 3 prints prod/v2 for `curl -H 'x-stage: prod'` under ANY_ENDPOINT, but the VirtualService in force defaults
-  // x-version to v3, so the filter writes version=v3 and the answer is a prod/v3 pod (SPEC §8).
+  // x-version to v3, so the filter writes version=v3 and the answer is a prod/v3 pod (docs/testing.md "The seed walkthrough").
   [{ stage: "prod", version: "v3" }, PROD_V3, PROD_V3, PROD_V3, "step 3: x-stage: prod with version defaulted to v3"],
   [{ stage: "prod", version: "v2" }, ["192.168.0.103:8000"], ["192.168.0.103:8000"], ["192.168.0.103:8000"]],
   // Keys that are a strict part of the selector's end on an intermediate trie node: the global policy applies.

@@ -1,4 +1,4 @@
-// The subset load balancer model against Envoy's own examples (reference/envoy.md §2): the arch-overview page, the
+// The subset load balancer model against Envoy's own examples (docs/envoy.md "Envoy's own examples"): the arch-overview page, the
 // design doc, and the unit tests of test/extensions/load_balancing_policies/subset/subset_test.cc (as host sets:
 // where a unit test checks a round-robin sequence, the model answers the set the sequence ranges over).
 
