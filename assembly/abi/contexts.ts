@@ -9,10 +9,18 @@ import { Context } from "./context";
 export class ContextTable {
   private ids: StaticArray<u32> = new StaticArray<u32>(16);
   private values: StaticArray<Context | null> = new StaticArray<Context | null>(16);
+  private mask: u32 = 15; // ids.length - 1
   private count: i32 = 0;
 
-  /** The context with this id, or null. */
-  get(id: u32): Context | null {
+  /** The context with this id, or null. Inlined into every callback: the id is nearly always in its home slot. */
+  // @ts-ignore: decorator
+  @inline get(id: u32): Context | null {
+    const home = id & this.mask;
+    if (unchecked(this.ids[home]) == id) return unchecked(this.values[home]);
+    return this.probe(id);
+  }
+
+  private probe(id: u32): Context | null {
     const slot = this.slotOf(id);
     return unchecked(this.ids[slot]) == id ? unchecked(this.values[slot]) : null;
   }
@@ -28,7 +36,7 @@ export class ContextTable {
   }
 
   delete(id: u32): void {
-    const mask = <u32>this.ids.length - 1;
+    const mask = this.mask;
     let hole = this.slotOf(id);
     if (id == 0 || unchecked(this.ids[hole]) != id) return;
     this.count--;
@@ -46,7 +54,7 @@ export class ContextTable {
 
   /** The slot holding `id`, else the empty slot where it would go. */
   private slotOf(id: u32): u32 {
-    const mask = <u32>this.ids.length - 1;
+    const mask = this.mask;
     let slot = id & mask;
     while (true) {
       const at = unchecked(this.ids[slot]);
@@ -60,6 +68,7 @@ export class ContextTable {
     const values = this.values;
     this.ids = new StaticArray<u32>(ids.length << 1);
     this.values = new StaticArray<Context | null>(ids.length << 1);
+    this.mask = <u32>this.ids.length - 1;
     this.count = 0;
     for (let i = 0; i < ids.length; i++) {
       const value = unchecked(values[i]);

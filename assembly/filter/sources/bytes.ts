@@ -1,6 +1,8 @@
 // What the key-source parsers (cookie.ts, query.ts, baggage.ts) share: the span a parser reports, the byte
 // classes of RFC 9110, and percent-decoding. Everything reads only the bytes it is given and allocates nothing.
 
+import { sameBytes } from "../bytes";
+
 /** Where a parser found a value: `length` bytes at `ptr`, inside the header it was given. */
 export class Span {
   ptr: usize = 0;
@@ -58,7 +60,7 @@ export function trimOwsEnd(ptr: usize, start: i32, end: i32): i32 {
 
 /** Whether the bytes [start, end) at `ptr` are the `length` bytes at `bytes`. */
 export function bytesEqual(ptr: usize, start: i32, end: i32, bytes: usize, length: i32): bool {
-  return end - start == length && memory.compare(ptr + <usize>start, bytes, <usize>length) == 0;
+  return end - start == length && sameBytes(ptr + <usize>start, bytes, <usize>length);
 }
 
 /** The first position of `byte` in [from, end), or end. */
