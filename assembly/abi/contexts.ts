@@ -4,7 +4,7 @@
 // entries back (no tombstones), so a lookup never probes past the run its id belongs to. Id 0 is
 // never a context (it is the "no parent" value) and marks an empty slot.
 
-import { Context } from "./context";
+import { Context, HttpContext, RootContext } from "./context";
 
 export class ContextTable {
   private ids: StaticArray<u32> = new StaticArray<u32>(16);
@@ -12,12 +12,29 @@ export class ContextTable {
   private mask: u32 = 15; // ids.length - 1
   private count: i32 = 0;
 
-  /** The context with this id, or null. Inlined into every callback: the id is nearly always in its home slot. */
+  // get, stream and root are inlined into every callback: the id is nearly always in its home slot, and a call
+  // would cost more than the lookup.
+
+  /** The context with this id, or null. */
   // @ts-ignore: decorator
   @inline get(id: u32): Context | null {
     const home = id & this.mask;
     if (unchecked(this.ids[home]) == id) return unchecked(this.values[home]);
     return this.probe(id);
+  }
+
+  /** The stream context with this id, or null. */
+  // @ts-ignore: decorator
+  @inline stream(id: u32): HttpContext | null {
+    const context = this.get(id);
+    return context instanceof HttpContext ? changetype<HttpContext>(context) : null;
+  }
+
+  /** The root context with this id, or null. */
+  // @ts-ignore: decorator
+  @inline root(id: u32): RootContext | null {
+    const context = this.get(id);
+    return context instanceof RootContext ? changetype<RootContext>(context) : null;
   }
 
   private probe(id: u32): Context | null {

@@ -119,8 +119,7 @@ export function malloc(size: usize): usize {
 }
 
 /** The views handed out so far are dead: their bytes may be reused. Call only as a callback begins. */
-// @ts-ignore: decorator
-@inline export function releaseScratch(): void {
+export function releaseScratch(): void {
   scratchUsed = 0;
 }
 
@@ -154,8 +153,7 @@ function takeReturned(result: u32): ArrayBuffer | null {
 }
 
 /** A *View call's answer into `out`; false when there is none. */
-// @ts-ignore: decorator
-@inline function takeView(result: u32, out: ByteView): bool {
+function takeView(result: u32, out: ByteView): bool {
   pendingBlock = null;
   toScratch = false;
   if (!answered(result)) return false;
@@ -167,6 +165,7 @@ function takeReturned(result: u32): ArrayBuffer | null {
 export function log(level: LogLevel, message: string): void {
   const bytes = utf8(message);
   proxy_log(level, changetype<usize>(bytes), bytes.byteLength);
+  noteAllocation((<usize>bytes.byteLength) << 2); // the line, and the text it was built from
 }
 
 export function logLevel(): LogLevel {

@@ -42,23 +42,25 @@ export function isLabelValue(ptr: usize, len: i32): bool {
  * Kubernetes never reports it (same rule as Go's net/netip).
  */
 function isIpv4(ptr: usize, start: i32, end: i32): bool {
-  let octets = 0;
-  let i = start;
-  while (true) {
-    const first = i;
-    let value = 0;
-    while (i < end && i - first < 4 && isDigit(load<u8>(ptr + <usize>i))) {
-      value = value * 10 + <i32>(load<u8>(ptr + <usize>i) - 0x30);
-      i++;
+  let dots = 0;
+  let digits = 0; // of the current octet
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const c = <u32>load<u8>(ptr + <usize>i);
+    if (isDigit(c)) {
+      if (digits == 1 && value == 0) return false; // a leading zero
+      value = value * 10 + <i32>(c - 0x30);
+      digits++;
+      if (digits > 3 || value > 255) return false;
+    } else if (c == 0x2e && digits > 0 && dots < 3) {
+      dots++;
+      digits = 0;
+      value = 0;
+    } else {
+      return false;
     }
-    const digits = i - first;
-    if (digits == 0 || digits > 3 || value > 255) return false;
-    if (digits > 1 && load<u8>(ptr + <usize>first) == 0x30) return false;
-    octets++;
-    if (octets == 4) return i == end;
-    if (i >= end || load<u8>(ptr + <usize>i) != 0x2e) return false;
-    i++;
   }
+  return dots == 3 && digits > 0;
 }
 
 /**
@@ -107,8 +109,6 @@ function isIpv6(ptr: usize, len: i32): bool {
 /** An IPv4 or IPv6 literal as a `%ip%` value (docs/behaviour.md, "Routing decision", step 2). */
 export function isIpLiteral(ptr: usize, len: i32): bool {
   if (len < 2 || len > MAX_IP_LITERAL) return false;
-  for (let i = 0; i < len; i++) {
-    if (load<u8>(ptr + <usize>i) == 0x3a) return isIpv6(ptr, len);
-  }
-  return isIpv4(ptr, 0, len);
+  // A dotted quad has no ':', and IPv6 text has at least two.
+  return isIpv4(ptr, 0, len) || isIpv6(ptr, len);
 }

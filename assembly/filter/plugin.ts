@@ -46,6 +46,7 @@ import {
   sendLocalResponse,
   setPropertyRaw,
 } from "../abi/hostcalls";
+import { noteAllocation, OBJECT_COST } from "../abi/gc";
 import { HeaderPair, serializePairs } from "../abi/pairs";
 import { DECISION_HEADER, ROOT_ID } from "../../src/config/constants";
 import { emptyPluginConfig, parseConfig } from "./config/index";
@@ -209,6 +210,7 @@ export class DynamicSubsetStream extends HttpContext {
   private sendNoHealthyUpstream(): void {
     const decision = this.decision;
     const headers = decision != null ? serializePairs([new HeaderPair(DECISION_HEADER_NAME, decision)]) : EMPTY_BYTES;
+    noteAllocation(<usize>headers.byteLength + 4 * OBJECT_COST); // the pair, its array, the block
     sendLocalResponse(503, NO_FALLBACK_DETAILS, NO_HEALTHY_UPSTREAM, headers);
     this.repliedLocally = true;
   }
@@ -253,6 +255,7 @@ function stripInternalHeaders(tables: Tables, decider: Decider | null): void {
 function copyDecision(decider: Decider): ArrayBuffer {
   const copy = new ArrayBuffer(decider.decisionLen);
   memory.copy(changetype<usize>(copy), decider.decisionPtr, <usize>decider.decisionLen);
+  noteAllocation(<usize>decider.decisionLen + OBJECT_COST);
   return copy;
 }
 

@@ -16,8 +16,31 @@ export class Span {
   }
 }
 
+/**
+ * A set of bytes as a 256-entry table, filled once from its definition: membership is one load, for the loops
+ * that run over every byte of a header (a call per byte to the definition costs several times more).
+ */
+export class ByteSet {
+  private table: StaticArray<u8> = new StaticArray<u8>(256);
+
+  constructor(member: (c: u32) => bool) {
+    for (let c: u32 = 0; c < 256; c++) unchecked((this.table[c] = member(c) ? 1 : 0));
+  }
+
+  // @ts-ignore: decorator
+  @inline has(c: u32): bool {
+    return c < 256 && unchecked(this.table[c]) != 0;
+  }
+}
+
 /** RFC 9110 §5.6.2 tchar: the bytes of a token (header names, cookie names, baggage keys). */
 export function isTokenByte(c: u32): bool {
+  return TOKEN_BYTES.has(c);
+}
+
+export const TOKEN_BYTES = new ByteSet(isTchar);
+
+function isTchar(c: u32): bool {
   if (c - 0x30 < 10 || (c | 0x20) - 0x61 < 26) return true;
   switch (c) {
     // ! # $ % & ' * + - . ^ _ ` | ~

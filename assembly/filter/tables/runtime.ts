@@ -134,6 +134,7 @@ export class Tables {
     let best = -1;
     const exact = this.clusters.find(ptr, len);
     if (exact >= 0) best = unchecked(this.clusterService[exact]);
+    if (this.hosts.size == 0) return best;
     const parts = this.clusterParts;
     if (parts.parse(ptr, len) && parts.subsetLen == 0) {
       const service = this.serviceOfHost(ptr, len, parts);
