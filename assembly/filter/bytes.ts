@@ -1,4 +1,7 @@
-// Comparing and copying the few bytes of a request's names and values (tens of bytes) in place. Under V8,
+// Byte helpers for the request path, where every instruction per byte counts (BENCHMARKS.md, "Guest
+// instructions").
+//
+// Comparing and copying the few bytes of a request's names and values (tens of bytes) in place: under V8,
 // memory.copy is a call into C that costs more than the copy, and AssemblyScript's memory.compare goes byte by
 // byte unless both pointers share their alignment; wasm loads need no alignment, so here eight bytes at a time,
 // then 4, 2 and 1 for the rest.
@@ -33,4 +36,21 @@ export function copyBytes(to: usize, from: usize, length: usize): void {
     from += 2;
   }
   if (length & 1) store<u8>(to, load<u8>(from));
+}
+
+/**
+ * A set of bytes as a 256-entry table, filled once from its definition: membership is one load, for the loops
+ * that run over every byte of a value or header (a call per byte to the definition costs several times more).
+ */
+export class ByteSet {
+  private table: StaticArray<u8> = new StaticArray<u8>(256);
+
+  constructor(member: (c: u32) => bool) {
+    for (let c: u32 = 0; c < 256; c++) unchecked((this.table[c] = member(c) ? 1 : 0));
+  }
+
+  // @ts-ignore: decorator
+  @inline has(c: u32): bool {
+    return c < 256 && unchecked(this.table[c]) != 0;
+  }
 }

@@ -2,6 +2,8 @@
 // from the host: any bytes, any length. These functions only read `len` bytes at
 // `ptr`, never allocate, and stop as soon as the answer is known.
 
+import { ByteSet } from "./bytes";
+
 /** Longest Kubernetes label value. */
 export const MAX_LABEL_VALUE: i32 = 63;
 /** Longest IPv6 literal ("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"). */
@@ -10,6 +12,13 @@ export const MAX_IP_LITERAL: i32 = 45;
 function isAlnum(c: u32): bool {
   return c - 0x30 < 10 || (c | 0x20) - 0x61 < 26;
 }
+
+function isLabelByte(c: u32): bool {
+  return isAlnum(c) || c == 0x2d || c == 0x5f || c == 0x2e; // - _ .
+}
+
+const ALNUM_BYTES = new ByteSet(isAlnum);
+const LABEL_BYTES = new ByteSet(isLabelByte);
 
 function isDigit(c: u32): bool {
   return c - 0x30 < 10;
@@ -28,10 +37,9 @@ function hexDigitValue(c: u32): i32 {
  */
 export function isLabelValue(ptr: usize, len: i32): bool {
   if (len < 1 || len > MAX_LABEL_VALUE) return false;
-  if (!isAlnum(load<u8>(ptr)) || !isAlnum(load<u8>(ptr + <usize>(len - 1)))) return false;
+  if (!ALNUM_BYTES.has(load<u8>(ptr)) || !ALNUM_BYTES.has(load<u8>(ptr + <usize>(len - 1)))) return false;
   for (let i = 1; i < len - 1; i++) {
-    const c = <u32>load<u8>(ptr + <usize>i);
-    if (!isAlnum(c) && c != 0x2d && c != 0x5f && c != 0x2e) return false;
+    if (!LABEL_BYTES.has(load<u8>(ptr + <usize>i))) return false;
   }
   return true;
 }

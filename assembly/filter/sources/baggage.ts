@@ -16,7 +16,8 @@
 // When a key appears more than once the last member wins: that is what the OpenTelemetry SDKs keep ("last one
 // wins" in Go, Java and JavaScript) and forward to the next hop, so every hop of a chain reads the same value.
 
-import { ByteSet, bytesEqual, skipOws, Span, TOKEN_BYTES } from "./bytes";
+import { ByteSet } from "../bytes";
+import { bytesEqual, skipOws, Span, TOKEN_BYTES } from "./bytes";
 
 /** The W3C Baggage limits (a header beyond them is not read). */
 export const MAX_BAGGAGE_BYTES: i32 = 8192;
