@@ -141,6 +141,7 @@ test("checker: a heading is cited by its text, by its text before a colon, or by
   assert.ok(citesHeading(text, "Thirty seconds"));
   assert.ok(!citesHeading(text, "Key"));
   assert.ok(!citesHeading(text, "An example"));
+  assert.ok(!citesHeading("**The route token** guards the routes.", "The route token"), "bold text is no label");
 });
 
 // ---- the repository -------------------------------------------------------------------------------------------------

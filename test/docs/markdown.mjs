@@ -112,11 +112,12 @@ export function anchorCitationsOf(text) {
   return citations;
 }
 
-/** A cited heading exists: a heading with that text (or that text then `:`), or a paragraph led by **text.** */
+/** A cited heading exists: a heading with that text (or that text then `:`), or a paragraph labelled **text.** (or
+ * **text:**), the way README.md labels its first-screen paragraphs. */
 export function citesHeading(text, heading) {
   if (headingsOf(text).some((h) => h === heading || h.startsWith(`${heading}:`))) return true;
   return proseLines(text).some((line) => {
-    const lead = /^\s*(?:[-*]\s+)?\*\*(.+?)\*\*/.exec(line);
-    return lead !== null && renderedText(lead[1]).replace(/[.:]$/, "") === heading;
+    const lead = /^\s*(?:[-*]\s+)?\*\*(.+?)[.:]\*\*/.exec(line);
+    return lead !== null && renderedText(lead[1]) === heading;
   });
 }
