@@ -10,7 +10,16 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { anchorCitationsOf, anchorsOf, citationsOf, citesHeading, headingsOf, linksOf, slugOf } from "./markdown.mjs";
+import {
+  anchorCitationsOf,
+  anchorsOf,
+  citationsOf,
+  citesHeading,
+  headingsOf,
+  linksOf,
+  sectionNumberCitationsOf,
+  slugOf,
+} from "./markdown.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SKIPPED_DIRS = new Set(["node_modules", "dist", "build"]);
@@ -134,6 +143,14 @@ test("checker: finds links outside code, and reports a missing file, a missing a
   );
 });
 
+test("checker: citations by section number are found, RFC sections are not", () => {
+  const text = '// (SPEC §10\'s bar), see abi.md §1.2.7 and envoy.md, §3\n// RFC 6265 §5.4, docs/abi.md "Metrics"';
+  assert.deepEqual(
+    sectionNumberCitationsOf(text).map((c) => `${c.line}: ${c.text}`),
+    ["1: SPEC §10", "1: abi.md §1.2.7", "1: envoy.md, §3"],
+  );
+});
+
 test("checker: a heading is cited by its text, by its text before a colon, or by a bold lead-in", () => {
   const text = "### Key sources: cookies, query parameters, baggage\n\n**Thirty seconds.** An example.\n";
   assert.ok(citesHeading(text, "Key sources: cookies, query parameters, baggage"));
@@ -171,6 +188,13 @@ test('every citation of a heading (`docs/<file>.md "Heading"`, `README "Heading"
 test("every `<file>.md#anchor` written in code names a heading that exists", () => {
   const problems = codeFiles.flatMap((file) =>
     anchorCitationsOf(read(file)).flatMap((c) => anchorCitationProblems(c).map((p) => `${file}:${c.line}: ${p}`)),
+  );
+  assert.deepEqual(problems, []);
+});
+
+test("nothing cites a section number (`SPEC §n`, `<file>.md §n`): the docs are cited by heading", () => {
+  const problems = [...codeFiles, ...markdownFiles].flatMap((file) =>
+    sectionNumberCitationsOf(read(file)).map((c) => `${file}:${c.line}: ${c.text}`),
   );
   assert.deepEqual(problems, []);
 });

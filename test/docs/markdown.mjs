@@ -8,6 +8,7 @@
 //                                 [{ file, heading, line }] (a citation may run across comment lines)
 //   anchorCitationsOf(text)       `<path>.md#anchor` written in code or prose: [{ file, anchor, line }]
 //   citesHeading(text, heading)   whether a cited heading names a heading of the text, or a bold lead-in (**X.**)
+//   sectionNumberCitationsOf(text) citations by section number (`SPEC §4`, `abi.md §7.1`): [{ text, line }]
 
 /** The lines of a markdown text with fenced code blocks blanked (kept as "" so line numbers stay). */
 function proseLines(text) {
@@ -98,7 +99,9 @@ export function citationsOf(text) {
   const citations = [];
   for (const m of joined.matchAll(CITATION)) {
     const file = m[2] === "README" ? "README.md" : m[1];
-    for (const q of m[3].matchAll(/"([^"]+)"/g)) citations.push({ file, heading: q[1], line: lineAt(m.index) });
+    // a heading inside a string literal may carry escapes (`Envoy\'s`)
+    for (const q of m[3].matchAll(/"([^"]+)"/g))
+      citations.push({ file, heading: q[1].replace(/\\(.)/g, "$1"), line: lineAt(m.index) });
   }
   return citations;
 }
@@ -120,4 +123,14 @@ export function citesHeading(text, heading) {
     const lead = /^\s*(?:[-*]\s+)?\*\*(.+?)[.:]\*\*/.exec(line);
     return lead !== null && renderedText(lead[1]) === heading;
   });
+}
+
+/** The project's docs have no numbered sections: a `SPEC §n` or `<file>.md §n` citation points nowhere. */
+export function sectionNumberCitationsOf(text) {
+  const citations = [];
+  text.split("\n").forEach((line, i) => {
+    for (const m of line.matchAll(/\b(?:SPEC|[\w./-]+\.md)(?:'s)?,?\s+§\s*\d[\d.]*/g))
+      citations.push({ text: m[0], line: i + 1 });
+  });
+  return citations;
 }
