@@ -1,9 +1,10 @@
 // The docs stay honest: every relative link and #anchor in the repository's markdown (README.md, docs/, the
 // READMEs of envoy/, emulator/, examples/) resolves as GitHub renders it, and every citation of a heading in code,
 // tests and docs (`docs/behaviour.md "Routing decision"`, `README "Istio", "Who loads the filter"`,
-// `docs/configuration.md#key-sources`) names a heading that exists. A renamed heading or a moved section fails
-// here, naming the file and line that still point at it. The checker itself is tested first, on texts with
-// known answers, so a checker that finds nothing cannot pass.
+// `docs/configuration.md#key-sources`) names a heading that exists, none cites a section number (`SPEC §4`), and
+// none names a path of one machine. A renamed heading or a moved section fails here, naming the file and line that
+// still point at it. The checker itself is tested first, on texts with known answers, so a checker that finds
+// nothing cannot pass.
 
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -195,6 +196,17 @@ test("every `<file>.md#anchor` written in code names a heading that exists", () 
 test("nothing cites a section number (`SPEC §n`, `<file>.md §n`): the docs are cited by heading", () => {
   const problems = [...codeFiles, ...markdownFiles].flatMap((file) =>
     sectionNumberCitationsOf(read(file)).map((c) => `${file}:${c.line}: ${c.text}`),
+  );
+  assert.deepEqual(problems, []);
+});
+
+test("no path of one machine (/work/, /home/, /Users/) in code or docs: a clone must be able to follow every one", () => {
+  const problems = [...codeFiles, ...markdownFiles].flatMap((file) =>
+    read(file)
+      .split("\n")
+      .flatMap((line, i) =>
+        /(^|[\s("'`=])\/(work|home|Users)\//.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [],
+      ),
   );
   assert.deepEqual(problems, []);
 });
