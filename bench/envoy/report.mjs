@@ -1,0 +1,223 @@
+// The Envoy benchmark's printout (markdown tables), from the measurements of run.mjs. BENCHMARKS.md "In Envoy"
+// explains every column.
+//
+//   report(results) -> string
+
+const RATIO_TARGET = 1.1; // the filter's added cost at most 1.10x the C reference's (docs/performance.md)
+const MEMORY_TARGET = 0.05; // RSS after 10^6 requests within 5 % of RSS after warm-up
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const f0 = (x) => Math.round(x).toLocaleString("en");
+const f1 = (x) => x.toFixed(1);
+const f2 = (x) => x.toFixed(2);
+const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
+
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function percentile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** Per-round figures of one configuration and the medians over rounds. */
+function summarise(run) {
+  const cpuUs = run.sat.map((r) => (r.cpu / r.requests) * 1e6);
+  const rps = run.sat.map((r) => r.requests / r.seconds);
+  const s = {
+    cpuUs,
+    cpu: median(cpuUs),
+    rps: median(rps),
+    envoyBusy: median(run.sat.map((r) => r.cpu / r.wall)),
+    envoyWaiting: median(run.sat.map((r) => r.cpuWait / r.wall)),
+    upstreamBusy: Math.max(...run.sat.map((r) => r.upstreamCpu / r.wall)),
+  };
+  if (run.fixed.length > 0) {
+    const all = Float64Array.from(run.fixed.flatMap((r) => [...r.latenciesUs])).sort();
+    s.latency = { p50: percentile(all, 0.5), p99: percentile(all, 0.99), p999: percentile(all, 0.999), n: all.length };
+    s.fixedCpuUs = run.fixed.map((r) => (r.cpu / r.requests) * 1e6);
+    s.fixedCpu = median(s.fixedCpuUs);
+  }
+  return s;
+}
+
+/**
+ * Added CPU per request over `base`, paired round by round (both measured in the same round): median, min, max.
+ * key: "cpuUs" (saturation runs) or "fixedCpuUs" (fixed-rate runs).
+ */
+function added(s, base, key = "cpuUs") {
+  const d = s[key].map((x, i) => x - base[key][i]);
+  return { median: median(d), min: Math.min(...d), max: Math.max(...d) };
+}
+
+const addedCell = (a) => `**${f1(a.median)}** (${f1(a.min)}–${f1(a.max)})`;
+
+function mainTable(runs, sums, floor) {
+  return table(
+    [
+      "configuration",
+      "req/s at saturation",
+      "Envoy on CPU / waiting",
+      "CPU µs/req, saturation",
+      "added over floor (min–max)",
+      `CPU µs/req at fixed rate`,
+      "added over floor (min–max)",
+      "latency µs p50 / p99 / p99.9",
+      "added p50 µs",
+    ],
+    runs.map((run) => {
+      const s = sums[run.id];
+      const isFloor = run.id === "floor";
+      return [
+        run.label,
+        f0(s.rps),
+        `${(s.envoyBusy * 100).toFixed(0)} % / ${(s.envoyWaiting * 100).toFixed(0)} %`,
+        f1(s.cpu),
+        isFloor ? "—" : addedCell(added(s, sums.floor)),
+        f1(s.fixedCpu),
+        isFloor ? "—" : addedCell(added(s, sums.floor, "fixedCpuUs")),
+        `${f0(s.latency.p50)} / ${f0(s.latency.p99)} / ${f0(s.latency.p999)}`,
+        isFloor ? "—" : f0(s.latency.p50 - floor.latency.p50),
+      ];
+    }),
+  );
+}
+
+function ratioTable(sums) {
+  const add = (id) => added(sums[id], sums.floor).median;
+  const addFixed = (id) => added(sums[id], sums.floor, "fixedCpuUs").median;
+  const rows = [
+    ["filter", "C reference (seed)", "c"],
+    ["filter", "no-op wasm", "noop"],
+    ["filter", "native chain", "native"],
+    ["no-op wasm", "router only", "floor", "noop"],
+    ["native chain", "router only", "floor", "native"],
+  ].map(([a, b, base, id = "filter"]) => [
+    `${a} ÷ ${b}`,
+    base === "floor" ? "—" : f2(add(id) / add(base)),
+    base === "floor" ? "—" : f2(addFixed(id) / addFixed(base)),
+    f2(sums[id].cpu / sums[base].cpu),
+  ]);
+  return table(["ratio", "of added CPU, saturation", "of added CPU, fixed rate", "of CPU µs/req, saturation"], rows);
+}
+
+function targets(sums, soak) {
+  const add = (id) => added(sums[id], sums.floor).median;
+  const ratio = add("filter") / add("c");
+  const growth = soak.rssEnd / soak.rssWarm - 1;
+  const gap = add("filter") - add("native");
+  const wasmFloor = add("noop");
+  return table(
+    ["target", "figure", "result"],
+    [
+      [
+        `filter's added cost ≤ ${RATIO_TARGET}× the C reference's`,
+        `${f1(add("filter"))} vs ${f1(add("c"))} µs/req: ${f2(ratio)}×`,
+        ratio <= RATIO_TARGET ? "**met**" : "**not met**",
+      ],
+      [
+        `Envoy's memory flat over 10⁶ requests (RSS within ${MEMORY_TARGET * 100} %)`,
+        `${mib(soak.rssWarm)} → ${mib(soak.rssEnd)} MiB after ${f0(soak.requests)} requests (${growth >= 0 ? "+" : ""}${(growth * 100).toFixed(1)} %)`,
+        soak.requests >= 1e6 && Math.abs(growth) <= MEMORY_TARGET
+          ? "**met**"
+          : soak.requests < 1e6
+            ? "not measured (quick run)"
+            : "**not met**",
+      ],
+      [
+        "distance to the native chain; share of it that is the wasm floor",
+        `filter ${f1(add("filter"))} vs native ${f1(add("native"))} µs/req: ${f1(gap)} µs more (${f2(add("filter") / add("native"))}×); ` +
+          `a no-op wasm filter alone adds ${f1(wasmFloor)} µs (${f2(sums.noop.cpu / sums.floor.cpu)}× the floor), ${((wasmFloor / gap) * 100).toFixed(0)} % of the gap`,
+        "reported",
+      ],
+    ],
+  );
+}
+
+function routeCacheSection(facts, sums) {
+  const versions = facts.facts.map((f) => f.version);
+  const factRows = facts.cases.map((c) => [
+    c.what + (c.headers ? " (client sent it)" : ""),
+    ...facts.facts.map((f) => (f.routes[c.id] === "matched-again" ? "**matched again**" : `kept (${f.routes[c.id]})`)),
+  ]);
+  const cost = (id, base) => added(sums[id], sums[base]);
+  const costRow = (what, id, base) => {
+    const c = cost(id, base);
+    return [what, `**${f1(c.median)}** (${f1(c.min)}–${f1(c.max)})`];
+  };
+  return [
+    table(["what the module did in on_request_headers", ...versions.map((v) => `Envoy ${v}`)], factRows),
+    "",
+    table(
+      ["cost in Envoy CPU µs/req (min–max over rounds)", "µs"],
+      [
+        costRow("remove an absent header, 1 route (host call + second route match)", "rc-remove-1", "rc-none-1"),
+        costRow("remove an absent header, 1,001 routes", "rc-remove-1001", "rc-none-1001"),
+        costRow("read the absent header instead, 1 route (host call only)", "rc-check-1", "rc-none-1"),
+        costRow("read the absent header instead, 1,001 routes", "rc-check-1001", "rc-none-1001"),
+        costRow("one route match on 1,001 routes over one on 1 route (no module call)", "rc-none-1001", "rc-none-1"),
+      ],
+    ),
+  ].join("\n");
+}
+
+function memorySection(memory, lds, runs) {
+  const label = Object.fromEntries(runs.map((r) => [r.id, r.label]));
+  const rows = ["floor", "noop", "filter", "c", "native", "catalog"].map((id) => [label[id], mib(memory.rss[id])]);
+  rows.push([`filter with 1,000 services × 10 routes (ready in ${f0(memory.largeReadyMs)} ms)`, mib(memory.large)]);
+  return [
+    table(["Envoy (one worker)", "RSS MiB"], rows),
+    "",
+    `listener update (LDS file replaced by rename) to the first request served: 1,000 × 10 configuration ` +
+      `**${f0(median(lds.largeMs))} ms** (median of ${lds.largeMs.length}: ${lds.largeMs.map(f0).join(", ")}), ` +
+      `back to the seed's configuration ${f0(median(lds.smallMs))} ms`,
+  ].join("\n");
+}
+
+export function report(r) {
+  const sums = Object.fromEntries(r.runs.map((run) => [run.id, summarise(run)]));
+  const main = r.runs.filter((run) => run.group === "main");
+  const probes = r.runs.filter((run) => run.group === "route-cache");
+  const upstreamBusy = Math.max(...r.runs.map((run) => sums[run.id].upstreamBusy));
+  const out = [
+    `Envoy ${r.envoy.version}, --concurrency 1; ${r.cores.note}. ${r.plan.rounds} interleaved rounds: ` +
+      `${r.plan.satSeconds} s saturation (wrk -t1 -c64) per configuration, ${r.plan.fixedSeconds} s at ` +
+      `${r.plan.rate} req/s (h2load --rps, 4 connections) per main configuration${r.quick ? " (--quick)" : ""}.`,
+    `Machine: ${r.machine.cpus} cores, ${r.machine.model}, load average ${r.machine.load} at the end.`,
+    "",
+    mainTable(main, sums, sums.floor),
+    "",
+    ...main.filter((run) => run.note).map((run) => `${run.label}: ${run.note}.`),
+    `Upstream busy at most ${(upstreamBusy * 100).toFixed(0)} % of a core in any saturation run.`,
+    "",
+    ratioTable(sums),
+    "",
+    targets(sums, r.soak),
+    "",
+    "Route cache (issue 17 §4): does Envoy match the routes again after the wasm filter's on_request_headers?",
+    "",
+    routeCacheSection(r.facts, sums),
+    "",
+    table(
+      ["probe configuration", "req/s", "Envoy CPU µs/req"],
+      probes.map((run) => [run.label, f0(sums[run.id].rps), f1(sums[run.id].cpu)]),
+    ),
+    "",
+    memorySection(r.memory, r.lds, r.runs),
+    "",
+    `Verified before timing: all ${r.runs.length} configurations answered the request from the target pod; ` +
+      `the seed's step 3 requests (${r.verification.repeats} each) reached the same pods through the filter, the C reference and the native chain:`,
+    "",
+    table(
+      ["request", "pods"],
+      r.verification.requests.map((q) => [q.what, Object.values(q.pods)[0]]),
+    ),
+    "",
+    `${r.elapsedS.toFixed(0)} s`,
+  ];
+  return out.join("\n");
+}

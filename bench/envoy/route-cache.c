@@ -1,0 +1,63 @@
+// Probe modules for the route-cache measurement of bench/envoy (what a Wasm header change costs Envoy).
+// One source, three builds (-DPROBE=...), all declaring proxy-wasm ABI 0.2.1 like the filter:
+//   PROBE_NONE    does nothing: the floor of this experiment;
+//   PROBE_REMOVE  removes the request header x-bench-strip on every request, present or not (what the filter does
+//                 with each internal header it does not write);
+//   PROBE_CHECK   reads x-bench-strip first and removes it only when the request carries it.
+// No libc, no allocation except for the host's answers (a bump allocator over a static buffer, reset per request).
+#include <stdint.h>
+
+typedef uint32_t u32;
+#define IMPORT(name) __attribute__((import_module("env"), import_name(#name)))
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+IMPORT(proxy_remove_header_map_value) u32 proxy_remove_header_map_value(u32 map, const char *key, u32 key_size);
+IMPORT(proxy_set_property) u32 proxy_set_property(const char *path, u32 path_size, const char *value, u32 value_size);
+IMPORT(proxy_get_header_map_value) u32 proxy_get_header_map_value(u32 map, const char *key, u32 key_size,
+                                                                 char **value, u32 *value_size);
+
+#define PROBE_NONE 0
+#define PROBE_REMOVE 1
+#define PROBE_CHECK 2
+#ifndef PROBE
+#error "build with -DPROBE=PROBE_NONE|PROBE_REMOVE|PROBE_CHECK"
+#endif
+
+#if PROBE != PROBE_NONE
+static const char HEADER[] = "x-bench-strip";
+#endif
+static char heap[64 * 1024];
+static u32 heap_used;
+
+EXPORT(malloc) void *guest_malloc(u32 size) {
+  u32 at = (heap_used + 7) & ~7u;
+  if (size > sizeof(heap) - at) at = 0; // the host's answers are read at once, never kept
+  heap_used = at + size;
+  return heap + at;
+}
+EXPORT(proxy_abi_version_0_2_1) void proxy_abi_version_0_2_1(void) {}
+EXPORT(_initialize) void _initialize(void) {}
+EXPORT(proxy_on_context_create) void proxy_on_context_create(u32 id, u32 parent) { (void)id; (void)parent; }
+EXPORT(proxy_on_vm_start) u32 proxy_on_vm_start(u32 id, u32 size) { (void)id; (void)size; return 1; }
+EXPORT(proxy_on_configure) u32 proxy_on_configure(u32 id, u32 size) { (void)id; (void)size; return 1; }
+EXPORT(proxy_on_done) u32 proxy_on_done(u32 id) { (void)id; return 1; }
+EXPORT(proxy_on_delete) void proxy_on_delete(u32 id) { (void)id; }
+
+EXPORT(proxy_on_request_headers) u32 proxy_on_request_headers(u32 id, u32 headers, u32 end_of_stream) {
+  (void)id; (void)headers; (void)end_of_stream;
+  heap_used = 0;
+#ifdef MARK
+  // Filter state wasm.bench_mark = "set": visible to a route's filter_state matcher if Envoy matches the routes
+  // again after this callback; setting it does not by itself clear the route cache.
+  proxy_set_property("bench_mark", 10, "set", 3);
+#endif
+#if PROBE == PROBE_REMOVE
+  proxy_remove_header_map_value(0, HEADER, sizeof(HEADER) - 1);
+#elif PROBE == PROBE_CHECK
+  char *value = 0;
+  u32 size = 0;
+  if (proxy_get_header_map_value(0, HEADER, sizeof(HEADER) - 1, &value, &size) == 0)
+    proxy_remove_header_map_value(0, HEADER, sizeof(HEADER) - 1);
+#endif
+  return 0; // Continue
+}

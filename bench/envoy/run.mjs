@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// The benchmark in real Envoy: `npm run bench:envoy` (`-- --quick` for a short check). BENCHMARKS.md "In Envoy"
+// explains the columns; docs/performance.md the bars.
+//
+// One Envoy per configuration (configs.mjs, route-cache.mjs), each `--concurrency 1` and pinned to core 0; the
+// upstream (one Envoy answering with direct_response per pod), the load generators (load.mjs) and this process on
+// core 1. Before anything is timed, every configuration must route the benchmark's request to the same pod, and the
+// configurations that implement the seed's step 3 must route the seed's requests alike: otherwise it fails.
+// Then, in rounds that visit the configurations in a rotating order, each gets a saturation run (wrk) and the
+// main ones a fixed-rate run (h2load); Envoy's CPU time per request comes from /proc/<pid>/stat around each run.
+// Last: the filter's memory over 10^6 requests, Envoy's memory with the 1,000-services x 10-routes configuration,
+// and the time from a listener update carrying it (LDS, file replaced by rename) to the first request it serves.
+
+import { installEnvoys } from "../../scripts/envoy.mjs";
+import { startEnvoy } from "../../envoy/local-envoy.mjs";
+import { largeConfig } from "../scenarios.mjs";
+import { REQUEST, TARGET, benchConfigs, filterOnFloor, upstreamBootstrap } from "./configs.mjs";
+import { fixedRate, saturate } from "./load.mjs";
+import { cpuPlan, cpuTimes, ensureTools, machineInfo, pin, rssBytes } from "./machine.mjs";
+import { buildAll } from "./modules.mjs";
+import { listenerUpdateMs } from "./lds.mjs";
+import { report } from "./report.mjs";
+import { routeCacheConfigs, routeCacheFacts } from "./route-cache.mjs";
+import { verifyRouting } from "./verify.mjs";
+
+const QUICK = process.argv.includes("--quick");
+const PLAN = QUICK
+  ? { rounds: 2, warmSeconds: 1, satSeconds: 1, fixedSeconds: 1, rate: 1000, soakRequests: 1e5, ldsUpdates: 1 }
+  : { rounds: 6, warmSeconds: 1, satSeconds: 1, fixedSeconds: 1, rate: 1000, soakRequests: 1e6, ldsUpdates: 3 };
+const SOAK_CHUNK_SECONDS = 5;
+const SOAK_MAX_SECONDS = 100; // on a busy machine the soak stops here and the report says how far it got
+
+const log = (line) => console.error(`[bench:envoy] ${line}`);
+
+async function startPinned(bin, bootstrap, core) {
+  const envoy = await startEnvoy(bin, bootstrap, { args: ["--concurrency", "1"] });
+  pin(envoy.pid, core);
+  return envoy;
+}
+
+/** Each configuration visited once per round, starting one further along each round. */
+const rotated = (list, round) => list.map((_, i) => list[(i + round) % list.length]);
+
+/** One timed run of `measure` against a running configuration, with Envoy's and the upstream's CPU seconds. */
+function timed(run, upstream, measure) {
+  const [envoy0, up0, t0] = [cpuTimes(run.envoy.pid), cpuTimes(upstream.pid), process.hrtime.bigint()];
+  const result = measure();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const [envoy1, up1] = [cpuTimes(run.envoy.pid), cpuTimes(upstream.pid)];
+  return {
+    ...result,
+    wall,
+    cpu: envoy1.run - envoy0.run,
+    cpuWait: envoy1.wait - envoy0.wait,
+    upstreamCpu: up1.run - up0.run,
+  };
+}
+
+function failOnErrors(run, kind, result) {
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(
+      `${run.label}: ${kind} run had ${result.non2xx} non-2xx answers and ${result.errors ?? 0} socket errors`,
+    );
+}
+
+async function main() {
+  const started = Date.now();
+  ensureTools(log);
+  const modules = buildAll(log);
+  const { envoys, unavailable } = installEnvoys({ log });
+  if (envoys.length === 0) throw new Error(`no real Envoy: ${unavailable}`);
+  const envoy = envoys[0]; // the newest pinned version (or ENVOY_BIN)
+  const cores = cpuPlan();
+  pin(process.pid, cores.load);
+  log(`${cores.note}; Envoy ${envoy.version}`);
+
+  const upstream = await startPinned(envoy.bin, upstreamBootstrap(), cores.load);
+  const runs = [];
+  try {
+    const { main: mainConfigs, floorRoutes, targetOnly, seed } = benchConfigs(upstream.ports, modules);
+    log("route cache: which header changes make Envoy match the routes again");
+    const facts = await routeCacheFacts(envoys, modules, seed, REQUEST);
+    const configs = [...mainConfigs, ...routeCacheConfigs(modules, floorRoutes, targetOnly)];
+    log(`starting ${configs.length} Envoys`);
+    const starts = await Promise.allSettled(configs.map((c) => startPinned(envoy.bin, c.bootstrap, cores.envoy)));
+    starts.forEach(
+      (s, i) => s.status === "fulfilled" && runs.push({ ...configs[i], envoy: s.value, sat: [], fixed: [] }),
+    );
+    const failed = starts.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    const target = (run) => ({ port: run.envoy.ports.bench, headers: REQUEST });
+
+    log("verification: every configuration routes the request to the same pod");
+    const verification = await verifyRouting(runs, TARGET);
+
+    log("warm-up");
+    for (const run of runs) saturate(target(run), { seconds: PLAN.warmSeconds, core: cores.load });
+    const filterRun = runs.find((r) => r.id === "filter");
+    let rssWarm;
+    for (let round = 0; round < PLAN.rounds; round++) {
+      log(`round ${round + 1}/${PLAN.rounds}: saturation`);
+      for (const run of rotated(runs, round)) {
+        const r = timed(run, upstream, () => saturate(target(run), { seconds: PLAN.satSeconds, core: cores.load }));
+        failOnErrors(run, "saturation", r);
+        run.sat.push(r);
+      }
+      log(`round ${round + 1}/${PLAN.rounds}: fixed rate ${PLAN.rate} req/s`);
+      for (const run of rotated(
+        runs.filter((r) => r.group === "main"),
+        round,
+      )) {
+        const r = timed(run, upstream, () =>
+          fixedRate(target(run), { seconds: PLAN.fixedSeconds, rate: PLAN.rate, core: cores.load }),
+        );
+        failOnErrors(run, "fixed-rate", r);
+        run.fixed.push(r);
+      }
+      if (round === 0) rssWarm = rssBytes(filterRun.envoy.pid);
+    }
+
+    log(`soak: the filter until it has served ${PLAN.soakRequests.toLocaleString("en")} requests`);
+    const soak = runSoak(filterRun, target(filterRun), cores, rssWarm);
+    const memory = await memoryRuns(envoy.bin, runs, modules, floorRoutes, targetOnly, cores);
+    log("listener update (LDS) with the 1,000 x 10 configuration");
+    const lds = await listenerUpdateMs(envoy.bin, {
+      small: seed.pluginConfig,
+      large: largeConfig(),
+      bootstrap: (plugin) => filterOnFloor(modules.filter, plugin, floorRoutes, targetOnly),
+      updates: PLAN.ldsUpdates,
+      core: cores.envoy,
+      headers: REQUEST,
+    });
+    console.log(
+      report({
+        runs,
+        facts,
+        verification,
+        soak,
+        memory,
+        lds,
+        plan: PLAN,
+        envoy,
+        cores,
+        machine: machineInfo(),
+        quick: QUICK,
+        elapsedS: (Date.now() - started) / 1000,
+      }),
+    );
+  } finally {
+    for (const run of runs) await run.envoy.close();
+    await upstream.close();
+  }
+}
+
+/** Saturation runs on the filter until its Envoy has served PLAN.soakRequests; RSS after warm-up and at the end. */
+function runSoak(run, target, cores, rssWarm) {
+  const served = () => run.sat.reduce((n, r) => n + r.requests, 0) + run.fixed.reduce((n, r) => n + r.requests, 0);
+  let soaked = 0;
+  const deadline = Date.now() + SOAK_MAX_SECONDS * 1000;
+  while (served() + soaked < PLAN.soakRequests && Date.now() < deadline) {
+    const r = saturate(target, { seconds: SOAK_CHUNK_SECONDS, core: cores.load });
+    failOnErrors(run, "soak", r);
+    soaked += r.requests;
+  }
+  return { requests: served() + soaked, rssWarm, rssEnd: rssBytes(run.envoy.pid) };
+}
+
+/** Resident memory: the floor, the no-op and the filter as measured, and the filter with 1,000 services x 10 routes. */
+async function memoryRuns(bin, runs, modules, floorRoutes, targetOnly, cores) {
+  const rss = Object.fromEntries(runs.map((r) => [r.id, rssBytes(r.envoy.pid)]));
+  log("memory: the filter with 1,000 services x 10 routes");
+  const t0 = Date.now();
+  const large = await startPinned(
+    bin,
+    filterOnFloor(modules.filter, largeConfig(), floorRoutes, targetOnly),
+    cores.envoy,
+  );
+  const readyMs = Date.now() - t0;
+  try {
+    const r = saturate({ port: large.ports.bench, headers: REQUEST }, { seconds: 1, core: cores.load });
+    failOnErrors({ label: "filter with 1,000 x 10" }, "memory", r);
+    return { rss, large: rssBytes(large.pid), largeReadyMs: readyMs };
+  } finally {
+    await large.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench:envoy failed: ${err.message}`);
+  process.exitCode = 1;
+});
