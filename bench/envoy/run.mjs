@@ -11,6 +11,8 @@
 // Last: the filter's memory over 10^6 requests, Envoy's memory with the 1,000-services x 10-routes configuration,
 // and the time from a listener update carrying it (LDS, file replaced by rename) to the first request it serves.
 
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { installEnvoys } from "../../scripts/envoy.mjs";
 import { startEnvoy } from "../../envoy/local-envoy.mjs";
 import { largeConfig } from "../scenarios.mjs";
@@ -19,18 +21,52 @@ import { fixedRate, saturate } from "./load.mjs";
 import { cpuPlan, cpuTimes, ensureTools, machineInfo, pin, rssBytes } from "./machine.mjs";
 import { buildAll } from "./modules.mjs";
 import { listenerUpdateMs } from "./lds.mjs";
+import { cpuByRegion, perfAvailable } from "./perf.mjs";
 import { report } from "./report.mjs";
 import { routeCacheConfigs, routeCacheFacts } from "./route-cache.mjs";
 import { verifyRouting } from "./verify.mjs";
 
-const QUICK = process.argv.includes("--quick");
-const PLAN = QUICK
-  ? { rounds: 2, warmSeconds: 1, satSeconds: 1, fixedSeconds: 1, rate: 1000, soakRequests: 1e5, ldsUpdates: 1 }
-  : { rounds: 6, warmSeconds: 1, satSeconds: 1, fixedSeconds: 1, rate: 1000, soakRequests: 1e6, ldsUpdates: 3 };
+const USAGE = `npm run bench:envoy [-- options]
+  --quick             a short run (2 rounds, 10^5 soak): checks that everything works
+  --rounds N          interleaved rounds (default 6): more rounds, tighter medians on a noisy machine
+  --soak-seconds S    longest soak (default 100): raise it where Envoy serves fewer than 10^4 req/s
+  --raw FILE          also write every timed run's measurements to FILE (JSON)
+  --perf              also sample each main configuration with perf: Envoy's CPU by code region (wasm JIT code,
+                      envoy binary, kernel), about 40 s more`;
+/** The command-line options; a wrong one prints the usage and exits 2. */
+function readOptions() {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: "boolean", default: false },
+        rounds: { type: "string" },
+        "soak-seconds": { type: "string", default: "100" },
+        raw: { type: "string" },
+        perf: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const OPTIONS = readOptions();
+const QUICK = OPTIONS.quick;
+const PLAN = {
+  ...(QUICK ? { rounds: 2, soakRequests: 1e5, ldsUpdates: 1 } : { rounds: 6, soakRequests: 1e6, ldsUpdates: 3 }),
+  warmSeconds: 1,
+  satSeconds: 1, // wrk takes whole seconds
+  fixedSeconds: 1,
+  rate: 1000,
+  soakMaxSeconds: Number(OPTIONS["soak-seconds"]),
+};
+if (OPTIONS.rounds !== undefined) PLAN.rounds = Number(OPTIONS.rounds);
 const SOAK_CHUNK_SECONDS = 5;
-const SOAK_MAX_SECONDS = 100; // on a busy machine the soak stops here and the report says how far it got
+const PERF_SECONDS = 4;
 
-const log = (line) => console.error(`[bench:envoy] ${line}`);
+const T0 = Date.now();
+const log = (line) => console.error(`[bench:envoy ${Math.round((Date.now() - T0) / 1000)} s] ${line}`);
 
 async function startPinned(bin, bootstrap, core) {
   const envoy = await startEnvoy(bin, bootstrap, { args: ["--concurrency", "1"] });
@@ -64,6 +100,12 @@ function failOnErrors(run, kind, result) {
 }
 
 async function main() {
+  if (OPTIONS.help) return console.log(USAGE);
+  for (const [name, value] of [
+    ["rounds", PLAN.rounds],
+    ["soak-seconds", PLAN.soakMaxSeconds],
+  ])
+    if (!(Number.isInteger(value) && value > 0)) throw new Error(`--${name}: a whole number above 0, got ${value}`);
   const started = Date.now();
   ensureTools(log);
   const modules = buildAll(log);
@@ -121,6 +163,7 @@ async function main() {
     log(`soak: the filter until it has served ${PLAN.soakRequests.toLocaleString("en")} requests`);
     const soak = runSoak(filterRun, target(filterRun), cores, rssWarm);
     const memory = await memoryRuns(envoy.bin, runs, modules, floorRoutes, targetOnly, cores);
+    const regions = OPTIONS.perf ? await perfRegions(runs, target, cores) : undefined;
     log("listener update (LDS) with the 1,000 x 10 configuration");
     const lds = await listenerUpdateMs(envoy.bin, {
       small: seed.pluginConfig,
@@ -130,12 +173,14 @@ async function main() {
       core: cores.envoy,
       headers: REQUEST,
     });
+    if (OPTIONS.raw) writeFileSync(OPTIONS.raw, JSON.stringify(rawMeasurements(runs, soak, memory, lds), null, 1));
     console.log(
       report({
         runs,
         facts,
         verification,
         soak,
+        regions,
         memory,
         lds,
         plan: PLAN,
@@ -152,11 +197,44 @@ async function main() {
   }
 }
 
+/** Envoy's CPU per request by code region (perf.mjs), one saturation run per main configuration. */
+async function perfRegions(runs, target, cores) {
+  if (!perfAvailable()) throw new Error("--perf: perf is not installed or may not sample here (Debian: linux-perf)");
+  const regions = {};
+  for (const run of runs.filter((r) => r.group === "main")) {
+    log(`perf: ${run.label}`);
+    regions[run.id] = await cpuByRegion(run.envoy.pid, () =>
+      saturate(target(run), { seconds: PERF_SECONDS, core: cores.load }),
+    );
+  }
+  return regions;
+}
+
+/** Every timed run as measured (latencies as percentiles), for analysis beyond the printed medians. */
+function rawMeasurements(runs, soak, memory, lds) {
+  const percentiles = (us) => {
+    const s = Float64Array.from(us).sort();
+    return Object.fromEntries([0.5, 0.9, 0.99, 0.999].map((q) => [`p${q * 100}`, s[Math.floor(q * (s.length - 1))]]));
+  };
+  return {
+    plan: PLAN,
+    runs: runs.map((r) => ({
+      id: r.id,
+      label: r.label,
+      saturation: r.sat,
+      fixedRate: r.fixed.map(({ latenciesUs, ...rest }) => ({ ...rest, latencyUs: percentiles(latenciesUs) })),
+    })),
+    soak,
+    memory,
+    lds,
+  };
+}
+
 /** Saturation runs on the filter until its Envoy has served PLAN.soakRequests; RSS after warm-up and at the end. */
 function runSoak(run, target, cores, rssWarm) {
   const served = () => run.sat.reduce((n, r) => n + r.requests, 0) + run.fixed.reduce((n, r) => n + r.requests, 0);
   let soaked = 0;
-  const deadline = Date.now() + SOAK_MAX_SECONDS * 1000;
+  const deadline = Date.now() + PLAN.soakMaxSeconds * 1000;
   while (served() + soaked < PLAN.soakRequests && Date.now() < deadline) {
     const r = saturate(target, { seconds: SOAK_CHUNK_SECONDS, core: cores.load });
     failOnErrors(run, "soak", r);
