@@ -1,7 +1,7 @@
 // Load generators for the Envoy benchmark, both from Debian's packages (machine.mjs installs them):
 //
 //   saturate(target, options)  wrk: closed loop, one thread, many keep-alive connections, as fast as Envoy
-//                              answers -> { requests, seconds, non2xx, errors }
+//                              answers -> { requests, seconds, non2xx, errors: { connect, read, write, timeout } }
 //   fixedRate(target, options) h2load --rps: a fixed request rate over a few keep-alive connections, every
 //                              request's latency from its --log-file -> { latenciesUs, requests, non2xx }
 //
@@ -14,6 +14,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+
+// A request unanswered this long counts as a socket error (timeout); a machine shared with other work stalls for
+// a second now and then, which is noise, not an answer.
+const TIMEOUT_SECONDS = 10;
 
 /** The command line of `tool`, run on `core` (taskset) when one is given. */
 function onCore(core, tool, args) {
@@ -46,12 +50,14 @@ export function saturate({ port, headers }, { seconds, connections = 64, core })
   );
   const done = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);
   if (!done) throw new Error(`wrk printed no request count:\n${out}`);
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const [connect, read, write, timeout] = (
+    /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1) ?? [0, 0, 0, 0]
+  ).map(Number);
   return {
     requests: Number(done[1]),
     seconds: Number(done[2]) / (done[3] === "ms" ? 1000 : 1),
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-    errors: errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+    errors: { connect, read, write, timeout },
   };
 }
 

@@ -216,7 +216,10 @@ export function report(r) {
     mainTable(main, sums, sums.floor),
     "",
     ...main.filter((run) => run.note).map((run) => `${run.label}: ${run.note}.`),
-    `Upstream busy at most ${(upstreamBusy * 100).toFixed(0)} % of a core in any saturation run.`,
+    `Upstream busy at most ${(upstreamBusy * 100).toFixed(0)} % of a core in any saturation run.` +
+      (r.timeouts.count > 0
+        ? ` ${r.timeouts.count} requests got no answer within wrk's timeout, in: ${[...new Set(r.timeouts.runs)].join("; ")}.`
+        : ""),
     "",
     ratioTable(sums),
     "",
