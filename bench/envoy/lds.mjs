@@ -22,6 +22,7 @@ function generationOf(port, headers) {
       res.resume();
       res.on("end", () => resolve(res.statusCode === 200 ? Number(res.headers["x-generation"]) : -res.statusCode));
     });
+    req.setTimeout(DEADLINE_MS, () => req.destroy(new Error(`LDS: no answer within ${DEADLINE_MS} ms`)));
     req.on("error", reject);
   });
 }

@@ -12,6 +12,7 @@ import { listener, routerFilter, virtualHost, wasmFilter } from "./configs.mjs";
 
 const LARGE_TABLE = 1000;
 const PROBE_HEADER = "x-bench-strip";
+const REQUEST_TIMEOUT_MS = 30_000; // a shared machine can keep Envoy off the CPU for seconds
 
 /** 1,000 routes matching x-dynamic-subset-subset exactly, as catalog mode generates them; the request has none. */
 function largeRoutes(floorRoute) {
@@ -115,7 +116,7 @@ export async function routeCacheFacts(envoys, modules, seed, request) {
     try {
       const routes = {};
       for (const c of cases) {
-        const res = await envoy.request(c.id, { ...request, ...c.headers });
+        const res = await envoy.request(c.id, { ...request, ...c.headers }, { timeoutMs: REQUEST_TIMEOUT_MS });
         routes[c.id] = res.status === 200 ? res.headers["x-route"] : `HTTP ${res.status}`;
       }
       facts.push({ version, routes });

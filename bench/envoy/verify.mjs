@@ -9,6 +9,7 @@
 import { REQUEST } from "./configs.mjs";
 
 const REPEATS = 8; // round robin over a two-pod subset shows both pods
+const REQUEST_TIMEOUT_MS = 30_000; // a shared machine can keep Envoy off the CPU for seconds
 
 /** The seed's step 3 requests (DEFAULT_SUBSET, defaults prod/v3), and a client trying to set the subset itself. */
 const SEED_REQUESTS = [
@@ -32,7 +33,7 @@ const SEED_IMPLEMENTATIONS = ["filter", "c", "native"];
 async function podsFor(run, headers) {
   const seen = new Set();
   for (let i = 0; i < REPEATS; i++) {
-    const res = await run.envoy.request("bench", headers);
+    const res = await run.envoy.request("bench", headers, { timeoutMs: REQUEST_TIMEOUT_MS });
     seen.add(res.status === 200 ? res.headers["x-pod"] : `HTTP ${res.status} ${res.body}`);
   }
   return [...seen].sort().join(", ");
