@@ -6,13 +6,21 @@
 const RATIO_TARGET = 1.1; // the filter's added cost at most 1.10x the C reference's (docs/performance.md)
 const MEMORY_TARGET = 0.05; // RSS after 10^6 requests within 5 % of RSS after warm-up
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
+// A run with fewer answers than this was starved of CPU by other work on the machine: its CPU per request is
+// mostly idle overhead, so it is left out (and counted in the printout).
+const MIN_SATURATION_RPS = 500;
+const MIN_FIXED_SHARE = 0.5; // of the requests the fixed rate asks for
+
+const finite = (xs) => xs.filter(Number.isFinite);
+function median(xs) {
+  const s = finite(xs).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const f0 = (x) => Math.round(x).toLocaleString("en");
-const f1 = (x) => x.toFixed(1);
-const f2 = (x) => x.toFixed(2);
+}
+const shown = (format) => (x) => (Number.isFinite(x) ? format(x) : "—");
+const f0 = shown((x) => Math.round(x).toLocaleString("en"));
+const f1 = shown((x) => x.toFixed(1));
+const f2 = shown((x) => x.toFixed(2));
 const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
 
 function table(header, rows) {
@@ -21,37 +29,42 @@ function table(header, rows) {
 }
 
 function percentile(sorted, q) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** Per-round figures of one configuration and the medians over rounds. */
-function summarise(run) {
-  const cpuUs = run.sat.map((r) => (r.cpu / r.requests) * 1e6);
-  const rps = run.sat.map((r) => r.requests / r.seconds);
+/** CPU µs per request of each run, NaN for a starved run. */
+const cpuPerRequest = (runs, enough) => runs.map((r) => (enough(r) ? (r.cpu / r.requests) * 1e6 : NaN));
+
+/** Per-round figures of one configuration (NaN where a run was starved) and the medians over rounds. */
+function summarise(run, plan) {
+  const cpuUs = cpuPerRequest(run.sat, (r) => r.requests / r.seconds >= MIN_SATURATION_RPS);
   const s = {
     cpuUs,
     cpu: median(cpuUs),
-    rps: median(rps),
+    rps: median(run.sat.map((r) => r.requests / r.seconds)),
     envoyBusy: median(run.sat.map((r) => r.cpu / r.wall)),
     envoyWaiting: median(run.sat.map((r) => r.cpuWait / r.wall)),
     upstreamBusy: Math.max(...run.sat.map((r) => r.upstreamCpu / r.wall)),
+    starved: cpuUs.filter((x) => !Number.isFinite(x)).length,
   };
   if (run.fixed.length > 0) {
-    const all = Float64Array.from(run.fixed.flatMap((r) => [...r.latenciesUs])).sort();
+    const enough = (r) => r.requests >= plan.rate * plan.fixedSeconds * MIN_FIXED_SHARE;
+    const all = Float64Array.from(run.fixed.filter(enough).flatMap((r) => [...r.latenciesUs])).sort();
     s.latency = { p50: percentile(all, 0.5), p99: percentile(all, 0.99), p999: percentile(all, 0.999), n: all.length };
-    s.fixedCpuUs = run.fixed.map((r) => (r.cpu / r.requests) * 1e6);
+    s.fixedCpuUs = cpuPerRequest(run.fixed, enough);
     s.fixedCpu = median(s.fixedCpuUs);
+    s.starved += s.fixedCpuUs.filter((x) => !Number.isFinite(x)).length;
   }
   return s;
 }
 
 /**
- * Added CPU per request over `base`, paired round by round (both measured in the same round): median, min, max.
- * key: "cpuUs" (saturation runs) or "fixedCpuUs" (fixed-rate runs).
+ * Added CPU per request over `base`, paired round by round (both measured in the same round, neither starved):
+ * median, min, max. key: "cpuUs" (saturation runs) or "fixedCpuUs" (fixed-rate runs).
  */
 function added(s, base, key = "cpuUs") {
-  const d = s[key].map((x, i) => x - base[key][i]);
-  return { median: median(d), min: Math.min(...d), max: Math.max(...d) };
+  const d = finite(s[key].map((x, i) => x - base[key][i]));
+  return { median: median(d), min: d.length ? Math.min(...d) : NaN, max: d.length ? Math.max(...d) : NaN };
 }
 
 const addedCell = (a) => `**${f1(a.median)}** (${f1(a.min)}–${f1(a.max)})`;
@@ -120,7 +133,7 @@ function targets(sums, soak) {
       [
         `filter's added cost ≤ ${RATIO_TARGET}× the C reference's`,
         `${f1(add("filter"))} vs ${f1(add("c"))} µs/req: ${f2(ratio)}×`,
-        ratio <= RATIO_TARGET ? "**met**" : "**not met**",
+        !Number.isFinite(ratio) ? "not measured (starved runs)" : ratio <= RATIO_TARGET ? "**met**" : "**not met**",
       ],
       [
         `Envoy's memory flat over 10⁶ requests (RSS within ${MEMORY_TARGET * 100} %)`,
@@ -203,7 +216,10 @@ function memorySection(memory, lds, runs) {
 }
 
 export function report(r) {
-  const sums = Object.fromEntries(r.runs.map((run) => [run.id, summarise(run)]));
+  const sums = Object.fromEntries(r.runs.map((run) => [run.id, summarise(run, r.plan)]));
+  const starved = r.runs.reduce((n, run) => n + sums[run.id].starved, 0);
+  const timed = r.runs.reduce((n, run) => n + run.sat.length + run.fixed.length, 0);
+  const waiting = median(r.runs.map((run) => sums[run.id].envoyWaiting / sums[run.id].envoyBusy));
   const main = r.runs.filter((run) => run.group === "main");
   const probes = r.runs.filter((run) => run.group === "route-cache");
   const upstreamBusy = Math.max(...r.runs.map((run) => sums[run.id].upstreamBusy));
@@ -212,6 +228,18 @@ export function report(r) {
       `${r.plan.satSeconds} s saturation (wrk -t1 -c64) per configuration, ${r.plan.fixedSeconds} s at ` +
       `${r.plan.rate} req/s (h2load --rps, 4 connections) per main configuration${r.quick ? " (--quick)" : ""}.`,
     `Machine: ${r.machine.cpus} cores, ${r.machine.model}, load average ${r.machine.load} at the end.`,
+    ...(waiting > 1
+      ? [
+          `WARNING: the machine is overloaded: Envoy waited for a CPU ${f1(waiting)}× as long as it ran (median over ` +
+            `the configurations); CPU times are inflated and noisy, compare only ratios, and re-run on a quieter machine.`,
+        ]
+      : []),
+    ...(starved > 0
+      ? [
+          `${starved} of ${timed} timed runs were starved (under ${MIN_SATURATION_RPS} req/s at saturation, or under ` +
+            `${MIN_FIXED_SHARE * 100} % of the fixed rate) and are left out.`,
+        ]
+      : []),
     "",
     mainTable(main, sums, sums.floor),
     "",
