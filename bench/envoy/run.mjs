@@ -68,10 +68,20 @@ const PERF_SECONDS = 4;
 const T0 = Date.now();
 const log = (line) => console.error(`[bench:envoy ${Math.round((Date.now() - T0) / 1000)} s] ${line}`);
 
-async function startPinned(bin, bootstrap, core) {
-  const envoy = await startEnvoy(bin, bootstrap, { args: ["--concurrency", "1"] });
-  pin(envoy.pid, core);
-  return envoy;
+/**
+ * startEnvoy picks free ports just before Envoy binds them; with many Envoys starting at once (and other work on
+ * the machine) a port can be taken in between, so a bind failure is retried.
+ */
+async function startPinned(bin, bootstrap, core, attempts = 3) {
+  try {
+    const envoy = await startEnvoy(bin, bootstrap, { args: ["--concurrency", "1"] });
+    pin(envoy.pid, core);
+    return envoy;
+  } catch (err) {
+    if (attempts > 1 && /Address already in use/.test(err.message))
+      return startPinned(bin, bootstrap, core, attempts - 1);
+    throw err;
+  }
 }
 
 /** Each configuration visited once per round, starting one further along each round. */
