@@ -2,6 +2,7 @@
 //
 //   saturate(target, options)  wrk: closed loop, one thread, many keep-alive connections, as fast as Envoy
 //                              answers -> { requests, seconds, non2xx, errors: { connect, read, write, timeout } }
+//   saturateTogether(targets, options)  the same against several Envoys at once (one wrk each)
 //   fixedRate(target, options) h2load --rps: a fixed request rate over a few keep-alive connections, every
 //                              request's latency from its --log-file -> { latenciesUs, requests, non2xx }
 //
@@ -10,7 +11,7 @@
 // Envoy's single worker to saturation; it has no fixed-rate mode (wrk2 is not packaged). h2load has --rps and
 // writes every request's duration, so the latency percentiles are exact rather than wrk's histogram summary.
 
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -33,21 +34,17 @@ function run(core, tool, args, timeoutMs) {
   return execFileSync(command, argv, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 1 << 20 });
 }
 
-export function saturate({ port, headers }, { seconds, connections = 64, core }) {
-  const out = run(
-    core,
-    "wrk",
-    [
-      "-t1",
-      `-c${connections}`,
-      `-d${seconds}s`,
-      "--timeout",
-      "2s",
-      ...headerArgs(headers, "Host"),
-      `http://127.0.0.1:${port}/`,
-    ],
-    (seconds + 30) * 1000,
-  );
+const wrkArgs = ({ port, headers }, { seconds, connections }) => [
+  "-t1",
+  `-c${connections}`,
+  `-d${seconds}s`,
+  "--timeout",
+  `${TIMEOUT_SECONDS}s`,
+  ...headerArgs(headers, "Host"),
+  `http://127.0.0.1:${port}/`,
+];
+
+function parseWrk(out) {
   const done = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);
   if (!done) throw new Error(`wrk printed no request count:\n${out}`);
   const [connect, read, write, timeout] = (
@@ -59,6 +56,25 @@ export function saturate({ port, headers }, { seconds, connections = 64, core })
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
     errors: { connect, read, write, timeout },
   };
+}
+
+export function saturate(target, { seconds, connections = 64, core }) {
+  return parseWrk(run(core, "wrk", wrkArgs(target, { seconds, connections }), (seconds + 30) * 1000));
+}
+
+/** One wrk per target, all at the same time (each its own process on `core`) -> the results in target order. */
+export function saturateTogether(targets, { seconds, connections = 32, core }) {
+  return Promise.all(
+    targets.map(
+      (target) =>
+        new Promise((resolve, reject) => {
+          const [command, argv] = onCore(core, "wrk", wrkArgs(target, { seconds, connections }));
+          execFile(command, argv, { encoding: "utf8", timeout: (seconds + 30) * 1000 }, (err, out) =>
+            err ? reject(err) : resolve(parseWrk(out)),
+          );
+        }),
+    ),
+  );
 }
 
 export function fixedRate({ port, headers }, { seconds, rate, clients = 4, core }) {

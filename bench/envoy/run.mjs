@@ -17,7 +17,7 @@ import { installEnvoys } from "../../scripts/envoy.mjs";
 import { startEnvoy } from "../../envoy/local-envoy.mjs";
 import { largeConfig } from "../scenarios.mjs";
 import { REQUEST, TARGET, benchConfigs, filterOnFloor, upstreamBootstrap } from "./configs.mjs";
-import { fixedRate, saturate } from "./load.mjs";
+import { fixedRate, saturate, saturateTogether } from "./load.mjs";
 import { cpuPlan, cpuTimes, ensureTools, machineInfo, pin, rssBytes } from "./machine.mjs";
 import { buildAll } from "./modules.mjs";
 import { listenerUpdateMs } from "./lds.mjs";
@@ -29,7 +29,7 @@ import { verifyRouting } from "./verify.mjs";
 const USAGE = `npm run bench:envoy [-- options]
   --quick             a short run (2 rounds, 10^5 soak): checks that everything works
   --rounds N          interleaved rounds (default 6): more rounds, tighter medians on a noisy machine
-  --soak-seconds S    longest soak (default 100): raise it where Envoy serves fewer than 10^4 req/s
+  --soak-seconds S    longest soak (default 80): raise it where Envoy serves fewer than 10^4 req/s
   --raw FILE          also write every timed run's measurements to FILE (JSON)
   --perf              also sample each main configuration with perf: Envoy's CPU by code region (wasm JIT code,
                       envoy binary, kernel), about 40 s more`;
@@ -40,7 +40,7 @@ function readOptions() {
       options: {
         quick: { type: "boolean", default: false },
         rounds: { type: "string" },
-        "soak-seconds": { type: "string", default: "100" },
+        "soak-seconds": { type: "string", default: "80" },
         raw: { type: "string" },
         perf: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
@@ -54,15 +54,29 @@ function readOptions() {
 const OPTIONS = readOptions();
 const QUICK = OPTIONS.quick;
 const PLAN = {
-  ...(QUICK ? { rounds: 2, soakRequests: 1e5, ldsUpdates: 1 } : { rounds: 6, soakRequests: 1e6, ldsUpdates: 3 }),
+  ...(QUICK
+    ? { rounds: 2, togetherRounds: 2, soakRequests: 1e5, ldsUpdates: 1 }
+    : { rounds: 5, togetherRounds: 6, soakRequests: 1e6, ldsUpdates: 3 }),
   warmSeconds: 1,
   satSeconds: 1, // wrk takes whole seconds
   fixedSeconds: 1,
   rate: 1000,
+  togetherSeconds: 3,
   soakMaxSeconds: Number(OPTIONS["soak-seconds"]),
 };
 if (OPTIONS.rounds !== undefined) PLAN.rounds = Number(OPTIONS.rounds);
 const SOAK_CHUNK_SECONDS = 5;
+/**
+ * Groups measured side by side: their Envoys share core 0 at the same moments (one wrk each), so whatever else the
+ * machine does hits all of them alike and their differences are far less noisy than in interleaved runs. Sharing
+ * a core also inflates each one's CPU per request by the others' cache pollution, more for a bigger working set,
+ * so a group holds configurations of one kind; the first is the group's base.
+ */
+const TOGETHER = [
+  ["floor", "filter", "c"],
+  ["rc-none-1", "rc-remove-1", "rc-check-1"],
+  ["rc-none-1001", "rc-remove-1001", "rc-check-1001"],
+];
 const PERF_SECONDS = 4;
 
 const T0 = Date.now();
@@ -146,7 +160,8 @@ async function main() {
     log(`starting ${configs.length} Envoys`);
     const starts = await Promise.allSettled(configs.map((c) => startPinned(envoy.bin, c.bootstrap, cores.envoy)));
     starts.forEach(
-      (s, i) => s.status === "fulfilled" && runs.push({ ...configs[i], envoy: s.value, sat: [], fixed: [] }),
+      (s, i) =>
+        s.status === "fulfilled" && runs.push({ ...configs[i], envoy: s.value, sat: [], fixed: [], together: {} }),
     );
     const failed = starts.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
@@ -180,6 +195,13 @@ async function main() {
       if (round === 0) rssWarm = rssBytes(filterRun.envoy.pid);
     }
 
+    for (const [group, ids] of TOGETHER.entries())
+      await sideBySide(
+        group,
+        ids.map((id) => runs.find((r) => r.id === id)),
+        target,
+        cores,
+      );
     log(`soak: the filter until it has served ${PLAN.soakRequests.toLocaleString("en")} requests`);
     const soak = runSoak(filterRun, target(filterRun), cores, rssWarm);
     const memory = await memoryRuns(envoy.bin, runs, modules, floorRoutes, targetOnly, cores);
@@ -202,6 +224,7 @@ async function main() {
         soak,
         regions,
         timeouts: TIMEOUTS,
+        together: TOGETHER,
         memory,
         lds,
         plan: PLAN,
@@ -244,11 +267,26 @@ function rawMeasurements(runs, soak, memory, lds) {
       label: r.label,
       saturation: r.sat,
       fixedRate: r.fixed.map(({ latenciesUs, ...rest }) => ({ ...rest, latencyUs: percentiles(latenciesUs) })),
+      sideBySide: r.together,
     })),
     soak,
     memory,
     lds,
   };
+}
+
+/** PLAN.togetherRounds saturation runs of a group at once -> run.together[group]: one result per round. */
+async function sideBySide(group, runs, target, cores) {
+  log(`side by side: ${runs.map((r) => r.label).join(", ")}`);
+  for (const run of runs) run.together[group] = [];
+  for (let i = 0; i < PLAN.togetherRounds; i++) {
+    const before = runs.map((r) => cpuTimes(r.envoy.pid).run);
+    const results = await saturateTogether(runs.map(target), { seconds: PLAN.togetherSeconds, core: cores.load });
+    runs.forEach((run, k) => {
+      failOnErrors(run, "side-by-side", results[k]);
+      run.together[group].push({ ...results[k], cpu: cpuTimes(run.envoy.pid).run - before[k] });
+    });
+  }
 }
 
 /** Saturation runs on the filter until its Envoy has served PLAN.soakRequests; RSS after warm-up and at the end. */
