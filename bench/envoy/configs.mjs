@@ -5,8 +5,8 @@
 //                                reach, and the request (headers every configuration reads or ignores)
 //   upstreamBootstrap()          the upstream Envoy: one direct_response listener per pod, answering with its
 //                                identity in the x-pod header
-//   benchConfigs(ports, modules) -> [{ id, label, group, bootstrap }] for every configuration measured
-//   largeFilterBootstrap(...)    the floor plus the filter with a given plugin configuration (memory, LDS)
+//   benchConfigs(ports, modules) -> Promise<{ main: [{ id, label, group, bootstrap }], ... }>
+//   filterOnFloor(...)           the floor plus the filter with a given plugin configuration (memory, LDS)
 //   routerFilter, wasmFilter, listener, virtualHost: the building blocks, also used by route-cache.mjs
 
 import { readFileSync } from "node:fs";
@@ -267,9 +267,13 @@ function catalogEnvoy(rendered, pods) {
   return { routes, clusters, targetRouteIndex: target };
 }
 
-function catalogConfig(targetPort, filterFile) {
+async function catalogConfig(targetPort, filterFile) {
   const podsJson = catalogPods(targetPort);
-  const rendered = renderCatalog(seedSources("step3-default-subset-dr.yaml", "step2-vs.yaml"), podsJson, ROUTE_TOKEN);
+  const rendered = await renderCatalog(
+    seedSources("step3-default-subset-dr.yaml", "step2-vs.yaml"),
+    podsJson,
+    ROUTE_TOKEN,
+  );
   const pods = JSON.parse(podsJson).items.map((p) => ({
     address: p.status.podIP,
     port: targetPort,
@@ -290,7 +294,7 @@ function catalogConfig(targetPort, filterFile) {
  * Every configuration, each routing REQUEST to TARGET. podPorts: listener name -> port of the upstream.
  * group "main": the comparison table; group "route-cache" (route-cache.mjs) adds the probes.
  */
-export function benchConfigs(podPorts, modules) {
+export async function benchConfigs(podPorts, modules) {
   const endpoints = [
     {
       host: HOST,
@@ -299,11 +303,15 @@ export function benchConfigs(podPorts, modules) {
   ];
   const targetOnly = [staticCluster("floor", [{ address: TARGET, port: podPorts[podListener(TARGET)] }])];
   const floorRoutes = virtualHost([{ name: "default", match: { prefix: "/" }, route: { cluster: "floor" } }]);
-  const seed = renderMetadata(seedSources("step3-default-subset-dr.yaml", "step2-vs.yaml"), endpoints, modules.filter);
-  const eight = renderMetadata(eightKeySources(), endpoints, modules.filter);
-  const pinned = renderMetadata(seedSources("step4-ip-dr-vs.yaml"), endpoints, modules.filter);
+  const seed = await renderMetadata(
+    seedSources("step3-default-subset-dr.yaml", "step2-vs.yaml"),
+    endpoints,
+    modules.filter,
+  );
+  const eight = await renderMetadata(eightKeySources(), endpoints, modules.filter);
+  const pinned = await renderMetadata(seedSources("step4-ip-dr-vs.yaml"), endpoints, modules.filter);
   const seedMappings = seed.pluginConfig.services[0].routes[0].headerToDynamicSubsetKey;
-  const catalog = catalogConfig(podPorts[podListener(TARGET)], modules.filter);
+  const catalog = await catalogConfig(podPorts[podListener(TARGET)], modules.filter);
   const main = [
     { id: "floor", label: "router only (floor)", bootstrap: bootstrap(floorRoutes, [routerFilter()], targetOnly) },
     {

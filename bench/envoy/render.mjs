@@ -1,22 +1,30 @@
 // The one place where the Envoy benchmark uses the project's renderers (dist/, built by `npm run build:cli`), so
 // the measured configurations are the ones users deploy. If the renderer's API changes, only this file changes.
 //
-//   renderMetadata(asmSources, endpoints, wasmPath) -> { pluginConfig, httpFilters, routeConfig, clusters }
+//   renderMetadata(asmSources, endpoints, wasmPath) -> Promise<{ pluginConfig, httpFilters, routeConfig, clusters }>
 //       `render --target envoy` (metadata mode): the listener's http_filters (wasm -> header_to_metadata ->
 //       router) and route_config, and the clusters with lb_subset_config.
-//   renderCatalog(asmSources, podsJson, routeToken) -> { pluginConfig, virtualService, destinationRule }
+//   renderCatalog(asmSources, podsJson, routeToken) -> Promise<{ pluginConfig, virtualService, destinationRule }>
 //       `render --target istio` (catalog mode): the WasmPlugin's plugin configuration, and the generated
 //       VirtualService and DestinationRule.
 //
 // asmSources: [{ file, text }] of ASM YAML; endpoints: [{ host, endpoints: [{ address, port, labels }] }].
 
 import { parseAllDocuments } from "yaml";
-import { parseAsm } from "../../dist/asm/index.js";
-import { parsePods } from "../../dist/k8s/pods.js";
-import { renderEnvoy } from "../../dist/render/envoy.js";
-import { renderIstio } from "../../dist/render/istio.js";
 
-export function renderMetadata(asmSources, endpoints, wasmPath) {
+/** dist/ is imported only when first needed: the benchmark builds it first on a fresh clone. */
+async function renderer() {
+  const [asm, pods, envoy, istio] = await Promise.all([
+    import("../../dist/asm/index.js"),
+    import("../../dist/k8s/pods.js"),
+    import("../../dist/render/envoy.js"),
+    import("../../dist/render/istio.js"),
+  ]);
+  return { ...asm, ...pods, ...envoy, ...istio };
+}
+
+export async function renderMetadata(asmSources, endpoints, wasmPath) {
+  const { parseAsm, renderEnvoy } = await renderer();
   const { documents } = renderEnvoy([{ name: "bench", input: parseAsm(asmSources) }], {
     output: "bootstrap",
     endpoints,
@@ -33,7 +41,8 @@ export function renderMetadata(asmSources, endpoints, wasmPath) {
   };
 }
 
-export function renderCatalog(asmSources, podsJson, routeToken) {
+export async function renderCatalog(asmSources, podsJson, routeToken) {
+  const { parseAsm, parsePods, renderIstio } = await renderer();
   const out = renderIstio(parseAsm(asmSources), { pods: parsePods(podsJson, "bench pods") }, { routeToken });
   const docs = parseAllDocuments(out.yaml).map((d) => d.toJS());
   const ofKind = (kind) => docs.find((d) => d?.kind === kind);

@@ -153,7 +153,7 @@ async function main() {
   const upstream = await startPinned(envoy.bin, upstreamBootstrap(), cores.load);
   const runs = [];
   try {
-    const { main: mainConfigs, floorRoutes, targetOnly, seed } = benchConfigs(upstream.ports, modules);
+    const { main: mainConfigs, floorRoutes, targetOnly, seed } = await benchConfigs(upstream.ports, modules);
     log("route cache: which header changes make Envoy match the routes again");
     const facts = await routeCacheFacts(envoys, modules, seed, REQUEST);
     const configs = [...mainConfigs, ...routeCacheConfigs(modules, floorRoutes, targetOnly)];
