@@ -29,7 +29,7 @@ import { verifyRouting } from "./verify.mjs";
 const USAGE = `npm run bench:envoy [-- options]
   --quick             a short run (2 rounds, 10^5 soak): checks that everything works
   --rounds N          interleaved rounds (default 6): more rounds, tighter medians on a noisy machine
-  --soak-seconds S    longest soak (default 80): raise it where Envoy serves fewer than 10^4 req/s
+  --soak-seconds S    longest soak (default 100): raise it where Envoy serves fewer than 10^4 req/s
   --raw FILE          also write every timed run's measurements to FILE (JSON)
   --perf              also sample each main configuration with perf: Envoy's CPU by code region (wasm JIT code,
                       envoy binary, kernel), about 40 s more`;
@@ -40,7 +40,7 @@ function readOptions() {
       options: {
         quick: { type: "boolean", default: false },
         rounds: { type: "string" },
-        "soak-seconds": { type: "string", default: "80" },
+        "soak-seconds": { type: "string", default: "100" },
         raw: { type: "string" },
         perf: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
@@ -73,7 +73,7 @@ const SOAK_CHUNK_SECONDS = 5;
  * so a group holds configurations of one kind; the first is the group's base.
  */
 const TOGETHER = [
-  ["floor", "filter", "c"],
+  ["floor", "noop", "filter", "c", "native"],
   ["rc-none-1", "rc-remove-1", "rc-check-1"],
   ["rc-none-1001", "rc-remove-1001", "rc-check-1001"],
 ];
@@ -203,7 +203,7 @@ async function main() {
         cores,
       );
     log(`soak: the filter until it has served ${PLAN.soakRequests.toLocaleString("en")} requests`);
-    const soak = runSoak(filterRun, target(filterRun), cores, rssWarm);
+    const soak = await runSoak(filterRun, target(filterRun), cores, rssWarm);
     const memory = await memoryRuns(envoy.bin, runs, modules, floorRoutes, targetOnly, cores);
     const regions = OPTIONS.perf ? await perfRegions(runs, target, cores) : undefined;
     log("listener update (LDS) with the 1,000 x 10 configuration");
@@ -289,17 +289,23 @@ async function sideBySide(group, runs, target, cores) {
   }
 }
 
-/** Saturation runs on the filter until its Envoy has served PLAN.soakRequests; RSS after warm-up and at the end. */
-function runSoak(run, target, cores, rssWarm) {
-  const served = () => run.sat.reduce((n, r) => n + r.requests, 0) + run.fixed.reduce((n, r) => n + r.requests, 0);
-  let soaked = 0;
+/** Requests the Envoy's listener has answered so far, from its own counter (warm-up and verification included). */
+async function answered(run) {
+  const filter = encodeURIComponent("^http\\.bench\\.downstream_rq_completed$");
+  const { body } = await run.envoy.admin(`/stats?filter=${filter}`);
+  const m = /: (\d+)/.exec(body);
+  if (!m) throw new Error(`${run.label}: no http.bench.downstream_rq_completed in /stats`);
+  return Number(m[1]);
+}
+
+/** Saturation runs on the filter until its Envoy has answered PLAN.soakRequests; RSS after warm-up and at the end. */
+async function runSoak(run, target, cores, rssWarm) {
   const deadline = Date.now() + PLAN.soakMaxSeconds * 1000;
-  while (served() + soaked < PLAN.soakRequests && Date.now() < deadline) {
+  while ((await answered(run)) < PLAN.soakRequests && Date.now() < deadline) {
     const r = saturate(target, { seconds: SOAK_CHUNK_SECONDS, core: cores.load });
     failOnErrors(run, "soak", r);
-    soaked += r.requests;
   }
-  return { requests: served() + soaked, rssWarm, rssEnd: rssBytes(run.envoy.pid) };
+  return { requests: await answered(run), rssWarm, rssEnd: rssBytes(run.envoy.pid) };
 }
 
 /** Resident memory: the floor, the no-op and the filter as measured, and the filter with 1,000 services x 10 routes. */
