@@ -1,7 +1,7 @@
 // What the Envoy benchmark loads, built when missing or older than its sources (a fresh clone builds everything):
-// the filter, the no-op floor, the C reference, the route-cache probes (route-cache.c) and the renderer (dist/).
+// the filter, the no-op floor, the C reference, the probes (probes.c) and the renderer (dist/).
 //
-//   buildAll(log) -> { filter, noop, c, probe: { none, remove, check, markNone, markRemove, markCheck } } (absolute paths)
+//   buildAll(log) -> { filter, noop, c, probe: { none, remove, check, gets, pairs, markNone, ... } } (absolute paths)
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const PROBE_SOURCE = "bench/envoy/route-cache.c";
+const PROBE_SOURCE = "bench/envoy/probes.c";
 const PROBE_DIR = "build/bench/envoy";
 
 /** Newest modification time under `rel` (a file or a folder), 0 if absent. */
@@ -39,6 +39,8 @@ const PROBES = {
   none: ["-DPROBE=PROBE_NONE"],
   remove: ["-DPROBE=PROBE_REMOVE"],
   check: ["-DPROBE=PROBE_CHECK"],
+  gets: ["-DPROBE=PROBE_GETS"],
+  pairs: ["-DPROBE=PROBE_PAIRS"],
   markNone: ["-DPROBE=PROBE_NONE", "-DMARK"],
   markRemove: ["-DPROBE=PROBE_REMOVE", "-DMARK"],
   markCheck: ["-DPROBE=PROBE_CHECK", "-DMARK"],
@@ -48,7 +50,7 @@ function buildProbes(log) {
   mkdirSync(path.join(ROOT, PROBE_DIR), { recursive: true });
   const out = {};
   for (const [name, defines] of Object.entries(PROBES)) {
-    const file = `${PROBE_DIR}/route-cache-${name}.wasm`;
+    const file = `${PROBE_DIR}/probe-${name}.wasm`;
     if (stale(file, [PROBE_SOURCE])) {
       log(`building: ${file}`);
       execFileSync(

@@ -208,6 +208,8 @@ function routeCacheSection(facts, sums, byId) {
         costRow("remove an absent header, 1,001 routes", "rc-remove-1001", "rc-none-1001", 2),
         costRow("read the absent header instead, 1 route (host call only)", "rc-check-1", "rc-none-1", 1),
         costRow("read the absent header instead, 1,001 routes", "rc-check-1001", "rc-none-1001", 2),
+        costRow("read 5 absent headers, 1 route (5 host calls)", "rc-gets-1", "rc-none-1", 1),
+        costRow("fetch the whole request header map once, 1 route", "rc-pairs-1", "rc-none-1", 1),
         [
           "route match on 1,001 routes instead of 1 (no module call)",
           "—",

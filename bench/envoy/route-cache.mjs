@@ -1,8 +1,10 @@
-// What a request-header change made from Wasm costs Envoy (issue 17 §4), with the probes of route-cache.c:
+// What a request-header change made from Wasm costs Envoy (issue 17 §4), and what a host call costs, with the
+// probe modules of probes.c:
 //
-//   routeCacheConfigs(modules, floorRoutes, targetOnly)  six configurations for the timed rounds: the probes that
-//       do nothing / remove an absent header / read it and remove it only if present, each with the floor's one
-//       route and with 1,000 header-matching routes in front of it (catalog mode's generated routes)
+//   routeCacheConfigs(modules, floorRoutes, targetOnly)  configurations for the timed rounds: the probes that do
+//       nothing / remove an absent header / read it and remove it only if present, each with the floor's one route
+//       and with 1,000 header-matching routes in front of it (catalog mode's generated routes); and, on the one
+//       route, the probes that read five absent headers / fetch the whole header map
 //   routeCacheFacts(envoys, modules, seed)  per Envoy version, whether Envoy matches the routes again after each
 //       kind of change: a route that matches only on filter state the module (or the filter) set during
 //       on_request_headers is reached only if Envoy matches again after that callback.
@@ -27,28 +29,28 @@ function largeRoutes(floorRoute) {
   return [...routes, floorRoute];
 }
 
+const PROBES = [
+  { probe: "none", what: "does nothing", tables: [1, LARGE_TABLE + 1] },
+  { probe: "remove", what: `removes absent ${PROBE_HEADER}`, tables: [1, LARGE_TABLE + 1] },
+  { probe: "check", what: `reads absent ${PROBE_HEADER}`, tables: [1, LARGE_TABLE + 1] },
+  { probe: "gets", what: "reads 5 absent headers", tables: [1] },
+  { probe: "pairs", what: "fetches the whole header map", tables: [1] },
+];
+
 export function routeCacheConfigs(modules, floorRoutes, targetOnly) {
   const floorRoute = floorRoutes.virtual_hosts[0].routes[0];
-  const tables = [
-    { size: 1, routeConfig: floorRoutes },
-    { size: LARGE_TABLE + 1, routeConfig: virtualHost(largeRoutes(floorRoute)) },
-  ];
-  const probes = [
-    { probe: "none", what: "does nothing" },
-    { probe: "remove", what: `removes absent ${PROBE_HEADER}` },
-    { probe: "check", what: `reads absent ${PROBE_HEADER}` },
-  ];
-  return tables.flatMap(({ size, routeConfig }) =>
-    probes.map(({ probe, what }) => ({
+  const routeConfigs = { 1: floorRoutes, [LARGE_TABLE + 1]: virtualHost(largeRoutes(floorRoute)) };
+  return [1, LARGE_TABLE + 1].flatMap((size) =>
+    PROBES.filter((p) => p.tables.includes(size)).map(({ probe, what }) => ({
       id: `rc-${probe}-${size}`,
       label: `probe ${what}, ${size.toLocaleString("en")} route${size > 1 ? "s" : ""}`,
       group: "route-cache",
-      probe,
-      routes: size,
       bootstrap: {
         admin: {},
         static_resources: {
-          listeners: [listener("bench", routeConfig, [wasmFilter(modules.probe[probe], "probe"), routerFilter()])],
+          listeners: [
+            listener("bench", routeConfigs[size], [wasmFilter(modules.probe[probe], "probe"), routerFilter()]),
+          ],
           clusters: targetOnly,
         },
       },

@@ -74,7 +74,7 @@ const SOAK_CHUNK_SECONDS = 5;
  */
 const TOGETHER = [
   ["floor", "noop", "filter", "c", "native"],
-  ["rc-none-1", "rc-remove-1", "rc-check-1"],
+  ["rc-none-1", "rc-remove-1", "rc-check-1", "rc-gets-1", "rc-pairs-1"],
   ["rc-none-1001", "rc-remove-1001", "rc-check-1001"],
 ];
 const PERF_SECONDS = 4;

@@ -1,9 +1,12 @@
-// Probe modules for the route-cache measurement of bench/envoy (what a Wasm header change costs Envoy).
-// One source, three builds (-DPROBE=...), all declaring proxy-wasm ABI 0.2.1 like the filter:
-//   PROBE_NONE    does nothing: the floor of this experiment;
+// Probe modules of bench/envoy: what a request-header change from Wasm costs Envoy (route-cache.mjs), and what a
+// host call costs. One source, one build per probe (-DPROBE=...), all declaring proxy-wasm ABI 0.2.1 like the
+// filter; -DMARK adds a filter-state write that tells whether Envoy matched the routes again (route-cache.mjs).
+//   PROBE_NONE    does nothing: the floor of these experiments;
 //   PROBE_REMOVE  removes the request header x-bench-strip on every request, present or not (what the filter does
 //                 with each internal header it does not write);
-//   PROBE_CHECK   reads x-bench-strip first and removes it only when the request carries it.
+//   PROBE_CHECK   reads x-bench-strip first and removes it only when the request carries it;
+//   PROBE_GETS    reads five headers the request does not carry: five host calls that change nothing;
+//   PROBE_PAIRS   fetches the whole request header map once (proxy_get_header_map_pairs).
 // No libc, no allocation except for the host's answers (a bump allocator over a static buffer, reset per request).
 #include <stdint.h>
 
@@ -15,16 +18,22 @@ IMPORT(proxy_remove_header_map_value) u32 proxy_remove_header_map_value(u32 map,
 IMPORT(proxy_set_property) u32 proxy_set_property(const char *path, u32 path_size, const char *value, u32 value_size);
 IMPORT(proxy_get_header_map_value) u32 proxy_get_header_map_value(u32 map, const char *key, u32 key_size,
                                                                  char **value, u32 *value_size);
+IMPORT(proxy_get_header_map_pairs) u32 proxy_get_header_map_pairs(u32 map, char **pairs, u32 *pairs_size);
 
 #define PROBE_NONE 0
 #define PROBE_REMOVE 1
 #define PROBE_CHECK 2
+#define PROBE_GETS 3
+#define PROBE_PAIRS 4
 #ifndef PROBE
-#error "build with -DPROBE=PROBE_NONE|PROBE_REMOVE|PROBE_CHECK"
+#error "build with -DPROBE=PROBE_NONE|PROBE_REMOVE|PROBE_CHECK|PROBE_GETS|PROBE_PAIRS"
 #endif
 
-#if PROBE != PROBE_NONE
+#if PROBE == PROBE_REMOVE || PROBE == PROBE_CHECK
 static const char HEADER[] = "x-bench-strip";
+#endif
+#if PROBE == PROBE_GETS
+static const char *const ABSENT[] = {"x-bench-a", "x-bench-b", "x-bench-c", "x-bench-d", "x-bench-e"};
 #endif
 static char heap[64 * 1024];
 static u32 heap_used;
@@ -58,6 +67,14 @@ EXPORT(proxy_on_request_headers) u32 proxy_on_request_headers(u32 id, u32 header
   u32 size = 0;
   if (proxy_get_header_map_value(0, HEADER, sizeof(HEADER) - 1, &value, &size) == 0)
     proxy_remove_header_map_value(0, HEADER, sizeof(HEADER) - 1);
+#elif PROBE == PROBE_GETS
+  char *value = 0;
+  u32 size = 0;
+  for (u32 i = 0; i < 5; i++) proxy_get_header_map_value(0, ABSENT[i], 9, &value, &size);
+#elif PROBE == PROBE_PAIRS
+  char *pairs = 0;
+  u32 size = 0;
+  proxy_get_header_map_pairs(0, &pairs, &size);
 #endif
   return 0; // Continue
 }
