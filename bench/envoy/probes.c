@@ -6,7 +6,10 @@
 //                 with each internal header it does not write);
 //   PROBE_CHECK   reads x-bench-strip first and removes it only when the request carries it;
 //   PROBE_GETS    reads five headers the request does not carry: five host calls that change nothing;
-//   PROBE_PAIRS   fetches the whole request header map once (proxy_get_header_map_pairs).
+//   PROBE_PAIRS   fetches the whole request header map once (proxy_get_header_map_pairs);
+//   PROBE_PROPS   reads the properties xds.cluster_name and xds.route_name (as the filter does);
+//   PROBE_STATE   writes one filter-state value (proxy_set_property, as the filter writes its decision);
+//   PROBE_METRICS increments two counters defined at configuration time (as the filter counts requests).
 // No libc, no allocation except for the host's answers (a bump allocator over a static buffer, reset per request).
 #include <stdint.h>
 
@@ -19,14 +22,20 @@ IMPORT(proxy_set_property) u32 proxy_set_property(const char *path, u32 path_siz
 IMPORT(proxy_get_header_map_value) u32 proxy_get_header_map_value(u32 map, const char *key, u32 key_size,
                                                                  char **value, u32 *value_size);
 IMPORT(proxy_get_header_map_pairs) u32 proxy_get_header_map_pairs(u32 map, char **pairs, u32 *pairs_size);
+IMPORT(proxy_get_property) u32 proxy_get_property(const char *path, u32 path_size, char **value, u32 *value_size);
+IMPORT(proxy_define_metric) u32 proxy_define_metric(u32 type, const char *name, u32 name_size, u32 *id);
+IMPORT(proxy_increment_metric) u32 proxy_increment_metric(u32 id, int64_t delta);
 
 #define PROBE_NONE 0
 #define PROBE_REMOVE 1
 #define PROBE_CHECK 2
 #define PROBE_GETS 3
 #define PROBE_PAIRS 4
+#define PROBE_PROPS 5
+#define PROBE_STATE 6
+#define PROBE_METRICS 7
 #ifndef PROBE
-#error "build with -DPROBE=PROBE_NONE|PROBE_REMOVE|PROBE_CHECK|PROBE_GETS|PROBE_PAIRS"
+#error "build with -DPROBE=PROBE_<NONE|REMOVE|CHECK|GETS|PAIRS|PROPS|STATE|METRICS>"
 #endif
 
 #if PROBE == PROBE_REMOVE || PROBE == PROBE_CHECK
@@ -48,7 +57,17 @@ EXPORT(proxy_abi_version_0_2_1) void proxy_abi_version_0_2_1(void) {}
 EXPORT(_initialize) void _initialize(void) {}
 EXPORT(proxy_on_context_create) void proxy_on_context_create(u32 id, u32 parent) { (void)id; (void)parent; }
 EXPORT(proxy_on_vm_start) u32 proxy_on_vm_start(u32 id, u32 size) { (void)id; (void)size; return 1; }
+#if PROBE == PROBE_METRICS
+static u32 counters[2];
+EXPORT(proxy_on_configure) u32 proxy_on_configure(u32 id, u32 size) {
+  (void)id; (void)size;
+  proxy_define_metric(0, "bench_probe_requests", 20, &counters[0]);
+  proxy_define_metric(0, "bench_probe_outcomes", 20, &counters[1]);
+  return 1;
+}
+#else
 EXPORT(proxy_on_configure) u32 proxy_on_configure(u32 id, u32 size) { (void)id; (void)size; return 1; }
+#endif
 EXPORT(proxy_on_done) u32 proxy_on_done(u32 id) { (void)id; return 1; }
 EXPORT(proxy_on_delete) void proxy_on_delete(u32 id) { (void)id; }
 
@@ -75,6 +94,17 @@ EXPORT(proxy_on_request_headers) u32 proxy_on_request_headers(u32 id, u32 header
   char *pairs = 0;
   u32 size = 0;
   proxy_get_header_map_pairs(0, &pairs, &size);
+#elif PROBE == PROBE_PROPS
+  char *value = 0;
+  u32 size = 0;
+  proxy_get_property("xds\0cluster_name", 16, &value, &size);
+  proxy_get_property("xds\0route_name", 14, &value, &size);
+#elif PROBE == PROBE_STATE
+  static const char DECISION[] = "subset:stage=dev,version=v1";
+  proxy_set_property("dynamic_subset", 14, DECISION, sizeof(DECISION) - 1);
+#elif PROBE == PROBE_METRICS
+  proxy_increment_metric(counters[0], 1);
+  proxy_increment_metric(counters[1], 1);
 #endif
   return 0; // Continue
 }
