@@ -7,8 +7,8 @@
 //                              request's latency from its --log-file -> { latenciesUs, requests, non2xx }
 //
 // target = { port, headers }: the listener on 127.0.0.1 and the request headers (Host included).
-// Why two tools: wrk is the cheapest closed-loop HTTP/1.1 client there is (one epoll thread), so one core drives
-// Envoy's single worker to saturation; it has no fixed-rate mode (wrk2 is not packaged). h2load has --rps and
+// Why two tools: wrk is a closed-loop HTTP/1.1 client that does little per request (one epoll thread), so one core
+// drives Envoy's single worker to saturation; it has no fixed-rate mode (wrk2 is not packaged). h2load has --rps and
 // writes every request's duration, so the latency percentiles are exact rather than wrk's histogram summary.
 
 import { execFile, execFileSync } from "node:child_process";
