@@ -7,9 +7,10 @@
 // core 1. Before anything is timed, every configuration must route the benchmark's request to the same pod, and the
 // configurations that implement the seed's step 3 must route the seed's requests alike: otherwise it fails.
 // Then, in rounds that visit the configurations in a rotating order, each gets a saturation run (wrk) and the
-// main ones a fixed-rate run (h2load); Envoy's CPU time per request comes from /proc/<pid>/stat around each run.
-// Last: the filter's memory over 10^6 requests, Envoy's memory with the 1,000-services x 10-routes configuration,
-// and the time from a listener update carrying it (LDS, file replaced by rename) to the first request it serves.
+// main ones a fixed-rate run (h2load); Envoy's CPU time per request comes from /proc around each run. Then groups
+// of configurations run side by side (TOGETHER). Last: the filter's memory over 10^6 requests, Envoy's memory with
+// the 1,000-services x 10-routes configuration, and the time from a listener update carrying it (LDS, file
+// replaced by rename) to the first request it serves; with --perf, Envoy's CPU by code region.
 
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -69,8 +70,9 @@ const SOAK_CHUNK_SECONDS = 5;
 /**
  * Groups measured side by side: their Envoys share core 0 at the same moments (one wrk each), so whatever else the
  * machine does hits all of them alike and their differences are far less noisy than in interleaved runs. Sharing
- * a core also inflates each one's CPU per request by the others' cache pollution, more for a bigger working set,
- * so a group holds configurations of one kind; the first is the group's base.
+ * a core also inflates each one's CPU per request by the others' cache pollution, more for a bigger working set:
+ * the first group's number to read is filter vs C (the same chain); the probe groups hold one kind of module. The
+ * first of each group is its base.
  */
 const TOGETHER = [
   ["floor", "noop", "filter", "c", "native"],
