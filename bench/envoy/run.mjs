@@ -30,7 +30,7 @@ import { verifyRouting } from "./verify.mjs";
 const USAGE = `npm run bench:envoy [-- options]
   --quick             a short run (2 rounds, 10^5 soak): checks that everything works
   --rounds N          interleaved rounds (default 4): more rounds, tighter medians on a noisy machine
-  --soak-seconds S    longest soak (default 100): raise it where Envoy serves fewer than 10^4 req/s
+  --soak-seconds S    longest soak (default 80): raise it where Envoy serves fewer than 10^4 req/s
   --raw FILE          also write every timed run's measurements to FILE (JSON)
   --perf              also sample each main configuration with perf: Envoy's CPU by code region (wasm JIT code,
                       envoy binary, kernel), about 40 s more`;
@@ -41,7 +41,7 @@ function readOptions() {
       options: {
         quick: { type: "boolean", default: false },
         rounds: { type: "string" },
-        "soak-seconds": { type: "string", default: "100" },
+        "soak-seconds": { type: "string", default: "80" },
         raw: { type: "string" },
         perf: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
@@ -57,7 +57,7 @@ const QUICK = OPTIONS.quick;
 const PLAN = {
   ...(QUICK
     ? { rounds: 2, togetherRounds: 2, soakRequests: 1e5, ldsUpdates: 1 }
-    : { rounds: 4, togetherRounds: 6, soakRequests: 1e6, ldsUpdates: 3 }),
+    : { rounds: 4, togetherRounds: 5, soakRequests: 1e6, ldsUpdates: 3 }),
   warmSeconds: 1,
   satSeconds: 1, // wrk takes whole seconds
   fixedSeconds: 1,
