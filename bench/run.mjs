@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The benchmark (SPEC §10): `npm run bench` (or `npm run bench -- --quick` for a short run); node --expose-gc.
+// The benchmark (docs/performance.md): `npm run bench` (or `npm run bench -- --quick` for a short run); node --expose-gc.
 //
 // Builds the three modules when their sources are newer, then for each scenario of scenarios.mjs measures, side
 // by side for the filter, the no-op floor and the C reference:
@@ -239,7 +239,7 @@ function checkParity(rows) {
  * - cold: on_configure of a fresh VM (host.start() minus the same with an empty configuration), as at Envoy start;
  * - warm: on_configure again on a live VM, as on a configuration push;
  * - the split of a warm on_configure from parse.wasm (the same code without the ABI): JSON parse + validation
- *   (SPEC §10's bar), table compilation, and the collection that ends on_configure.
+ *   (docs/performance.md "The bars"), table compilation, and the collection that ends on_configure.
  */
 async function parseTime() {
   const config = largeConfig();

@@ -1,5 +1,5 @@
-// Benchmark scenarios (SPEC §10): one plugin configuration and one request each, identical for every module;
-// a scenario per key source besides the SPEC's list.
+// Benchmark scenarios (docs/performance.md): one plugin configuration and one request each, identical for every module;
+// a scenario per key source besides the list of docs/performance.md.
 
 import { specExampleService } from "../examples/helloworld/plugin-config.mjs";
 

@@ -88,7 +88,7 @@ export function readText(u8, buf, ptr, len) {
   return readByteString(u8, buf, ptr, len);
 }
 
-/** Serialises [name, value] byte-string pairs in the proxy-wasm pairs format (abi.md §1.6). */
+/** Serialises [name, value] byte-string pairs in the proxy-wasm pairs format (docs/abi.md "Wire formats"). */
 export function marshalPairs(pairs) {
   let size = 4 + pairs.length * 8;
   for (const [k, v] of pairs) size += k.length + v.length + 2;

@@ -113,7 +113,7 @@ function propertyPath(key) {
   return toByteString(key.includes("\0") ? key : key.replaceAll(".", "\0"));
 }
 
-/** Property value as Envoy serialises it (abi.md §1.6): strings raw, integers int64 LE, bools one byte. */
+/** Property value as Envoy serialises it (docs/abi.md "Properties"): strings raw, integers int64 LE, bools one byte. */
 function propertyValue(v) {
   if (typeof v === "string" || v instanceof Uint8Array) return toByteString(v);
   const b = Buffer.alloc(8);

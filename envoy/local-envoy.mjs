@@ -24,7 +24,11 @@ const WASM = path.join(ROOT, "build/dynamic_subset.wasm");
 /** The backends' port in envoy/envoy.yaml (examples/helloworld/endpoints-local.yaml). */
 const EXAMPLE_BACKEND_PORT = 8000;
 
-export function freePort() {
+// Ports handed out by this process: the kernel may give a just-closed port to the next bind, so two calls in a row
+// could name the same port, and an Envoy with two listeners on it refuses to start ("duplicate address").
+const handedOut = new Set();
+
+function unusedPort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once("error", reject);
@@ -33,6 +37,16 @@ export function freePort() {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** A loopback port that nothing listens on now and that this process has not handed out before. */
+export async function freePort() {
+  for (;;) {
+    const port = await unusedPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /**

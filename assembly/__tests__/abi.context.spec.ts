@@ -1,4 +1,4 @@
-// Context dispatch as Envoy drives it (docs/abi.md, "Call order" and "Observed under proxy-wasm-cpp-host"),
+// Context dispatch as Envoy drives it (docs/abi.md, "Call order" and "Exports Envoy calls"),
 // one registered root context.
 import { FilterHeadersStatus, LogLevel } from "../abi/enums";
 import { HttpContext, registerRootContext, RootContext } from "../abi/context";

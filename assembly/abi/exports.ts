@@ -1,11 +1,11 @@
-// The functions Envoy calls (docs/abi.md, "Guest exports the host calls"). The entry file re-exports this module
+// The functions Envoy calls (docs/abi.md, "Exports Envoy calls"). The entry file re-exports this module
 // (`export * from "./abi/exports"`) after registering its root context.
 //
 // Dispatch: context id -> context. Root contexts are created by proxy_on_context_create(id, 0), stream
 // contexts by their root's newHttpContext (parent id = root id). An unknown id never traps: the call
 // is logged at warn and answered with the pass-through value (Continue / true). proxy_on_delete drops
 // the context, for streams and for roots at plugin shutdown (on_done then on_delete: docs/abi.md,
-// "Observed under proxy-wasm-cpp-host").
+// "Shutdown").
 // Garbage is collected only at the end of proxy_on_configure and proxy_on_delete (gc.ts explains when). Every
 // callback begins by releasing the host-call scratch of the previous one (hostcalls.ts), and a deleted stream's
 // context goes back to its root for the next stream (context.ts).

@@ -1,5 +1,5 @@
 // The raw proxy-wasm 0.2.1 host functions (module "env"), exactly as Envoy registers them
-// (docs/abi.md, "Host functions"). Only hostcalls.ts and abort.ts call these. Every one returns a WasmResult;
+// (docs/abi.md, "Loading and linking"). Only hostcalls.ts and abort.ts call these. Every one returns a WasmResult;
 // `*_ptr_ptr`/`*_size_ptr`/`*_id_ptr` are out-parameters the host writes (u32, little-endian).
 // Imports the final module does not call are dropped by the compiler, so listing one here costs nothing.
 

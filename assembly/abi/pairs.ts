@@ -1,4 +1,4 @@
-// Wire formats the host reads (docs/abi.md, "Serialization"; little-endian):
+// Wire formats the host reads (docs/abi.md, "Wire formats"; little-endian):
 //   header pairs: u32 count, count × (u32 nameLen, u32 valueLen), then per pair name, 0x00, value, 0x00
 //                 (lengths exclude the NULs) — used for sendLocalResponse headers;
 //   property path: UTF-8 segments joined by 0x00, no trailing NUL — used for get/setProperty.

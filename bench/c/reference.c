@@ -1,5 +1,6 @@
 // dynamic-subset, the per-request logic hand-written in C: the compiled-language reference for the benchmark
-// (SPEC §10). Same ABI exports, same host calls per request as the AssemblyScript filter (SPEC §4-§7).
+// (docs/performance.md). Same ABI exports, same host calls per request as the AssemblyScript filter
+// (docs/behaviour.md).
 //
 // Not a product: the JSON reader understands the benchmark's configurations (objects, arrays, strings with
 // simple escapes, true/false/null; numbers skipped) and validates only what it needs to build its tables.
@@ -264,7 +265,7 @@ static bool get_str(const J *obj, const char *name, str *out) {
   return true;
 }
 
-// ---------------------------------------------------------------- value checks (SPEC §4 step 2)
+// ------------------------------------------------ value checks (docs/behaviour.md "Routing decision", step 2)
 
 static bool is_alnum(u8 c) { return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z'); }
 
@@ -927,7 +928,7 @@ static void route_to(Decision *d, const Target *t) {
   d->decision = t->decision;
 }
 
-/** Catalog mode, on a miss or without a selector (SPEC §4 step 4). */
+/** Catalog mode, on a miss or without a selector (docs/behaviour.md "Routing decision", step 4). */
 static void fall_back(const Service *s, int policy, Decision *d) {
   if (policy == FB_ANY) { d->decision = LIT("fallback:ANY_ENDPOINT"); d->outcome = OUT_ANY; return; }
   if (policy == FB_DEFAULT && s->default_target) { route_to(d, s->default_target); d->outcome = OUT_DEFAULT; return; }
@@ -1022,7 +1023,7 @@ static void decide(const Root *r, const Service *s, const Route *rt, const str *
   if (unmatchable) d->outcome = OUT_UNMATCHABLE;
 }
 
-/** SPEC §6: every internal header removed, except the ones the decision writes, which are replaced. */
+/** docs/behaviour.md "Security": every internal header removed, except the ones the decision writes, which are replaced. */
 static void strip_internal_headers(const Root *r, const Decision *d) {
   u32 n = d ? d->nwrites : 0;
   for (u32 i = 0; i < n; i++) {

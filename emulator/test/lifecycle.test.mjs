@@ -432,7 +432,7 @@ describe("metrics", () => {
   });
 });
 
-describe("a trap fails the VM for good (abi.md §7.2)", () => {
+describe('a trap fails the VM for good (docs/abi.md "What a trap does")', () => {
   it("closes that stream and every later one with status 4; nothing more reaches the module", async () => {
     const host = await startProbe(probe, { request_headers: "if 0 x-trap trap" });
     const ok = host.newStream();

@@ -1,5 +1,5 @@
-// The emulator loads modules the way Envoy does (abi.md §1.2): Envoy's refusal messages, the functions it
-// links (incl. WASI), restricted callbacks in _initialize and malloc, and the canary-then-clone start.
+// The emulator loads modules the way Envoy does (docs/abi.md "Loading and linking"): Envoy's refusal messages, the
+// functions it links (incl. WASI), restricted callbacks in _initialize and malloc, and the canary-then-clone start.
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HostLoadError, ProxyWasmHost } from "../index.mjs";
@@ -163,7 +163,7 @@ describe("WASI as Envoy provides it", () => {
   });
 });
 
-describe("canary-then-clone start (abi.md §1.2.7, §7.4)", () => {
+describe('canary-then-clone start (docs/abi.md "Canary and worker VMs")', () => {
   it("initialises a base VM, configures a canary VM and drops it, then starts one VM per worker", async () => {
     const host = await startProbe(
       probe,

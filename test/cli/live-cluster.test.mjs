@@ -1,5 +1,5 @@
 // Inputs as kubectl prints them from a live cluster, and output every tool reads the same way
-// (README "Inputs from a live cluster", "The output file"):
+// (docs/rendering.md "Inputs from a live cluster", "The output file"):
 //   - lists (List, typed lists whose items have no kind), server-populated metadata, status and the
 //     last-applied annotation are accepted, and the rendered resources carry none of them;
 //   - strings a YAML 1.1 reader (kubectl's go-yaml, Envoy, PyYAML) would take for booleans, numbers or null are

@@ -1,5 +1,5 @@
 // Seeded, bounded fuzzing of the compiled filter through the emulator (docs/configuration.md "Errors and warnings": nothing in configuration
-// handling may trap", §6 "nothing a request carries can make the filter trap, allocate without bound ...").
+// handling may trap"; docs/behaviour.md "Security": nothing a request carries can trap, nor allocate without bound).
 // Requests carry hostile cookies, query strings and baggage too, and one test holds the filter's key sources to
 // an independent model of their parsing rules (docs/configuration.md "Key sources").
 //

@@ -1,4 +1,4 @@
-// docs/performance.md, "no per-request growth of linear memory": the release build uses the minimal runtime, which
+// docs/performance.md "The bars" (no per-request memory growth): the release build uses the minimal runtime, which
 // only frees garbage when the filter collects (assembly/abi/gc.ts: at the end of on_configure, and at the
 // end of a stream's on_delete once enough garbage piled up). These runs would grow memory by megabytes
 // per thousand requests if a collection were missed, and would trap if one freed something in use.

@@ -1,7 +1,10 @@
 // Observability as users consume it: a real Prometheus (Debian's package, scripts/prometheus.mjs) scrapes the
 // admin endpoint of the local example's real Envoy (envoy/envoy.yaml as shipped), and every PromQL query of README
-// "Observability" answers for the requests this test sent. Without Prometheus the test is skipped by name with the
-// reason (a failure under CI=true); the exposition text itself is tested in metadata.test.mjs either way.
+// "Observability" answers for the requests this test sent. The alert on rejected configurations is also run
+// against Envoys whose listener comes from a watched file (LDS): it fires for a rejected update, and Envoy's counter
+// sees a rejected configuration sent again, which the filter's own counter does not. Without Prometheus the test is
+// skipped by name with the reason (a failure under CI=true); the exposition text itself is tested in
+// metadata.test.mjs either way.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -11,9 +14,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
-import { freePort, startLocalExample } from "../../envoy/local-envoy.mjs";
+import { freePort, localExampleBootstrap, startLocalExample } from "../../envoy/local-envoy.mjs";
 import { availablePrometheus } from "../../scripts/prometheus.mjs";
 import { forAllEnvoys } from "./envoys.mjs";
+import { WatchedListenerFile } from "./watched-listener.mjs";
 
 const README = new URL("../../README.md", import.meta.url);
 const SCRAPE_INTERVAL = "200ms";
@@ -219,3 +223,77 @@ withPrometheus("Prometheus scrapes real Envoy: README's queries answer for the r
     );
   });
 });
+
+// The README's alert on rejected configurations, where rejections happen: a listener from a watched file (LDS).
+// Envoy runs the filter's configure once per configuration text, so the same malformed configuration sent again
+// moves listener_manager.lds.update_rejected but not dynamic_subset_config_rejected_total: the alert needs both.
+withPrometheus(
+  "Prometheus and Envoys whose listener comes from a watched file: README's alert on rejected configurations",
+  (envoys) => {
+    const alert = readmeQueries()[4];
+    const BAD = (v) => v.replace('"defaultValue":"v3"', '"defaultValue":"Bad Value!"');
+    const GOOD = (v) => v.replace('"defaultValue":"v3"', '"defaultValue":"v2"');
+    const examples = [];
+    const watched = [];
+    let server;
+    const stored = async (metric) =>
+      Object.fromEntries((await server.query(metric)).map((s) => [s.metric.envoy_version, s.value]));
+    const each = (value) => Object.fromEntries(envoys.map((e) => [e.version, value]));
+    /** Writes the next version of every listener and waits until Prometheus has scraped `metric` at `value`. */
+    async function update(edit, metric, value) {
+      for (const file of watched) file.replaceConfiguration(edit);
+      await until(`${metric} = ${value} scraped`, async () => {
+        const got = await stored(metric);
+        return envoys.every((e) => got[e.version] === value);
+      });
+    }
+    before(async () => {
+      for (const envoy of envoys) {
+        const bootstrap = localExampleBootstrap();
+        const listener = bootstrap.static_resources.listeners.find((l) => l.name === "step2");
+        listener.address.socket_address.port_value = await freePort();
+        bootstrap.static_resources.listeners = [];
+        const file = new WatchedListenerFile(listener);
+        watched.push(file);
+        bootstrap.dynamic_resources = file.dynamicResources;
+        examples.push(await startLocalExample(envoy.bin, { bootstrap }));
+      }
+      const targets = envoys.map((envoy, i) => ({
+        targets: [`127.0.0.1:${examples[i].adminPort}`],
+        labels: { envoy_version: envoy.version },
+      }));
+      server = await startPrometheus(prometheus.bin, targets);
+      await until("a first scrape of every Envoy", async () => {
+        const got = await stored("envoy_listener_manager_lds_update_success");
+        return envoys.every((e) => got[e.version] === 1);
+      });
+    });
+    after(async () => {
+      await server?.close();
+      for (const example of examples) await example.close();
+      for (const file of watched) file.remove();
+    });
+
+    test("silent while every listener update is accepted", async () => {
+      assert.deepEqual(await server.query(alert), []);
+    });
+
+    test("a rejected update: both counters move, the alert fires for every Envoy", async () => {
+      await update(BAD, "envoy_listener_manager_lds_update_rejected", 1);
+      assert.deepEqual(await stored("dynamic_subset_config_rejected_total"), each(1));
+      const firing = new Set((await server.query(alert)).map((s) => s.metric.envoy_version));
+      assert.deepEqual([...firing].sort(), envoys.map((e) => e.version).sort());
+    });
+
+    test("the same malformed configuration again: only Envoy's counter moves, which the alert also watches", async () => {
+      await update(GOOD, "envoy_listener_manager_lds_update_success", 2);
+      await update(BAD, "envoy_listener_manager_lds_update_rejected", 2);
+      assert.deepEqual(await stored("dynamic_subset_config_rejected_total"), each(1), "the filter saw the repeat");
+      const parts = alert.split(" or ");
+      assert.equal(parts.length, 2, `README's alert watches the filter's counter and Envoy's: ${alert}`);
+      assert.match(parts[1], /envoy_listener_manager_lds_update_rejected/);
+      const lds = await server.query(parts[1]);
+      assert.deepEqual(lds.map((s) => s.metric.envoy_version).sort(), envoys.map((e) => e.version).sort());
+    });
+  },
+);

@@ -1,6 +1,6 @@
 // Backend faults under load: one pod of a subset is killed mid-load and started again, in both modes, under every
 // fallback policy, with and without the DestinationRule's outlierDetection. What each request gets, phase by
-// phase, is the fault table (README "Reliability").
+// phase, is the fault table (docs/reliability.md "Backend faults").
 //
 // Pods (service `faults`): p1 stage=a version=v1, p2 stage=a version=v2 (the one killed), p3 stage=b version=v1.
 // Selectors [stage] and [stage, version], defaultSubset stage=a, the global fallbackPolicy varied. Requests:

@@ -1,6 +1,6 @@
 // Plugin configuration (docs/configuration.md): JSON bytes -> validated PluginConfig, or every problem found.
 //
-// Never traps on any input (docs/abi.md, "Observed under proxy-wasm-cpp-host": a trap fails the VM for good):
+// Never traps on any input (docs/abi.md, "What a trap does": a trap fails the VM for good):
 // the JSON parser returns errors as values and the rules only read what they have checked. Linear in the input
 // size.
 //

@@ -1,8 +1,8 @@
 // A strict JSON parser (RFC 8259) for the plugin configuration that never traps.
 //
 // Iterative, with an explicit container stack bounded at MAX_JSON_DEPTH, so hostile nesting cannot overflow the
-// wasm stack (WAMR's 32 KiB stack overflows a recursive parser near depth 100: docs/abi.md, "Observed under
-// proxy-wasm-cpp-host"). One pass over the bytes: linear time. The tokens are read by scanner.ts; this file
+// wasm stack (WAMR's 32 KiB stack overflows a recursive parser near depth 100: docs/abi.md, "Stack depth
+// under WAMR"). One pass over the bytes: linear time. The tokens are read by scanner.ts; this file
 // builds the document.
 //
 // Accepted: exactly the RFC 8259 grammar over UTF-8 input. Rejected with the byte offset (0-based) of the

@@ -1,7 +1,7 @@
 // The token level of the JSON parser (parser.ts): whitespace, literals, numbers and strings, checked byte by
 // byte against RFC 8259 over UTF-8 input. A malformed token records a reason and its byte offset (0-based) and
 // gives back a failure value: AssemblyScript has no exceptions, and an abort kills the VM for good
-// (docs/abi.md, "Observed under proxy-wasm-cpp-host"), so nothing here may trap on any input.
+// (docs/abi.md, "What a trap does"), so nothing here may trap on any input.
 
 import { message, Msg } from "../messages";
 

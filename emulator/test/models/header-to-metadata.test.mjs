@@ -132,7 +132,7 @@ const BEHAVIOURS = [
   ],
 ];
 
-describe("header_to_metadata behaviours (envoy.md §3)", () => {
+describe('header_to_metadata behaviours (docs/envoy.md "header_to_metadata")', () => {
   for (const [name, rules, headers, metadata, left] of BEHAVIOURS) {
     test(name, () => {
       const result = apply(rules, headers);

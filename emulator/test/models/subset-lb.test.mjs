@@ -14,7 +14,7 @@ function checkRows(reach, rows) {
   }
 }
 
-describe('arch overview "Load Balancer Subsets" (envoy.md §2.1)', () => {
+describe('arch overview "Load Balancer Subsets" (docs/envoy.md "Envoy\'s own examples")', () => {
   const hosts = [
     ["host1", { v: "1.0", stage: "prod" }],
     ["host2", { v: "1.0", stage: "prod" }],
@@ -40,8 +40,8 @@ describe('arch overview "Load Balancer Subsets" (envoy.md §2.1)', () => {
     [{ other: "x" }, ["host1", "host2"], ["host1", "host2"]],
     [null, ["host1", "host2"], ["host1", "host2"]],
     // The page says "empty cluster" (the [stage] selector's NO_FALLBACK). By the code, [stage] is a prefix of the
-    // sorted [stage, v] listed before it, so its fallback is never recorded (envoy.md §1.8) and the global
-    // DEFAULT_SUBSET applies. Listed first, [stage] keeps its NO_FALLBACK and the page's answer holds.
+    // sorted [stage, v] listed before it, so its fallback is never recorded (docs/envoy.md "Selector order and
+    // per-selector fallback") and the global DEFAULT_SUBSET applies. Listed first, [stage] keeps its NO_FALLBACK and the page's answer holds.
     [{ stage: "test" }, ["host1", "host2"], NO_HOST],
   ];
   for (const [index, [order, reach]] of Object.entries(orders).entries()) {
@@ -102,7 +102,7 @@ describe("Router::metadataMatchCriteria", () => {
   });
 });
 
-describe("design doc e1..e7 (envoy.md §2.2)", () => {
+describe('design doc e1..e7 (docs/envoy.md "Envoy\'s own examples")', () => {
   const hosts = [
     ["e1", { stage: "prod", version: "1.0", type: "std", xlarge: "true" }],
     ["e2", { stage: "prod", version: "1.0", type: "std" }],
@@ -450,7 +450,7 @@ const UNIT_TESTS = [
   },
 ];
 
-describe("subset_test.cc fixtures (envoy.md §2.3)", () => {
+describe('subset_test.cc fixtures (docs/envoy.md "Envoy\'s own examples")', () => {
   for (const { name, hosts, config, rows } of UNIT_TESTS) {
     test(name, () => checkRows(reachability(hosts, config), rows));
   }
@@ -471,7 +471,8 @@ describe("subset_test.cc fixtures (envoy.md §2.3)", () => {
   });
 });
 
-// Behaviour read from the code (envoy.md §1) that no Envoy test spells out; each row says which rule it pins.
+// Behaviour read from the code (docs/envoy.md "Subset load balancer") that no Envoy test spells out; each row says
+// which rule it pins.
 const CODE_READING = [
   {
     name: "exact key set: a subset or superset of a selector's keys falls back",
@@ -650,12 +651,12 @@ const REDUNDANT_KEYS = {
     ],
     [{ stage: "dev", zone: "a" }, ["dev1", "dev2"]],
     // Sorted by key count, [stage, version] builds the trie first, so [stage]'s ANY_ENDPOINT is never recorded.
-    [{ stage: "qa", zone: "a" }, NO_HOST, "prefix selector lost its fallback (envoy.md §1.8)"],
+    [{ stage: "qa", zone: "a" }, NO_HOST, "prefix selector lost its fallback (docs/envoy.md: Selector order)"],
     [{ zone: "a" }, NO_HOST, "no selector fully present: criteria used as they are"],
   ],
 };
 
-describe("model behaviour from code reading (envoy.md §1)", () => {
+describe('model behaviour from code reading (docs/envoy.md "Subset load balancer")', () => {
   for (const { name, hosts, config, rows } of CODE_READING) {
     test(name, () => checkRows(reachability(hosts, config), rows));
   }

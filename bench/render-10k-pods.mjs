@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
 const N = Number(process.argv[2] ?? 10000);
 const STAGES = ["dev", "test", "prod"];
 const VERSIONS = ["v1", "v2", "v3", "v4", "v5"];
