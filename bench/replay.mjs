@@ -11,7 +11,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Where each data-returning import writes (ptr, size): the indices of its two out-parameters. */
-const RETURNS_BYTES = {
+export const RETURNS_BYTES = {
   proxy_get_header_map_value: [3, 4],
   proxy_get_property: [2, 3],
   proxy_get_buffer_bytes: [3, 4],
@@ -19,7 +19,7 @@ const RETURNS_BYTES = {
   proxy_get_header_map_pairs: [1, 2],
 };
 /** Imports that return one u32 through an out-parameter: its index. */
-const RETURNS_U32 = { proxy_get_log_level: 0, proxy_define_metric: 3, proxy_get_header_map_size: 1 };
+export const RETURNS_U32 = { proxy_get_log_level: 0, proxy_define_metric: 3, proxy_get_header_map_size: 1 };
 
 const NOT_FOUND = 1;
 const ARGS = [0, 0, 0, 0, 0, 0]; // reused: the replay path must not allocate
@@ -59,11 +59,23 @@ function liveHost(io, state) {
   };
 }
 
+/** The callbacks of one stream, in order (the replay host's `callbacks` lists the host calls of each). */
+export const STREAM_CALLBACKS = [
+  "proxy_on_context_create",
+  "proxy_on_request_headers",
+  "proxy_on_response_headers",
+  "proxy_on_log",
+  "proxy_on_done",
+  "proxy_on_delete",
+];
+
 /**
- * Loads a module, configures it through the live host, records one full stream for `scenario`, and returns a
- * `run(n)` that replays n streams from the tape.
+ * Loads a module (a path or its bytes), configures it through the live host, records one full stream for
+ * `scenario`, and returns a `run(n)` that replays n streams from the tape. With `tape` (another module's
+ * `tape`), nothing is recorded: the module is replayed against that tape (the guest-instruction floor, which
+ * makes the same calls and nothing else, is run this way).
  */
-export async function replayHost(wasmPath, scenario, responseHeaders) {
+export async function replayHost(wasm, scenario, responseHeaders, { tape: givenTape = null } = {}) {
   let exports;
   const io = {
     bytes: (p, n) => new Uint8Array(exports.memory.buffer, p, n),
@@ -81,12 +93,15 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
   let cursor = 0;
 
   // Cached views of linear memory; a memory.grow detaches the old buffer (byteLength 0) and they are remade.
+  // (No view per call: the replay path allocates nothing, so JavaScript's garbage collector stays out of it.)
   let buffer = null;
   let view = null;
+  let bytes = null;
   const dataView = () => {
     if (buffer === null || buffer.byteLength === 0) {
       buffer = exports.memory.buffer;
       view = new DataView(buffer);
+      bytes = new Uint8Array(buffer);
     }
     return view;
   };
@@ -98,14 +113,15 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
       const n = answer.data.length;
       const ptr = n ? exports.malloc(n) : 0;
       const v = dataView();
-      if (n) new Uint8Array(buffer, ptr, n).set(answer.data);
+      if (n) bytes.set(answer.data, ptr);
       v.setUint32(args[pp], ptr, true);
       v.setUint32(args[sp], n, true);
     }
     return answer.rc;
   };
   const env = {};
-  const module = new WebAssembly.Module(readFileSync(wasmPath));
+  const wasmPath = typeof wasm === "string" ? wasm : "(module bytes)";
+  const module = new WebAssembly.Module(typeof wasm === "string" ? readFileSync(wasm) : wasm);
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== "function") continue;
     const name = imp.name;
@@ -143,19 +159,29 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
   if (!exports.proxy_on_configure(1, state.config.length)) throw new Error(`${wasmPath}: configuration rejected`);
 
   let nextId = 2;
-  const stream = () => {
+  /** One full stream; `mark` (when recording) is called after each callback. */
+  const stream = (mark) => {
     const id = nextId++;
     exports.proxy_on_context_create(id, 1);
+    mark?.();
     exports.proxy_on_request_headers(id, scenario.headers.length, 1);
+    mark?.();
     exports.proxy_on_response_headers(id, responseHeaders.length, 0);
+    mark?.();
     exports.proxy_on_log(id);
+    mark?.();
     exports.proxy_on_done(id);
+    mark?.();
     exports.proxy_on_delete(id);
+    mark?.();
   };
+  // Where the calls of each callback end on the tape.
+  const ends = [];
   state.request = new Map(scenario.headers);
   state.response = new Map(responseHeaders);
   tape.length = 0;
-  stream();
+  if (givenTape === null) stream(() => ends.push(tape.length));
+  else tape.push(...givenTape);
   recording = false;
   const perStream = tape.length;
   const replayOne = () => {
@@ -167,6 +193,10 @@ export async function replayHost(wasmPath, scenario, responseHeaders) {
     calls: perStream,
     /** The host calls of one stream, in order. */
     sequence: tape.map((entry) => entry.name),
+    /** The recorded answers, for replaying another module against them. */
+    tape: [...tape],
+    /** The host calls of each of STREAM_CALLBACKS, in order (empty when replaying a given tape). */
+    callbacks: ends.map((end, i) => tape.slice(i === 0 ? 0 : ends[i - 1], end).map((entry) => entry.name)),
     filterState: state.filterState.dynamic_subset,
     pages: () => exports.memory.buffer.byteLength / 65536,
     run(n) {

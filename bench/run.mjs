@@ -52,7 +52,7 @@ const SIZE_BAR = 64 * 1024;
 const PARSE_BAR_MS = 50;
 const RATIO_GOAL = 1.25;
 
-const MODULES = [
+export const MODULES = [
   {
     id: "filter",
     file: "build/dynamic_subset.wasm",
@@ -89,7 +89,7 @@ function newestMtime(path) {
   return newest;
 }
 
-function buildIfNeeded(module) {
+export function buildIfNeeded(module) {
   const out = join(ROOT, module.file);
   const stale = !existsSync(out) || module.sources.some((s) => newestMtime(s) > statSync(out).mtimeMs);
   if (module.id === "C" && !existsSync(join(ROOT, CROSSING_WASM))) return build(module);
@@ -437,4 +437,5 @@ async function main() {
   if (results.some((r) => r.warnings.length)) process.exitCode = 1; // parity, failure or memory growth
 }
 
-await main();
+// guest-instructions.mjs imports MODULES and buildIfNeeded
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -42,10 +42,17 @@ class TestRoot extends RootContext {
 }
 
 class TestStream extends HttpContext {
+  requests: i32 = 0;
+
+  reset(): void {
+    events.push(this.describe(`reset after ${this.requests} requests`));
+    this.requests = 0;
+  }
   private describe(callback: string): string {
     return `stream ${this.contextId} of root ${this.root.contextId} (${changetype<TestRoot>(this.root).configuration}) ${callback}`;
   }
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    this.requests++;
     events.push(this.describe(`request_headers ${numHeaders} ${endOfStream}`));
     return numHeaders == 7 ? FilterHeadersStatus.StopIteration : FilterHeadersStatus.Continue;
   }
@@ -200,6 +207,27 @@ describe("HTTP streams", () => {
     expect(proxy_on_request_headers(id, 1, 1)).toBe(FilterHeadersStatus.Continue);
     proxy_on_delete(id);
     expect(events.length).toBe(0);
+    expect(lastLogIsWarning()).toBe(true);
+  });
+
+  it("gives a deleted stream's context to its root's next stream, reset, under the new id", () => {
+    const first = startRoot(10);
+    const second = startRoot(20);
+    const a = nextId++;
+    proxy_on_context_create(a, first);
+    proxy_on_request_headers(a, 1, 1);
+    proxy_on_delete(a);
+    events.length = 0;
+    const b = nextId++;
+    proxy_on_context_create(b, second); // another root: a context of its own
+    const c = nextId++;
+    proxy_on_context_create(c, first);
+    proxy_on_request_headers(c, 2, 1);
+    expect(events.join("|")).toBe(
+      `stream ${c} of root ${first} (size 10) reset after 1 requests|` +
+        `stream ${c} of root ${first} (size 10) request_headers 2 true`,
+    );
+    expect(proxy_on_request_headers(a, 1, 1)).toBe(FilterHeadersStatus.Continue); // the old id stays unknown
     expect(lastLogIsWarning()).toBe(true);
   });
 

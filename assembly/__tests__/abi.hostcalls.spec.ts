@@ -1,18 +1,22 @@
 import {
   addHeader,
+  ByteView,
   callForeignFunction,
   defineCounter,
   defineMetric,
   EMPTY_BYTES,
   getBufferBytes,
   getHeader,
+  getHeaderView,
   getProperty,
+  getPropertyView,
   incrementMetric,
   INVALID_METRIC_ID,
   lastResult,
   log,
   logLevel,
   malloc,
+  releaseScratch,
   removeHeader,
   replaceHeader,
   replaceHeaderRaw,
@@ -79,6 +83,87 @@ describe("getHeader", () => {
     const pages = memory.size();
     for (let i = 0; i < 20000; i++) getHeader(REQUEST, name); // 160 MiB of returned data
     expect(memory.size()).toBe(pages);
+  });
+});
+
+/** The bytes a view shows, as hex. */
+function viewHex(view: ByteView): string {
+  const copy = new ArrayBuffer(view.length);
+  memory.copy(changetype<usize>(copy), view.ptr, <usize>view.length);
+  return hex(copy);
+}
+
+describe("getHeaderView / getPropertyView (answers in the callback scratch)", () => {
+  beforeEach(() => {
+    host.reset();
+    releaseScratch();
+  });
+
+  it("shows the value's bytes in place, and answers an absent value with false", () => {
+    host.setHeader(REQUEST, "x-version", b("v1"));
+    const view = new ByteView();
+    expect(getHeaderView(REQUEST, b("x-version"), view)).toBe(true);
+    expect(viewHex(view)).toBe(hex(b("v1")));
+    expect(hex(host.lastBytes(0))).toBe(hex(b("x-version")));
+    expect(getHeaderView(REQUEST, b("x-absent"), view)).toBe(false);
+    expect(lastResult()).toBe(WasmResult.NotFound);
+    const path = propertyPath(["xds", "route_name"]);
+    host.setProperty(path, b("default"));
+    expect(getPropertyView(path, view)).toBe(true);
+    expect(viewHex(view)).toBe(hex(b("default")));
+  });
+
+  it("keeps every view of a callback intact, and reuses the scratch once it is released", () => {
+    host.setHeader(REQUEST, "x-stage", b("dev"));
+    host.setHeader(REQUEST, "x-version", b("v1"));
+    const stage = new ByteView();
+    const version = new ByteView();
+    getHeaderView(REQUEST, b("x-stage"), stage);
+    getHeaderView(REQUEST, b("x-version"), version);
+    expect(viewHex(stage)).toBe(hex(b("dev")));
+    expect(viewHex(version)).toBe(hex(b("v1")));
+    releaseScratch();
+    const again = new ByteView();
+    getHeaderView(REQUEST, b("x-version"), again);
+    expect(again.ptr).toBe(stage.ptr);
+    expect(viewHex(again)).toBe(hex(b("v1")));
+  });
+
+  it("gives a value too large for the scratch a block of its own, and memory stays flat", () => {
+    const large = new ArrayBuffer(40000);
+    for (let i = 0; i < large.byteLength; i++) store<u8>(changetype<usize>(large) + i, <u8>(i * 7));
+    host.setHeader(REQUEST, "x-large", large);
+    const name = b("x-large");
+    const view = new ByteView();
+    expect(getHeaderView(REQUEST, name, view)).toBe(true);
+    expect(view.length).toBe(40000);
+    expect(memory.compare(view.ptr, changetype<usize>(large), 40000)).toBe(0);
+    for (let i = 0; i < 200; i++) {
+      releaseScratch();
+      getHeaderView(REQUEST, name, view);
+    }
+    const pages = memory.size();
+    for (let i = 0; i < 2000; i++) {
+      releaseScratch();
+      getHeaderView(REQUEST, name, view); // 80 MB of answers: each block is garbage once the next one comes
+    }
+    expect(memory.size()).toBe(pages);
+  });
+
+  it("answers an empty value with an empty view, other statuses with false, a stray (ptr,size) as invalid", () => {
+    host.setHeader(REQUEST, "x-empty", new ArrayBuffer(0));
+    host.setHeader(REQUEST, "x-version", b("v1"));
+    const view = new ByteView();
+    expect(getHeaderView(REQUEST, b("x-empty"), view)).toBe(true);
+    expect(view.length).toBe(0);
+    host.failNext(WasmResult.BadArgument);
+    expect(getHeaderView(REQUEST, b("x-version"), view)).toBe(false);
+    expect(lastResult()).toBe(WasmResult.BadArgument);
+    host.strayReturnNext();
+    expect(getHeaderView(REQUEST, b("x-version"), view)).toBe(false);
+    expect(lastResult()).toBe(WasmResult.InvalidMemoryAccess);
+    expect(getHeaderView(REQUEST, b("x-version"), view)).toBe(true);
+    expect(viewHex(view)).toBe(hex(b("v1")));
   });
 });
 

@@ -59,7 +59,9 @@ class Harness {
     const arrival = this.decider.arrival;
     const clusterBytes = utf8(cluster);
     if (!arrival.fromCluster(changetype<usize>(clusterBytes), clusterBytes.byteLength)) return null;
-    if (arrival.needsRouteName && !arrival.fromRouteName(utf8(routeName))) return null;
+    const routeBytes = utf8(routeName);
+    if (arrival.needsRouteName && !arrival.fromRouteName(changetype<usize>(routeBytes), routeBytes.byteLength))
+      return null;
     expect(arrival.service).toBe(this.service);
     const values: ArrayBuffer[] = [];
     for (let i = 1; i < headers.length; i += 2) values.push(utf8(headers[i]));
@@ -78,7 +80,8 @@ class Harness {
         // First value only, as Envoy returns it.
         for (let i = 0; i < headers.length; i += 2) {
           if (headers[i] == name) {
-            this.decider.setHeader(slot, values[i >> 1]);
+            const value = values[i >> 1];
+            this.decider.setHeader(slot, changetype<usize>(value), value.byteLength);
             break;
           }
         }

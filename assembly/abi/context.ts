@@ -8,12 +8,13 @@
 //     newHttpContext(contextId: u32): HttpContext     default: a pass-through HttpContext
 //     onDone(): bool                                  default true (false = Envoy waits for proxy_done)
 //     onDelete(): void
-//   class HttpContext(contextId, root)          one per HTTP stream; `root` created it
+//   class HttpContext(contextId, root)          one per live HTTP stream; `root` created it
 //     onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus   default Continue
 //     onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus  default Continue
 //     onLog(): void
 //     onDone(): bool                                  default true (Envoy ignores it for streams)
 //     onDelete(): void
+//     reset(): void                                   restore the state a new stream starts with (below)
 //   registerRootContext(rootId: string, factory: (contextId: u32) => RootContext): void
 //     call once per root id from the entry file's top level (runs in _initialize: no host call).
 //
@@ -22,6 +23,10 @@
 // root context. With one registration, every root context is created from it (whatever root_id the
 // plugin configuration names); with several, the property "plugin_root_id" is read to choose — at
 // proxy_on_context_create, never during _initialize.
+//
+// Stream contexts are reused: after a stream's onDelete its root keeps the context, and the root's next stream
+// gets it back (new contextId, then reset()) instead of a newHttpContext, so a stream allocates nothing. A
+// subclass with per-stream fields sets them back in reset().
 
 import { FilterHeadersStatus, LogLevel } from "./enums";
 import { getProperty, log } from "./hostcalls";
@@ -29,12 +34,31 @@ import { utf8 } from "./utf8";
 
 /** What the dispatcher keeps per context id (exports.ts). */
 export class Context {
-  constructor(readonly contextId: u32) {}
+  constructor(public contextId: u32) {}
 }
 
 export class RootContext extends Context {
   /** Size of the plugin configuration in force (set by the dispatcher; gc.ts estimates live memory from it). */
   configurationSize: usize = 0;
+  /** Contexts of ended streams, linked by HttpContext.nextSpare, for the next streams. */
+  private spareStreams: HttpContext | null = null;
+
+  /** The context for a new stream: a spare one, reset for `contextId`, else a newHttpContext. */
+  streamContext(contextId: u32): HttpContext {
+    const spare = this.spareStreams;
+    if (spare === null) return this.newHttpContext(contextId);
+    this.spareStreams = spare.nextSpare;
+    spare.nextSpare = null;
+    spare.contextId = contextId;
+    spare.reset();
+    return spare;
+  }
+
+  /** Keeps the context of a deleted stream for a later one. */
+  keepSpare(stream: HttpContext): void {
+    stream.nextSpare = this.spareStreams;
+    this.spareStreams = stream;
+  }
 
   onVmStart(vmConfigurationSize: u32): bool {
     return true;
@@ -56,12 +80,18 @@ export class RootContext extends Context {
 }
 
 export class HttpContext extends Context {
+  /** The next spare context of the root (RootContext.keepSpare). */
+  nextSpare: HttpContext | null = null;
+
   constructor(
     contextId: u32,
     readonly root: RootContext,
   ) {
     super(contextId);
   }
+
+  /** Restores the state a new stream starts with: this context is being reused (see the top of this file). */
+  reset(): void {}
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     return FilterHeadersStatus.Continue;

@@ -9,23 +9,27 @@
 // - end of proxy_on_configure and of a root's proxy_on_delete: always (the old tables, the JSON
 //   tree, the configuration text, a deleted root's state are garbage then);
 // - end of a stream's proxy_on_delete: only when the bytes handed out since the last collection
-//   exceed max(MIN_COLLECT_BYTES, 2 x the live configuration estimate). Counted: every malloc the
-//   host makes (its copies of headers and properties) plus STREAM_CHARGE per stream (the context,
-//   its map entry, the response-decision copy, a debug line). A mark costs about the live set, i.e.
+//   exceed max(MIN_COLLECT_BYTES, 2 x the live configuration estimate). Counted: every managed block
+//   malloc gives the host (configuration, answers too large for the callback scratch), what the code
+//   that allocates on a request notes (a log line, the response-decision copy, a 503's headers), plus
+//   STREAM_CHARGE per stream as a floor for anything uncounted. A mark costs about the live set, i.e.
 //   the configuration, so big configurations do not pay a full mark every few requests, and memory
-//   stays bounded by live + threshold + one request.
+//   stays bounded by live + threshold + one request. An ordinary request allocates nothing at all
+//   (hostcalls.ts, context.ts), so collections come seldom: every 16,384 streams at the least.
 // The live configuration is estimated from the configuration text sizes in force (the compiled
 // tables hold about that many bytes); an input, not something garbage can inflate.
 
 /** Never collect more often than every 256 KiB of garbage. */
 const MIN_COLLECT_BYTES: usize = 256 << 10;
-/** Garbage a stream makes besides what the host mallocs. */
-export const STREAM_CHARGE: usize = 256;
+/** What the runtime adds to each object (block and object headers, alignment), for the estimates. */
+export const OBJECT_COST: usize = 32;
+/** Charged per stream for garbage nobody counted (the floor of the policy above). */
+export const STREAM_CHARGE: usize = 16;
 
 let allocatedSinceCollect: usize = 0;
 let configurationBytes: usize = 0;
 
-/** Counts `bytes` of garbage-to-be (malloc, stream contexts). */
+/** Counts `bytes` of garbage-to-be. */
 export function noteAllocation(bytes: usize): void {
   allocatedSinceCollect += bytes;
 }

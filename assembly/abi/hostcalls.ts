@@ -4,12 +4,14 @@
 //   logLevel(): LogLevel                       host log level; may be 6 (spdlog "off"); Trace if the call fails
 //   getBufferBytes(type: BufferType, start: u32, maxSize: u32): ArrayBuffer | null
 //   getHeader(map: MapType, name: ArrayBuffer): ArrayBuffer | null      first value only (Envoy)
+//   getHeaderView(map: MapType, name: ArrayBuffer, out: ByteView): bool  the same into the callback scratch
 //   addHeader(map: MapType, name: ArrayBuffer, value: ArrayBuffer): WasmResult       appends
 //   replaceHeader(map: MapType, name: ArrayBuffer, value: ArrayBuffer): WasmResult   adds or replaces
 //   replaceHeaderRaw(map: MapType, name: ArrayBuffer, valuePtr: usize, valueSize: usize): WasmResult
 //                                                   value not copied
 //   removeHeader(map: MapType, name: ArrayBuffer): WasmResult                        Ok even if absent
 //   getProperty(path: ArrayBuffer): ArrayBuffer | null                  path from pairs.ts propertyPath()
+//   getPropertyView(path: ArrayBuffer, out: ByteView): bool             the same into the callback scratch
 //   setProperty(path: ArrayBuffer, value: ArrayBuffer): WasmResult
 //   setPropertyRaw(path: ArrayBuffer, valuePtr: usize, valueSize: usize): WasmResult   value not copied
 //   sendLocalResponse(statusCode: u32, details: ArrayBuffer, body: ArrayBuffer,
@@ -23,6 +25,7 @@
 //   incrementMetric(id: u32, delta: i64 = 1): WasmResult  no host call for INVALID_METRIC_ID
 //   lastResult(): WasmResult       why the most recent data-returning call (get*) gave null
 //   malloc(size: usize): usize     the guest allocator the host calls; exported by exports.ts
+//   releaseScratch(): void         ends the views' lifetime; exports.ts calls it as every callback begins
 //
 // Bytes, not strings: header values may be binary or invalid UTF-8, and hot-path callers encode
 // constant names once (utf8() at configure time) and pass the same ArrayBuffer each time.
@@ -39,6 +42,14 @@
 // happens only at the end of an exported callback (gc.ts), when every block has been adopted or
 // dropped; malloc counts its bytes for that policy. Measured in Node against heap.alloc + copy +
 // heap.free: about 25 ns less per small value, 230 ns per 8 KiB one.
+//
+// The request path reads through the *View calls instead, which allocate nothing: malloc hands the host a piece
+// of the callback scratch, one buffer allocated once and bump-allocated, and the answer is a ByteView (ptr,
+// length) of it, valid until the current callback returns (exports.ts releases the scratch as the next callback
+// begins). A managed block per answer costs an allocation and, later, its share of a collection: about half of
+// a request's guest instructions before (BENCHMARKS.md, "Guest instructions"). An answer that does not fit the
+// scratch gets a managed block as above; nothing refers to it, and nothing needs to: garbage is only collected
+// at the end of a callback (gc.ts), when the view is dead anyway.
 
 import {
   proxy_add_header_map_value,
@@ -68,42 +79,93 @@ export const INVALID_METRIC_ID: u32 = 0xffff_ffff;
 /** Largest block malloc hands out; beyond this it returns 0 and the host call fails instead of trapping. */
 const MAX_HOST_BLOCK: usize = 1 << 29;
 
+/** Room for one callback's view answers (a request's properties and mapped headers, ordinarily far less). */
+const SCRATCH_BYTES: usize = 16 << 10;
+
 // Out-parameters the host writes: [u32 ptr or id or level][u32 size]. Host calls never nest.
 const RETURN_SLOT: usize = memory.data(8);
 
+const scratch = new ArrayBuffer(<i32>SCRATCH_BYTES);
+let scratchUsed: usize = 0;
+/** Set during a *View call: malloc serves it from the scratch. */
+let toScratch = false;
+
+// What malloc handed out during the current host call: (ptr, size), and the managed block if it was one.
+let pendingPtr: usize = 0;
+let pendingSize: usize = 0;
 let pendingBlock: ArrayBuffer | null = null;
 let lastStatus: WasmResult = WasmResult.Ok;
 
+/** A host answer in guest memory: `length` bytes at `ptr`. */
+export class ByteView {
+  ptr: usize = 0;
+  length: i32 = 0;
+}
+
 export function malloc(size: usize): usize {
+  if (toScratch && size <= SCRATCH_BYTES - scratchUsed) {
+    pendingPtr = changetype<usize>(scratch) + scratchUsed;
+    pendingSize = size;
+    scratchUsed += size;
+    return pendingPtr;
+  }
   if (size > MAX_HOST_BLOCK) return 0;
   const block = new ArrayBuffer(<i32>size);
   pendingBlock = block;
+  pendingPtr = changetype<usize>(block);
+  pendingSize = size;
   noteAllocation(size);
-  return changetype<usize>(block);
+  return pendingPtr;
+}
+
+/** The views handed out so far are dead: their bytes may be reused. Call only as a callback begins. */
+export function releaseScratch(): void {
+  scratchUsed = 0;
 }
 
 export function lastResult(): WasmResult {
   return lastStatus;
 }
 
-/** Turns a data-returning host call's status and out-parameters into the adopted buffer, or null. */
+/**
+ * Whether a data-returning host call answered: status Ok and, unless the answer is empty, the (ptr, size) the host
+ * wrote is the block malloc handed out for it. Records the status for lastResult().
+ */
+function answered(result: u32): bool {
+  const ptr = pendingPtr;
+  const size = pendingSize;
+  pendingPtr = 0;
+  pendingSize = 0;
+  lastStatus = <WasmResult>result;
+  if (result != WasmResult.Ok) return false;
+  const returnedSize = <usize>load<u32>(RETURN_SLOT, 4);
+  if (returnedSize == 0 || (ptr != 0 && <usize>load<u32>(RETURN_SLOT) == ptr && returnedSize == size)) return true;
+  lastStatus = WasmResult.InvalidMemoryAccess;
+  return false;
+}
+
+/** A data-returning host call's answer as the adopted buffer, or null. */
 function takeReturned(result: u32): ArrayBuffer | null {
   const block = pendingBlock;
   pendingBlock = null;
-  lastStatus = <WasmResult>result;
-  if (result != WasmResult.Ok) return null;
-  const size = load<u32>(RETURN_SLOT, 4);
-  if (size == 0) return EMPTY_BYTES;
-  if (block !== null && changetype<usize>(block) == <usize>load<u32>(RETURN_SLOT) && block.byteLength == size) {
-    return block;
-  }
-  lastStatus = WasmResult.InvalidMemoryAccess;
-  return null;
+  if (!answered(result)) return null;
+  return load<u32>(RETURN_SLOT, 4) == 0 ? EMPTY_BYTES : block;
+}
+
+/** A *View call's answer into `out`; false when there is none. */
+function takeView(result: u32, out: ByteView): bool {
+  pendingBlock = null;
+  toScratch = false;
+  if (!answered(result)) return false;
+  out.length = <i32>load<u32>(RETURN_SLOT, 4);
+  out.ptr = out.length == 0 ? 0 : <usize>load<u32>(RETURN_SLOT);
+  return true;
 }
 
 export function log(level: LogLevel, message: string): void {
   const bytes = utf8(message);
   proxy_log(level, changetype<usize>(bytes), bytes.byteLength);
+  noteAllocation((<usize>bytes.byteLength) << 2); // the line, and the text it was built from
 }
 
 export function logLevel(): LogLevel {
@@ -118,6 +180,15 @@ export function getBufferBytes(type: BufferType, start: u32, maxSize: u32): Arra
 export function getHeader(map: MapType, name: ArrayBuffer): ArrayBuffer | null {
   return takeReturned(
     proxy_get_header_map_value(map, changetype<usize>(name), name.byteLength, RETURN_SLOT, RETURN_SLOT + 4),
+  );
+}
+
+/** getHeader into the callback scratch: the value in `out`, valid until the callback returns; false if none. */
+export function getHeaderView(map: MapType, name: ArrayBuffer, out: ByteView): bool {
+  toScratch = true;
+  return takeView(
+    proxy_get_header_map_value(map, changetype<usize>(name), name.byteLength, RETURN_SLOT, RETURN_SLOT + 4),
+    out,
   );
 }
 
@@ -148,6 +219,12 @@ export function removeHeader(map: MapType, name: ArrayBuffer): WasmResult {
 
 export function getProperty(path: ArrayBuffer): ArrayBuffer | null {
   return takeReturned(proxy_get_property(changetype<usize>(path), path.byteLength, RETURN_SLOT, RETURN_SLOT + 4));
+}
+
+/** getProperty into the callback scratch: the value in `out`, valid until the callback returns; false if none. */
+export function getPropertyView(path: ArrayBuffer, out: ByteView): bool {
+  toScratch = true;
+  return takeView(proxy_get_property(changetype<usize>(path), path.byteLength, RETURN_SLOT, RETURN_SLOT + 4), out);
 }
 
 export function setProperty(path: ArrayBuffer, value: ArrayBuffer): WasmResult {

@@ -51,14 +51,12 @@ export class Arrival {
   }
 
   /**
-   * From xds.route_name (null: Envoy gave none). Named entry, else the unnamed one (docs/behaviour.md "Routing
+   * From xds.route_name (empty: Envoy gave none). Named entry, else the unnamed one (docs/behaviour.md "Routing
    * decision"). Returns false when the request turns out not to be the service's (see the top of this file).
    */
-  fromRouteName(name: ArrayBuffer | null): bool {
+  fromRouteName(ptr: usize, len: i32): bool {
     const service = this.service;
     if (service == null) return false;
-    const ptr = name != null ? changetype<usize>(name) : 0;
-    const len = name != null ? name.byteLength : 0;
     const subset = this.arrivedSubset;
     if (subset != null) {
       if (!this.lookUpWithout(service, ptr, len, subset)) {

@@ -23,6 +23,7 @@
 //   (a DEFAULT_SUBSET fallback whose subset is not in the catalog is a 503: NoFallback)
 
 import { MAX_KEYS_PER_SERVICE, MAX_VALUE_BYTES } from "../../src/config/constants";
+import { copyBytes } from "./bytes";
 import { isIpLiteral, isLabelValue, MAX_LABEL_VALUE } from "./labels";
 import { FallbackPolicy, KeySource, Mode } from "./model";
 import { findBaggageMember } from "./sources/baggage";
@@ -63,11 +64,11 @@ const INVALID_BYTES = utf8(INVALID_VALUE);
 const NONE_DECISION = utf8("none");
 const ANY_ENDPOINT_DECISION = utf8("fallback:ANY_ENDPOINT");
 const NO_FALLBACK_DECISION = utf8("fallback:NO_FALLBACK");
-const SUBSET_PREFIX = "subset:";
 
 export class Decider {
-  // Inputs: one value per RouteTable.headers slot (null = absent).
-  private headers: StaticArray<ArrayBuffer | null>;
+  // Inputs: one value per RouteTable.headers slot, where its bytes are (length -1: absent).
+  private headerPtr: StaticArray<usize>;
+  private headerLength: StaticArray<i32>;
   // Resolved keys of the current request, indexed like ServiceTable.keys: where their bytes are.
   private keyPtr: StaticArray<usize>;
   private keyLength: StaticArray<i32>;
@@ -109,7 +110,8 @@ export class Decider {
     this.arrival = new Arrival(tables);
     const headers = max(tables.maxRouteHeaders, 1);
     const keys = max(tables.maxServiceKeys, 1);
-    this.headers = new StaticArray<ArrayBuffer | null>(headers);
+    this.headerPtr = new StaticArray<usize>(headers);
+    this.headerLength = new StaticArray<i32>(headers);
     this.keyPtr = new StaticArray<usize>(keys);
     this.keyLength = new StaticArray<i32>(keys);
     this.keyState = new StaticArray<u8>(keys);
@@ -128,19 +130,25 @@ export class Decider {
     return changetype<usize>(this.decisionSource);
   }
 
-  /** Sets the value of RouteTable.headers[slot] for the next decide(); null or empty = absent. */
-  setHeader(slot: i32, value: ArrayBuffer | null): void {
-    if (slot >= 0 && slot < this.headers.length) unchecked((this.headers[slot] = value));
+  /**
+   * Sets the value of RouteTable.headers[slot] for the next decide(): `length` bytes at `ptr`, which must stay
+   * readable until then (empty = absent).
+   */
+  setHeader(slot: i32, ptr: usize, length: i32): void {
+    if (slot >= 0 && slot < this.headerLength.length) {
+      unchecked((this.headerPtr[slot] = ptr));
+      unchecked((this.headerLength[slot] = length));
+    }
   }
 
   /** Clears the header inputs (call before the setHeader calls of a request). */
   clearHeaders(): void {
-    for (let i = 0; i < this.headers.length; i++) unchecked((this.headers[i] = null));
+    for (let i = 0; i < this.headerLength.length; i++) unchecked((this.headerLength[i] = -1));
   }
 
   /** Whether Tables.strip[index] is written by the current decision (so needs no separate remove). */
   isWritten(index: i32): bool {
-    return index >= 0 && index < this.stripStamp.length && unchecked(this.stripStamp[index]) == this.stamp;
+    return <u32>index < <u32>this.stripStamp.length && unchecked(this.stripStamp[index]) == this.stamp;
   }
 
   private nextStamp(): void {
@@ -181,7 +189,7 @@ export class Decider {
     }
     const unmatchable = this.hasUnmatchable(selector);
     if (!catalog) {
-      this.writeKeys(service, selector);
+      this.writeKeys(selector);
       this.outcome = unmatchable ? Outcome.Unmatchable : Outcome.Subset;
       return;
     }
@@ -202,7 +210,8 @@ export class Decider {
    * unmatchable without being looked at (nor decoded).
    */
   private resolveKeys(service: ServiceTable, route: RouteTable | null): void {
-    memory.fill(changetype<usize>(this.keyState), <u8>KeyState.Unset, <usize>service.keys.length);
+    // a loop: a handful of keys, and V8 runs memory.fill as a call into C
+    for (let k = 0; k < service.keys.length; k++) unchecked((this.keyState[k] = <u8>KeyState.Unset));
     if (route == null) return;
     const mappings = route.mappings;
     const found = this.found;
@@ -228,10 +237,9 @@ export class Decider {
   /** The request's raw value for a mapping, into `found`; false when the request has none. */
   private find(mapping: MappingTable): bool {
     const slot = mapping.headerSlot;
-    const header = slot >= 0 && slot < this.headers.length ? unchecked(this.headers[slot]) : null;
-    if (header == null) return false;
-    const ptr = changetype<usize>(header);
-    const length = header.byteLength;
+    const length = slot >= 0 && slot < this.headerLength.length ? unchecked(this.headerLength[slot]) : -1;
+    if (length < 0) return false;
+    const ptr = unchecked(this.headerPtr[slot]);
     const name = changetype<usize>(mapping.name);
     const nameLength = mapping.name.byteLength;
     switch (mapping.source) {
@@ -297,20 +305,18 @@ export class Decider {
   }
 
   /** Metadata mode: one header per selector key, "~invalid~" for an unmatchable value. */
-  private writeKeys(service: ServiceTable, selector: SelectorTable): void {
+  private writeKeys(selector: SelectorTable): void {
     const keys = selector.keys;
     const out = this.decisionBuffer;
-    let pos = appendString(out, 0, SUBSET_PREFIX);
+    let pos = 0;
     for (let i = 0; i < keys.length; i++) {
       const k = unchecked(keys[i]);
-      const key = unchecked(service.keys[k]);
       const valid = unchecked(this.keyState[k]) == KeyState.Valid;
       const ptr = valid ? unchecked(this.keyPtr[k]) : changetype<usize>(INVALID_BYTES);
       const length = valid ? unchecked(this.keyLength[k]) : INVALID_BYTES.byteLength;
-      this.write(i, key.stripIndex, ptr, length);
-      if (i > 0) pos = appendByte(out, pos, 0x2c); // ','
-      pos = appendBytes(out, pos, changetype<usize>(key.name), key.name.byteLength);
-      pos = appendByte(out, pos, 0x3d); // '='
+      this.write(i, unchecked(selector.keyStrips[i]), ptr, length);
+      const part = unchecked(selector.decisionParts[i]); // "subset:<key>=" or ",<key>="
+      pos = appendBytes(out, pos, changetype<usize>(part), part.byteLength);
       pos = appendBytes(out, pos, ptr, length);
     }
     this.writeCount = keys.length;
@@ -382,7 +388,7 @@ function isValidValue(isIp: bool, ptr: usize, len: i32): bool {
 
 function appendBytes(out: ArrayBuffer, pos: i32, ptr: usize, length: i32): i32 {
   const len = min(length, out.byteLength - pos);
-  if (len > 0) memory.copy(changetype<usize>(out) + <usize>pos, ptr, <usize>len);
+  if (len > 0) copyBytes(changetype<usize>(out) + <usize>pos, ptr, <usize>len);
   return pos + max(len, 0);
 }
 
@@ -390,9 +396,4 @@ function appendByte(out: ArrayBuffer, pos: i32, byte: u8): i32 {
   if (pos >= out.byteLength) return pos;
   store<u8>(changetype<usize>(out) + <usize>pos, byte);
   return pos + 1;
-}
-
-function appendString(out: ArrayBuffer, pos: i32, ascii: string): i32 {
-  for (let i = 0; i < ascii.length; i++) pos = appendByte(out, pos, <u8>ascii.charCodeAt(i));
-  return pos;
 }

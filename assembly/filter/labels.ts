@@ -2,6 +2,8 @@
 // from the host: any bytes, any length. These functions only read `len` bytes at
 // `ptr`, never allocate, and stop as soon as the answer is known.
 
+import { ByteSet } from "./bytes";
+
 /** Longest Kubernetes label value. */
 export const MAX_LABEL_VALUE: i32 = 63;
 /** Longest IPv6 literal ("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"). */
@@ -10,6 +12,13 @@ export const MAX_IP_LITERAL: i32 = 45;
 function isAlnum(c: u32): bool {
   return c - 0x30 < 10 || (c | 0x20) - 0x61 < 26;
 }
+
+function isLabelByte(c: u32): bool {
+  return isAlnum(c) || c == 0x2d || c == 0x5f || c == 0x2e; // - _ .
+}
+
+const ALNUM_BYTES = new ByteSet(isAlnum);
+const LABEL_BYTES = new ByteSet(isLabelByte);
 
 function isDigit(c: u32): bool {
   return c - 0x30 < 10;
@@ -28,10 +37,9 @@ function hexDigitValue(c: u32): i32 {
  */
 export function isLabelValue(ptr: usize, len: i32): bool {
   if (len < 1 || len > MAX_LABEL_VALUE) return false;
-  if (!isAlnum(load<u8>(ptr)) || !isAlnum(load<u8>(ptr + <usize>(len - 1)))) return false;
+  if (!ALNUM_BYTES.has(load<u8>(ptr)) || !ALNUM_BYTES.has(load<u8>(ptr + <usize>(len - 1)))) return false;
   for (let i = 1; i < len - 1; i++) {
-    const c = <u32>load<u8>(ptr + <usize>i);
-    if (!isAlnum(c) && c != 0x2d && c != 0x5f && c != 0x2e) return false;
+    if (!LABEL_BYTES.has(load<u8>(ptr + <usize>i))) return false;
   }
   return true;
 }
@@ -42,23 +50,25 @@ export function isLabelValue(ptr: usize, len: i32): bool {
  * Kubernetes never reports it (same rule as Go's net/netip).
  */
 function isIpv4(ptr: usize, start: i32, end: i32): bool {
-  let octets = 0;
-  let i = start;
-  while (true) {
-    const first = i;
-    let value = 0;
-    while (i < end && i - first < 4 && isDigit(load<u8>(ptr + <usize>i))) {
-      value = value * 10 + <i32>(load<u8>(ptr + <usize>i) - 0x30);
-      i++;
+  let dots = 0;
+  let digits = 0; // of the current octet
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const c = <u32>load<u8>(ptr + <usize>i);
+    if (isDigit(c)) {
+      if (digits == 1 && value == 0) return false; // a leading zero
+      value = value * 10 + <i32>(c - 0x30);
+      digits++;
+      if (digits > 3 || value > 255) return false;
+    } else if (c == 0x2e && digits > 0 && dots < 3) {
+      dots++;
+      digits = 0;
+      value = 0;
+    } else {
+      return false;
     }
-    const digits = i - first;
-    if (digits == 0 || digits > 3 || value > 255) return false;
-    if (digits > 1 && load<u8>(ptr + <usize>first) == 0x30) return false;
-    octets++;
-    if (octets == 4) return i == end;
-    if (i >= end || load<u8>(ptr + <usize>i) != 0x2e) return false;
-    i++;
   }
+  return dots == 3 && digits > 0;
 }
 
 /**
@@ -107,8 +117,6 @@ function isIpv6(ptr: usize, len: i32): bool {
 /** An IPv4 or IPv6 literal as a `%ip%` value (docs/behaviour.md, "Routing decision", step 2). */
 export function isIpLiteral(ptr: usize, len: i32): bool {
   if (len < 2 || len > MAX_IP_LITERAL) return false;
-  for (let i = 0; i < len; i++) {
-    if (load<u8>(ptr + <usize>i) == 0x3a) return isIpv6(ptr, len);
-  }
-  return isIpv4(ptr, 0, len);
+  // A dotted quad has no ':', and IPv6 text has at least two.
+  return isIpv4(ptr, 0, len) || isIpv6(ptr, len);
 }

@@ -32,11 +32,12 @@
 import { HttpContext, RootContext } from "../abi/context";
 import { BufferType, FilterHeadersStatus, LogLevel, MapType, WasmResult } from "../abi/enums";
 import {
+  ByteView,
   callForeignFunction,
   EMPTY_BYTES,
   getBufferBytes,
-  getHeader,
-  getProperty,
+  getHeaderView,
+  getPropertyView,
   log,
   logLevel,
   removeHeader,
@@ -45,6 +46,7 @@ import {
   sendLocalResponse,
   setPropertyRaw,
 } from "../abi/hostcalls";
+import { noteAllocation, OBJECT_COST } from "../abi/gc";
 import { HeaderPair, serializePairs } from "../abi/pairs";
 import { DECISION_HEADER, ROOT_ID } from "../../src/config/constants";
 import { emptyPluginConfig, parseConfig } from "./config/index";
@@ -69,6 +71,8 @@ const CLEAR_ROUTE_CACHE = utf8("clear_route_cache");
 const DECISION_HEADER_NAME = utf8(DECISION_HEADER);
 const NO_HEALTHY_UPSTREAM = utf8("no healthy upstream");
 const NO_FALLBACK_DETAILS = utf8("dynamic_subset_no_fallback");
+/** Out-parameter of the property and header reads (holds nothing between two of them). */
+const answer = new ByteView();
 
 export class DynamicSubsetRoot extends RootContext {
   /** The compiled configuration in force (with its scratch); replaced whole by on_configure. */
@@ -151,6 +155,12 @@ export class DynamicSubsetStream extends HttpContext {
     super(contextId, plugin);
   }
 
+  reset(): void {
+    this.decision = null;
+    this.repliedLocally = false;
+    this.sessionHeader = null;
+  }
+
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const plugin = this.plugin;
     const decider = plugin.decider; // one snapshot for the whole request
@@ -166,7 +176,9 @@ export class DynamicSubsetStream extends HttpContext {
     if (route != null) {
       const headers = route.headers;
       for (let slot = 0; slot < headers.length; slot++) {
-        decider.setHeader(slot, getHeader(MapType.HttpRequestHeaders, unchecked(headers[slot])));
+        if (getHeaderView(MapType.HttpRequestHeaders, unchecked(headers[slot]), answer)) {
+          decider.setHeader(slot, answer.ptr, answer.length);
+        }
       }
     }
     decider.decide(service, route, arrival.onGeneratedRoute);
@@ -198,6 +210,7 @@ export class DynamicSubsetStream extends HttpContext {
   private sendNoHealthyUpstream(): void {
     const decision = this.decision;
     const headers = decision != null ? serializePairs([new HeaderPair(DECISION_HEADER_NAME, decision)]) : EMPTY_BYTES;
+    noteAllocation(<usize>headers.byteLength + 4 * OBJECT_COST); // the pair, its array, the block
     sendLocalResponse(503, NO_FALLBACK_DETAILS, NO_HEALTHY_UPSTREAM, headers);
     this.repliedLocally = true;
   }
@@ -208,9 +221,12 @@ export class DynamicSubsetStream extends HttpContext {
  * entry named by xds.route_name, else the unnamed entry, else null (no mapping).
  */
 function findService(arrival: Arrival): ServiceTable | null {
-  const cluster = getProperty(CLUSTER_NAME_PATH);
-  if (cluster == null || !arrival.fromCluster(changetype<usize>(cluster), cluster.byteLength)) return null;
-  if (arrival.needsRouteName && !arrival.fromRouteName(getProperty(ROUTE_NAME_PATH))) return null;
+  if (!getPropertyView(CLUSTER_NAME_PATH, answer) || !arrival.fromCluster(answer.ptr, answer.length)) return null;
+  if (arrival.needsRouteName) {
+    // no route name reads as the empty one
+    if (!getPropertyView(ROUTE_NAME_PATH, answer)) answer.length = 0;
+    if (!arrival.fromRouteName(answer.ptr, answer.length)) return null;
+  }
   return arrival.service;
 }
 
@@ -220,23 +236,26 @@ function findService(arrival: Arrival): ServiceTable | null {
  */
 function stripInternalHeaders(tables: Tables, decider: Decider | null): void {
   const strip = tables.strip;
-  if (decider != null) {
-    for (let i = 0; i < decider.writeCount; i++) {
-      const index = unchecked(decider.writeStrip[i]);
-      if (index >= 0 && index < strip.length) {
-        const value = unchecked(decider.writePtr[i]);
-        replaceHeaderRaw(MapType.HttpRequestHeaders, unchecked(strip[index]), value, unchecked(decider.writeLength[i]));
-      }
+  if (decider == null) {
+    for (let i = 0; i < strip.length; i++) removeHeader(MapType.HttpRequestHeaders, unchecked(strip[i]));
+    return;
+  }
+  for (let i = 0; i < decider.writeCount; i++) {
+    const index = unchecked(decider.writeStrip[i]);
+    if (index >= 0 && index < strip.length) {
+      const value = unchecked(decider.writePtr[i]);
+      replaceHeaderRaw(MapType.HttpRequestHeaders, unchecked(strip[index]), value, unchecked(decider.writeLength[i]));
     }
   }
   for (let i = 0; i < strip.length; i++) {
-    if (decider == null || !decider.isWritten(i)) removeHeader(MapType.HttpRequestHeaders, unchecked(strip[i]));
+    if (!decider.isWritten(i)) removeHeader(MapType.HttpRequestHeaders, unchecked(strip[i]));
   }
 }
 
 function copyDecision(decider: Decider): ArrayBuffer {
   const copy = new ArrayBuffer(decider.decisionLen);
   memory.copy(changetype<usize>(copy), decider.decisionPtr, <usize>decider.decisionLen);
+  noteAllocation(<usize>decider.decisionLen + OBJECT_COST);
   return copy;
 }
 

@@ -237,6 +237,29 @@ describe("responseHeader: true", () => {
     ]);
   });
 
+  it("starts every stream clean: a context reused after a 503 or a decision carries nothing over", async () => {
+    const host = await startFilter(seedConfig("catalog", { responseHeader: true }));
+    const replied = send(host, { route: "pin", headers: [["x-ip", "10.9.9.9"]] });
+    assert.equal(replied.localResponse.status, 503);
+    replied.complete();
+    const passedThrough = send(host, { cluster: "elsewhere", headers: DEV_V1 });
+    passedThrough.responseHeaders([
+      [":status", "200"],
+      [SESSION_HEADER, "not ours to remove"],
+    ]);
+    assert.deepEqual(passedThrough.responseHeaderMap, [
+      [":status", "200"],
+      [SESSION_HEADER, "not ours to remove"],
+    ]);
+    passedThrough.complete();
+    const decided = send(host, { headers: DEV_V1 });
+    decided.responseHeaders([[":status", "200"]]);
+    assert.deepEqual(decided.responseHeaderMap, [
+      [":status", "200"],
+      ["x-dynamic-subset", decisionOf(decided)],
+    ]);
+  });
+
   it("adds nothing when off", async () => {
     const host = await startFilter(seedConfig("metadata"));
     const s = send(host, { headers: DEV_V1 });

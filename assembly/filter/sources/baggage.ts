@@ -16,7 +16,8 @@
 // When a key appears more than once the last member wins: that is what the OpenTelemetry SDKs keep ("last one
 // wins" in Go, Java and JavaScript) and forward to the next hop, so every hop of a chain reads the same value.
 
-import { bytesEqual, isTokenByte, skipOws, Span } from "./bytes";
+import { ByteSet } from "../bytes";
+import { bytesEqual, skipOws, Span, TOKEN_BYTES } from "./bytes";
 
 /** The W3C Baggage limits (a header beyond them is not read). */
 export const MAX_BAGGAGE_BYTES: i32 = 8192;
@@ -29,6 +30,7 @@ const EQUALS: u32 = 0x3d;
 function isBaggageOctet(c: u32): bool {
   return c >= 0x21 && c <= 0x7e && c != 0x22 && c != 0x2c && c != 0x3b && c != 0x5c;
 }
+const BAGGAGE_OCTETS = new ByteSet(isBaggageOctet);
 
 /**
  * One pass over a baggage header: its members, checked against the grammar and the limits, and the value of the
@@ -76,12 +78,12 @@ function skipProperties(header: usize, at: i32, length: i32): i32 {
 }
 
 function skipToken(header: usize, at: i32, length: i32): i32 {
-  while (at < length && isTokenByte(load<u8>(header + <usize>at))) at++;
+  while (at < length && TOKEN_BYTES.has(load<u8>(header + <usize>at))) at++;
   return at;
 }
 
 function skipValue(header: usize, at: i32, length: i32): i32 {
-  while (at < length && isBaggageOctet(load<u8>(header + <usize>at))) at++;
+  while (at < length && BAGGAGE_OCTETS.has(load<u8>(header + <usize>at))) at++;
   return at;
 }
 

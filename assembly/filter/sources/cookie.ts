@@ -10,26 +10,34 @@
 // The first cookie of that name wins: user agents list the cookie with the longest path first (RFC 6265 §5.4,
 // step 2), i.e. the most specific one, and Envoy's parser and Go's Request.Cookie read the first too.
 
-import { bytesEqual, indexOfByte, skipOws, Span, trimOwsEnd } from "./bytes";
+import { sameBytes } from "../bytes";
+import { indexOfByte, skipOws, Span, trimOwsEnd } from "./bytes";
 
 const SEMICOLON: u8 = 0x3b;
 const EQUALS: u8 = 0x3d;
 const DQUOTE: u8 = 0x22;
 
-/** The value of the first cookie named `name` in a Cookie header, into `out`; false when there is none. */
+/**
+ * The value of the first cookie named `name` in a Cookie header, into `out`; false when there is none. `name` is a
+ * token (the configuration accepts no other cookie name): it holds no '=' and no whitespace, so a pair is that
+ * cookie when it starts with the name followed by optional whitespace and '='.
+ */
 export function findCookie(header: usize, length: i32, name: usize, nameLength: i32, out: Span): bool {
   for (let start = 0; start < length; ) {
     const end = indexOfByte(header, start, length, SEMICOLON);
     const nameStart = skipOws(header, start, end);
-    const equals = indexOfByte(header, nameStart, end, EQUALS);
-    if (equals < end && bytesEqual(header, nameStart, trimOwsEnd(header, nameStart, equals), name, nameLength)) {
-      let valueStart = skipOws(header, equals + 1, end);
-      let valueEnd = trimOwsEnd(header, valueStart, end);
-      if (valueEnd - valueStart >= 2 && isQuote(header, valueStart) && isQuote(header, valueEnd - 1)) {
-        valueStart++;
-        valueEnd--;
+    const nameEnd = nameStart + nameLength;
+    if (nameEnd <= end && sameBytes(header + <usize>nameStart, name, <usize>nameLength)) {
+      const equals = skipOws(header, nameEnd, end);
+      if (equals < end && load<u8>(header + <usize>equals) == EQUALS) {
+        let valueStart = skipOws(header, equals + 1, end);
+        let valueEnd = trimOwsEnd(header, valueStart, end);
+        if (valueEnd - valueStart >= 2 && isQuote(header, valueStart) && isQuote(header, valueEnd - 1)) {
+          valueStart++;
+          valueEnd--;
+        }
+        return out.set(header + <usize>valueStart, valueEnd - valueStart);
       }
-      return out.set(header + <usize>valueStart, valueEnd - valueStart);
     }
     start = end + 1;
   }

@@ -16,6 +16,8 @@ const QUESTION_MARK: u8 = 0x3f;
 const HASH: u8 = 0x23;
 const AMPERSAND: u8 = 0x26;
 const EQUALS: u8 = 0x3d;
+const PERCENT: u8 = 0x25;
+const PLUS: u8 = 0x2b;
 
 /** The raw (still encoded) value of the first query parameter named `name` in a path, into `out`; false if none. */
 export function findQueryParameter(
@@ -30,7 +32,7 @@ export function findQueryParameter(
   for (let start = indexOfByte(path, 0, queryEnd, QUESTION_MARK) + 1; start < queryEnd; ) {
     const end = indexOfByte(path, start, queryEnd, AMPERSAND);
     const equals = indexOfByte(path, start, end, EQUALS);
-    if (decodesTo(decoder.reset(path, start, equals, true), name, nameLength)) {
+    if (decodesTo(path, start, equals, name, nameLength, decoder)) {
       const valueStart = min(equals + 1, end);
       return out.set(path + <usize>valueStart, end - valueStart);
     }
@@ -39,9 +41,18 @@ export function findQueryParameter(
   return false;
 }
 
-/** Whether the decoder's text decodes to exactly the `nameLength` bytes at `name`. */
-function decodesTo(decoder: PercentDecoder, name: usize, nameLength: i32): bool {
-  for (let i = 0; i < nameLength; i++) {
+/** Whether [start, end) of `path`, decoded, is exactly the `nameLength` bytes at `name`. */
+function decodesTo(path: usize, start: i32, end: i32, name: usize, nameLength: i32, decoder: PercentDecoder): bool {
+  // Up to its first '%' or '+' a name decodes to itself: compared in place, the rest through the decoder.
+  let at = start;
+  let i = 0;
+  for (; at < end && i < nameLength; at++, i++) {
+    const c = load<u8>(path + <usize>at);
+    if (c == PERCENT || c == PLUS) break;
+    if (c != load<u8>(name + <usize>i)) return false;
+  }
+  decoder.reset(path, at, end, true);
+  for (; i < nameLength; i++) {
     if (decoder.done || decoder.next() != <u32>load<u8>(name + <usize>i)) return false;
   }
   return decoder.done;

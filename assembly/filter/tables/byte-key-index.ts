@@ -1,8 +1,13 @@
 // The lookup every request makes on raw request bytes (cluster names, route names, value tuples): no decoding,
 // no copying.
 
-function bytesEqual(a: usize, aLen: i32, b: usize, bLen: i32): bool {
-  return aLen == bLen && memory.compare(a, b, <usize>aLen) == 0;
+import { sameBytes } from "../bytes";
+
+/** Up to this many keys a lookup compares them in turn: cheaper than hashing the request's bytes. */
+const SCANNED_KEYS = 8;
+
+function bytesEqual(key: ArrayBuffer, ptr: usize, len: i32): bool {
+  return key.byteLength == len && sameBytes(changetype<usize>(key), ptr, <usize>len);
 }
 
 function hashBytes(ptr: usize, len: i32): u32 {
@@ -36,12 +41,16 @@ export class ByteKeyIndex {
 
   /** Index of the key, or -1. */
   find(ptr: usize, len: i32): i32 {
+    const keys = this.keys;
+    if (keys.length <= SCANNED_KEYS) {
+      for (let i = 0; i < keys.length; i++) if (bytesEqual(unchecked(keys[i]), ptr, len)) return i;
+      return -1;
+    }
     let slot = hashBytes(ptr, len) & this.mask;
     while (true) {
       const entry = unchecked(this.slots[slot]);
       if (entry == 0) return -1;
-      const key = unchecked(this.keys[entry - 1]);
-      if (bytesEqual(changetype<usize>(key), key.byteLength, ptr, len)) return entry - 1;
+      if (bytesEqual(unchecked(keys[entry - 1]), ptr, len)) return entry - 1;
       slot = (slot + 1) & this.mask;
     }
   }

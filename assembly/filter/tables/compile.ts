@@ -26,6 +26,7 @@ import {
   RouteTable,
   SelectorTable,
   ServiceTable,
+  SUBSET_DECISION_PREFIX,
   Tables,
   Target,
 } from "./runtime";
@@ -243,7 +244,15 @@ class ServiceCompiler {
     const strict = catalog != null && policy == FallbackPolicy.NoFallback && this.hasIpKey(keys);
     if (strict) this.strictPins = true;
     if (catalog) this.catalogTargets(keys, catalog, strict, tuples, targets);
-    return new SelectorTable(keys, mask, policy, tuples, targets);
+    const parts = new StaticArray<ArrayBuffer>(keys.length);
+    const strips = new StaticArray<i32>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const key = this.keys[unchecked(keys[i])];
+      const before = i == 0 ? this.bytes.reset().string(SUBSET_DECISION_PREFIX) : this.bytes.reset().byte(0x2c); // ','
+      unchecked((parts[i] = before.bytes(key.name).byte(0x3d).finish())); // '='
+      unchecked((strips[i] = key.stripIndex));
+    }
+    return new SelectorTable(keys, mask, policy, tuples, targets, parts, strips);
   }
 
   private hasIpKey(keys: StaticArray<i32>): bool {
@@ -448,12 +457,12 @@ function addService(tables: Tables, config: ServiceConfig, table: ServiceTable):
   const unnamed = table.unnamedRoute;
   if (unnamed) tables.maxRouteHeaders = max(tables.maxRouteHeaders, unnamed.headers.length);
   for (let s = 0; s < table.selectors.length; s++) {
-    const keys = table.selectors[s].keys;
-    let decisionBytes = 7; // "subset:"
-    for (let k = 0; k < keys.length; k++)
-      decisionBytes += table.keys[unchecked(keys[k])].name.byteLength + MAX_WRITTEN_VALUE + 2;
+    const selector = table.selectors[s];
+    let decisionBytes = 0;
+    for (let k = 0; k < selector.keys.length; k++)
+      decisionBytes += unchecked(selector.decisionParts[k]).byteLength + MAX_WRITTEN_VALUE;
     tables.maxDecisionBytes = max(tables.maxDecisionBytes, decisionBytes);
-    tables.maxTupleBytes = max(tables.maxTupleBytes, keys.length * (MAX_LABEL_VALUE + 1));
+    tables.maxTupleBytes = max(tables.maxTupleBytes, selector.keys.length * (MAX_LABEL_VALUE + 1));
   }
 }
 
@@ -467,6 +476,6 @@ export function compileTables(config: PluginConfig): Tables {
     const service = config.services[i];
     addService(tables, service, new ServiceCompiler(service, config.headerPrefix, strip).compile(config.mode));
   }
-  tables.strip = strip.names;
+  tables.strip = StaticArray.fromArray(strip.names);
   return tables;
 }

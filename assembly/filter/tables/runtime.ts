@@ -7,6 +7,8 @@ import { ByteKeyIndex } from "./byte-key-index";
 
 /** Written in metadata mode instead of an unmatchable value: not a label value, so it matches nothing. */
 export const INVALID_VALUE = "~invalid~";
+/** A metadata-mode decision: "subset:<key>=<value>,<key>=<value>..." (docs/behaviour.md "Observability"). */
+export const SUBSET_DECISION_PREFIX = "subset:";
 
 /** One distinct subset key of a service. */
 export class KeyTable {
@@ -60,6 +62,10 @@ export class SelectorTable {
     public policy: FallbackPolicy, // effective: the selector's own, else the service's global one
     public tuples: ByteKeyIndex, // catalog mode: value tuple (values in `keys` order, NUL-joined) -> targets[i]
     public targets: Target[],
+    // Metadata mode, per key (in `keys` order): the decision's text before its value ("subset:<key>=", then
+    // ",<key>=") and its header (Tables.strip index).
+    public decisionParts: StaticArray<ArrayBuffer> = [],
+    public keyStrips: StaticArray<i32> = [],
   ) {}
 }
 
@@ -99,7 +105,7 @@ export class Tables {
   hosts: ByteKeyIndex; // Istio host -> hostService[i]
   hostService: i32[] = [];
   /** Every internal header: removed (or replaced) on every request. */
-  strip: ArrayBuffer[] = [];
+  strip: StaticArray<ArrayBuffer> = [];
   // Sizes of the per-request scratch (decision.ts) and the configuration summary.
   maxRouteHeaders: i32 = 0;
   maxServiceKeys: i32 = 0;
@@ -128,6 +134,7 @@ export class Tables {
     let best = -1;
     const exact = this.clusters.find(ptr, len);
     if (exact >= 0) best = unchecked(this.clusterService[exact]);
+    if (this.hosts.size == 0) return best;
     const parts = this.clusterParts;
     if (parts.parse(ptr, len) && parts.subsetLen == 0) {
       const service = this.serviceOfHost(ptr, len, parts);
