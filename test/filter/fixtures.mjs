@@ -62,7 +62,7 @@ export async function startFilter(config, options = {}) {
 }
 
 /** The lines the filter itself logged at `level` (the host's own lines left out), exactly as it wrote them: real
- * Envoy prints each after its `wasm log <plugin name> <root id>: ` (test/real-envoy/config.test.mjs). */
+ * Envoy prints each after its `wasm log <root id> <vm id>: ` (test/real-envoy/config.test.mjs). */
 export function filterLogs(host, level) {
   return host.logs.filter((l) => l.from === "guest" && l.level === level).map((l) => l.message);
 }

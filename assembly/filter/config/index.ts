@@ -9,7 +9,7 @@
 //   syntax.ts    what strings must look like (label keys, header names, route tokens, addresses)
 //   rules/       the domain rules, one file per part of the configuration; services.ts reads the root
 //
-// Problem lines (the plugin logs each line as it is; Envoy prints `wasm log <plugin name> <root id>: <line>`;
+// Problem lines (the plugin logs each line as it is, Envoy prints `wasm log <root id> <vm id>: <line>`;
 // templates in messages.json):
 //   - malformed JSON, exactly one line: `configuration: invalid JSON at byte <0-based offset>: <reason>`
 //   - otherwise one line per problem, all of them collected: `<json path>: <what is wrong>`
