@@ -13,14 +13,14 @@ describe("a host that withholds the plugin configuration", () => {
     for (let i = 0; i < host.logCount(); i++) {
       if (host.logLevel(i) == LogLevel.Error) errors += host.logMessage(i);
     }
-    expect(errors).toBe("dynamic_subset: configuration: the host did not hand over the plugin configuration");
+    expect(errors).toBe("configuration: the host did not hand over the plugin configuration");
   });
 
   it("treats an empty one as an empty configuration", () => {
     host.reset();
     expect(new DynamicSubsetRoot(2).onConfigure(0)).toBe(true);
     expect(host.logMessage(host.logCount() - 1)).toBe(
-      "dynamic_subset: configured: mode=metadata services=0 routes=0 selectors=0 internal_headers=2",
+      "configured: mode=metadata services=0 routes=0 selectors=0 internal_headers=2",
     );
   });
 });

@@ -61,7 +61,6 @@ import { Arrival } from "./arrival";
 import { utf8 } from "../abi/utf8";
 
 export { ROOT_ID };
-const LOG_PREFIX = ROOT_ID + ": ";
 
 // Property paths: segments joined by NUL.
 const CLUSTER_NAME_PATH = utf8("xds\0cluster_name");
@@ -87,21 +86,21 @@ export class DynamicSubsetRoot extends RootContext {
     const metrics = this.definedMetrics();
     const bytes = getBufferBytes(BufferType.PluginConfiguration, 0, pluginConfigurationSize);
     if (bytes == null && pluginConfigurationSize > 0) {
-      log(LogLevel.Error, LOG_PREFIX + message(Msg.ConfigurationWithheld));
+      log(LogLevel.Error, message(Msg.ConfigurationWithheld));
       metrics.countRejectedConfiguration();
       return false;
     }
     const result = parseConfig(bytes != null ? bytes : EMPTY_BYTES);
-    for (let i = 0; i < result.warnings.length; i++) log(LogLevel.Warn, LOG_PREFIX + result.warnings[i]);
+    for (let i = 0; i < result.warnings.length; i++) log(LogLevel.Warn, result.warnings[i]);
     const config = result.config;
     if (config == null || result.errors.length > 0) {
-      for (let i = 0; i < result.errors.length; i++) log(LogLevel.Error, LOG_PREFIX + result.errors[i]);
+      for (let i = 0; i < result.errors.length; i++) log(LogLevel.Error, result.errors[i]);
       metrics.countRejectedConfiguration();
       return false;
     }
     const tables = compileTables(config);
     this.decider = new Decider(tables);
-    log(LogLevel.Info, LOG_PREFIX + summary(tables));
+    log(LogLevel.Info, summary(tables));
     return true;
   }
 
@@ -124,7 +123,7 @@ export class DynamicSubsetRoot extends RootContext {
     if (result == WasmResult.NotFound || result == WasmResult.Unimplemented) {
       this.clearRouteCacheAvailable = false;
       if (this.debug) {
-        log(LogLevel.Debug, LOG_PREFIX + message(Msg.NoClearRouteCache));
+        log(LogLevel.Debug, message(Msg.NoClearRouteCache));
       }
     }
   }
@@ -261,5 +260,5 @@ function copyDecision(decider: Decider): ArrayBuffer {
 
 function logDecision(decider: Decider): void {
   const decision = String.UTF8.decodeUnsafe(decider.decisionPtr, <usize>decider.decisionLen);
-  log(LogLevel.Debug, LOG_PREFIX + message(Msg.Decision, [decision, OUTCOME_NAMES[decider.outcome]]));
+  log(LogLevel.Debug, message(Msg.Decision, [decision, OUTCOME_NAMES[decider.outcome]]));
 }

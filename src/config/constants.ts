@@ -5,7 +5,7 @@
 // integer literal is an i32 in AssemblyScript). The JSON Schema (schema/plugin-config.schema.json) cannot import
 // anything: test/config/constants.test.mjs checks that it agrees with these values.
 
-/** The filter's root id (Envoy `root_id`, Istio `pluginName`), its filter-state key and its log prefix. */
+/** The filter's root id (Envoy `root_id`, Istio `pluginName`), and its filter-state key. */
 export const ROOT_ID = "dynamic_subset";
 
 /** Default `headerPrefix`: the filter owns every request header that starts with it. */

@@ -64,9 +64,10 @@ function closure(root, entry) {
   return seen;
 }
 
-test("the package ships exactly what the bin needs: its modules, the plugin schema, package.json, README", () => {
+test("the package ships exactly what the bin needs: its modules, the plugin schema, package.json, README, LICENSE", () => {
   const installedRoot = path.join(prefix, "lib", "node_modules", "dynamic-subset");
-  const needed = [...closure(installedRoot, "dist/cli/main.js"), "README.md"].sort();
+  // npm pack always adds LICENSE; the Apache License 2.0 asks that it travel with the code
+  const needed = [...closure(installedRoot, "dist/cli/main.js"), "README.md", "LICENSE"].sort();
   assert.deepEqual(packed, needed);
   assert.ok(lstatSync(bin).isSymbolicLink(), "npm installs the bin as a symlink into the package");
 });

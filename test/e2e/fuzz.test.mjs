@@ -29,7 +29,7 @@ const SPOOF = "~spoof~";
 const MAX_PAGES = 256; // 16 MiB: far above what the filter needs, far below "without bound"
 /** An error line names a JSON path (`services[0].routes[1].name`, `labels["a/b"]`, `configuration`) or a byte. */
 const PATH = String.raw`(?:[A-Za-z_$][\w$]*|\["(?:[^"\\]|\\.)*"\])(?:\.[A-Za-z_$][\w$]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*`;
-const ERROR_LINE = new RegExp(`^dynamic_subset: (?:configuration: invalid JSON at byte \\d+: |${PATH}: \\S)`);
+const ERROR_LINE = new RegExp(`^(?:configuration: invalid JSON at byte \\d+: |${PATH}: \\S)`);
 
 // ------------------------------------------------------------------ valid configurations to mutate
 
@@ -468,8 +468,10 @@ test("fuzzed configurations never trap; rejected ones name a path or offset and 
       expected = decision;
     } else {
       assert.ok(errors.length > 0, `${name}: rejected without an error line ${where(i)}`);
-      for (const e of errors)
+      for (const e of errors) {
+        assert.equal(e.from, "guest", `${name}: error line not the filter's: ${e.message} ${where(i)}`);
         assert.match(e.message, ERROR_LINE, `${name}: error names no path or byte offset ${where(i)}`);
+      }
       assert.equal(
         decisionOf(send(host, PROBE)),
         expected,

@@ -61,6 +61,12 @@ export async function startFilter(config, options = {}) {
   return host;
 }
 
+/** The lines the filter itself logged at `level` (the host's own lines left out), exactly as it wrote them: real
+ * Envoy prints each after its `wasm log <root id> <vm id>: ` (test/real-envoy/config.test.mjs). */
+export function filterLogs(host, level) {
+  return host.logs.filter((l) => l.from === "guest" && l.level === level).map((l) => l.message);
+}
+
 /** One request through the filter (the host's plugin, or `root` from host.addRoot): the stream after on_request_headers. */
 export function send(host, { cluster = "helloworld", route = "default", headers = [], root } = {}) {
   const properties = {};

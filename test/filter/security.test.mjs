@@ -131,8 +131,11 @@ describe("hostile header values", () => {
       const logged = host.logs.map((l) => l.message).join("\n");
       assert.ok(!logged.includes("vvvvvvvv"), "the huge value is never logged");
       assert.ok(!logged.includes("\u00ff"), "binary bytes are never logged");
-      assert.ok(logged.includes("dynamic_subset: decision "), "debug lines are written when the level asks");
-      assert.equal(host.logsAt("debug").at(-1), `dynamic_subset: decision ${decisionOf(pin)} (unmatchable)`);
+      assert.ok(
+        host.logsAt("debug").some((l) => l.startsWith("decision ")),
+        "debug lines are written when the level asks",
+      );
+      assert.equal(host.logsAt("debug").at(-1), `decision ${decisionOf(pin)} (unmatchable)`);
     });
   }
 

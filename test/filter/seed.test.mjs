@@ -204,7 +204,7 @@ describe("catalog mode, seed configuration", () => {
       assert.equal(host.failed, false);
       assert.deepEqual(
         host.logsAt("debug").filter((l) => l.includes("clear_route_cache")),
-        ["dynamic_subset: clear_route_cache is not available (Envoy < 1.33 re-matches routes itself)"],
+        ["clear_route_cache is not available (Envoy < 1.33 re-matches routes itself)"],
       );
       assert.deepEqual(host.logsAt("error"), []);
     });

@@ -50,12 +50,25 @@ function bootstrapWith(configuration) {
   return b;
 }
 
-/** The filter's own lines in Envoy's log: `... wasm log <plugin> <root>: dynamic_subset: <problem>` -> problems. */
+/** Envoy's prefix of a module's log line, `wasm log <root id> <vm id>: `; the local example sets both to dynamic_subset. */
+const ENVOY_PREFIX = "wasm log dynamic_subset dynamic_subset: ";
+
+/** The filter's error lines in Envoy's log, `... wasm log dynamic_subset dynamic_subset: <problem>` -> problems. */
 function filterErrorLines(log) {
   return log
     .split("\n")
-    .map((l) => /\[error\]\[wasm\].* wasm log \S+ \S+: dynamic_subset: (.*)$/.exec(l)?.[1])
-    .filter((l) => l !== undefined);
+    .filter((l) => l.includes("[error][wasm]") && l.includes(ENVOY_PREFIX))
+    .map((l) => l.slice(l.indexOf(ENVOY_PREFIX) + ENVOY_PREFIX.length));
+}
+
+/** Every line the module logged carries Envoy's `prefix` once, and the filter's name is not repeated after it. */
+function assertEnvoyPrefixOnce(log, prefix = ENVOY_PREFIX) {
+  const lines = log.split("\n").filter((l) => l.includes(" wasm log "));
+  assert.ok(lines.length > 0, "the filter logged nothing");
+  for (const l of lines) {
+    assert.ok(l.includes(`] ${prefix}`), `not Envoy's prefix ${JSON.stringify(prefix)}: ${l}`);
+    assert.ok(!l.includes(`${prefix}dynamic_subset: `), `the filter's name repeated: ${l}`);
+  }
 }
 
 forEachEnvoy("real Envoy refuses a bootstrap with a malformed plugin configuration", (envoy) => {
@@ -75,8 +88,23 @@ forEachEnvoy("real Envoy refuses a bootstrap with a malformed plugin configurati
       assert.equal(ready, false, "Envoy came up with a bad plugin configuration");
       assert.notEqual(code, 0);
       assert.deepEqual(filterErrorLines(log), c.errors, log.slice(-3000));
+      assertEnvoyPrefixOnce(log);
       assert.match(log, /Unable to create Wasm plugin dynamic_subset/);
     });
+  });
+
+  test("Envoy's prefix names the root id and the VM id, not the plugin: Istio's PluginConfig logs `wasm log dynamic_subset: `", async () => {
+    // istiod names the PluginConfig `<namespace>.<WasmPlugin name>`, sets root_id to pluginName and no vm_id
+    const c = cases[0];
+    const b = bootstrapWith(configurationOf(c));
+    const plugin = wasmConfigOf(b.static_resources.listeners[0]);
+    plugin.name = "default.dynamic-subset";
+    delete plugin.vm_config.vm_id;
+    const { ready, log } = await runEnvoyToExit(envoy.bin, b);
+    assert.equal(ready, false);
+    assertEnvoyPrefixOnce(log, "wasm log dynamic_subset: ");
+    assert.ok(log.includes(`] wasm log dynamic_subset: ${c.errors[0]}\n`), log.slice(-3000));
+    assert.match(log, /Unable to create Wasm plugin default\.dynamic-subset/);
   });
 });
 
@@ -164,6 +192,7 @@ forEachEnvoy("real Envoy: a listener from a watched file (LDS) takes good update
     assert.deepEqual(filterErrorLines(example.log.join("")), [
       'services[0].routes[0].headerToDynamicSubsetKey[0].defaultValue: "Bad Value!" is not a valid label value (1-63 characters of [-A-Za-z0-9_.], alphanumeric at both ends)',
     ]);
+    assertEnvoyPrefixOnce(example.log.join(""));
     const r = await fresh();
     assert.ok(dev("v3")(r.body), r.body);
     assert.equal(r.decision, "subset:stage=dev,version=v3");

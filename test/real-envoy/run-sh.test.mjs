@@ -142,7 +142,8 @@ function describeRunSh(newest) {
     const { concurrency } = JSON.parse(await adminGet("/server_info")).command_line_options;
     // one per listener and VM: the base VM, the main thread, `concurrency` workers
     const expected = LISTENERS.length * (2 + concurrency);
-    const count = () => (runSh.stderr().match(/dynamic_subset: configured: mode=metadata/g) ?? []).length;
+    const count = () =>
+      (runSh.stderr().match(/ wasm log dynamic_subset dynamic_subset: configured: mode=metadata/g) ?? []).length;
     const deadline = Date.now() + 5000; // worker VMs may log just after /ready
     while (count() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(count(), expected, `${LISTENERS.length} listeners, ${concurrency} worker threads`);

@@ -170,7 +170,7 @@ const MUTATIONS = [
     name: "a plugin configuration the filter rejects",
     change: (b) => (wasmOf(b).configuration.value = '{"services": [],}'),
     proto: true,
-    envoy: /dynamic_subset: configuration: invalid JSON at byte 16/,
+    envoy: / wasm log dynamic_subset dynamic_subset: configuration: invalid JSON at byte 16/,
     why: "the plugin configuration is an opaque string to the protos; validate mode runs the filter's on_configure",
   },
 ];

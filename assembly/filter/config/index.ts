@@ -9,7 +9,8 @@
 //   syntax.ts    what strings must look like (label keys, header names, route tokens, addresses)
 //   rules/       the domain rules, one file per part of the configuration; services.ts reads the root
 //
-// Problem lines (the plugin logs each as `dynamic_subset: <line>`; templates in messages.json):
+// Problem lines (the plugin logs each line as it is, Envoy prints `wasm log <root id> <vm id>: <line>`;
+// templates in messages.json):
 //   - malformed JSON, exactly one line: `configuration: invalid JSON at byte <0-based offset>: <reason>`
 //   - otherwise one line per problem, all of them collected: `<json path>: <what is wrong>`
 //   - warnings use the same format and never reject the configuration.
