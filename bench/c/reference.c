@@ -876,14 +876,14 @@ EXPORT(proxy_on_configure) u32 proxy_on_configure(u32 id, u32 size) {
   }
   if (!live_streams) arena_reset(&scratch);
   if (!ok) {
-    log_str(LOG_ERROR, LIT("dynamic_subset: configuration rejected (C reference: minimal reader)"));
+    log_str(LOG_ERROR, LIT("configuration rejected (C reference: minimal reader)"));
     proxy_increment_metric(metrics.rejected, 1);
     return 0;
   }
   next.configured = true;
   next.debug = level <= 1;
   *cur = next;
-  log_str(LOG_INFO, LIT("dynamic_subset: configured (C reference)"));
+  log_str(LOG_INFO, LIT("configured (C reference)"));
   return 1;
 }
 
