@@ -1,5 +1,5 @@
-// Catalog mode in real Envoy: the order of the rendered VirtualService's routes (issue 17 §4, docs/istio.md "Route
-// order"). Each user route comes first without the subset header, then its generated routes, then unchanged. A
+// Catalog mode in real Envoy: the order of the rendered VirtualService's routes (issue 17 §4, docs/istio.md
+// "VirtualService route order"). Each user route comes first without the subset header, then its generated routes, then unchanged. A
 // request without the subset header (every ordinary one) thus matches at the first route instead of after every
 // generated route, and a request whose subset header selects no generated route (a wrong token, an unknown subset)
 // still lands on the user's route, where the filter decides it.
@@ -7,8 +7,9 @@
 // Which route Envoy matched before the filter ran is not in the access log (that names the route after the filter's
 // re-match), and both copies of the user's route carry the same name. So these tests give every route of the
 // istiod-shaped configuration its position as route metadata and put Envoy's header_mutation filter first in the
-// chain, copying the first-matched route's position into a request header (header_mutation does not clear
-// the route cache); the access log shows that header and the position of the final route.
+// chain, copying the position of the route matched so far into a request header; the access log shows that header
+// and the position of the final route. An ordinary request's first position differs from its final one, so the
+// header shows the first match, not the last.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
