@@ -317,6 +317,20 @@ test("VirtualService: per user route, the route without the subset header, its s
   assert.deepEqual(validateManifest(vs), []);
 });
 
+test("VirtualService: the user's own withoutHeaders are kept, in both copies of the route", () => {
+  const vsText = readFileSync(`${SEED}/step2-vs.yaml`, "utf8").replace(
+    "    name: default\n",
+    "    name: default\n    match:\n    - withoutHeaders: {x-debug: {}}\n",
+  );
+  const [vs] = byKind(render(seedText(`${SEED}/step2-dr.yaml`) + "\n---\n" + vsText).yaml, "VirtualService");
+  const [lead, trailing] = vs.spec.http.filter((r) => r.name === "default");
+  assert.deepEqual(lead.match, [{ withoutHeaders: { "x-debug": {}, "x-dynamic-subset-subset": {} } }]);
+  assert.deepEqual(trailing.match, [{ withoutHeaders: { "x-debug": {} } }]);
+  const generated = vs.spec.http.find((r) => r.name === "default.ds-stage-dev--version-v1");
+  assert.deepEqual(generated.match[0].withoutHeaders, { "x-debug": {} });
+  assert.deepEqual(validateManifest(vs), []);
+});
+
 test("%ip%: the Service gets the persistent-session label and a note names the istiod flag; other steps remove it", () => {
   const step4 = readFileSync("istio/step4-ip.yaml", "utf8");
   const [svc] = byKind(step4, "Service");
