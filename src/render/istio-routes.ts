@@ -150,7 +150,7 @@ function withoutSubsetHeader(route: Obj): Obj {
 export type ExtraRoutes = (own: Obj, index: number) => Obj[];
 
 /**
- * The user's routes, each to a dynamic-subset service as a group (docs/istio.md "Route order"):
+ * The user's routes, each to a dynamic-subset service as a group (docs/istio.md "VirtualService route order"):
  *   1. the user's route, matching only requests without the subset header: every normal request, which Envoy thus
  *      matches at the first route of its group instead of after every generated route;
  *   2. its generated subset routes, then `extra` (the pin route): what the filter's subset header selects when Envoy
