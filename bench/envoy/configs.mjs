@@ -3,6 +3,7 @@
 //
 //   PODS, TARGET, REQUEST        the pods (seed step 2's six, on 127.0.1.x), the pod every timed request must
 //                                reach, and the request (headers every configuration reads or ignores)
+//   CATALOG_ROUTE_TOKEN          the route token of the catalog-mode configurations
 //   upstreamBootstrap()          the upstream Envoy: one direct_response listener per pod, answering with its
 //                                identity in the x-pod header
 //   benchConfigs(ports, modules) -> Promise<{ main: [{ id, label, group, bootstrap }], ... }>
@@ -215,7 +216,7 @@ const CATALOG_STAGES = [
   ...Array.from({ length: 19 }, (_, i) => `qa-${String(i + 1).padStart(2, "0")}`),
 ];
 const CATALOG_VERSIONS = Array.from({ length: 25 }, (_, i) => `v${i + 1}`);
-const ROUTE_TOKEN = "9f3c1a7e52d04b68";
+export const CATALOG_ROUTE_TOKEN = "9f3c1a7e52d04b68";
 
 /** `kubectl get pods -o json` for the catalog: the (dev, v1) pod is the target, the others never receive traffic. */
 function catalogPods(targetPort) {
@@ -238,18 +239,24 @@ function catalogPods(targetPort) {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
 
+/** istiod's header matchers for one match entry: headers exact, withoutHeaders {} as an inverted present_match. */
+function headerMatchers(match = {}) {
+  return [
+    ...Object.entries(match.headers ?? {}).map(([name, m]) => ({ name, string_match: { exact: m.exact } })),
+    ...Object.keys(match.withoutHeaders ?? {}).map((name) => ({ name, present_match: true, invert_match: true })),
+  ];
+}
+
 /**
  * What istiod makes of the rendered VirtualService and DestinationRule, reduced to what routing needs: the
- * routes in order (the generated subset routes match the subset header, with the removal of that header), one
- * cluster per subset `outbound|<port>|<subset>|<host>` and the service's `outbound|<port>||<host>`.
+ * routes in order (the user's route without the subset header, the generated subset routes matching it, the user's
+ * route again; each with the removal of that header), one cluster per subset `outbound|<port>|<subset>|<host>` and
+ * the service's `outbound|<port>||<host>`.
  */
 function catalogEnvoy(rendered, pods) {
   const cluster = (subset = "") => `outbound|${SERVICE_PORT}|${subset}|${HOST}`;
   const routes = rendered.virtualService.spec.http.map((http) => {
-    const headers = Object.entries(http.match?.[0]?.headers ?? {}).map(([name, m]) => ({
-      name,
-      string_match: { exact: m.exact },
-    }));
+    const headers = headerMatchers(http.match?.[0]);
     const route = { name: http.name, match: { prefix: "/", ...(headers.length > 0 ? { headers } : {}) } };
     route.route = { cluster: cluster(http.route[0].destination.subset) };
     const remove = http.headers?.request?.remove;
@@ -261,33 +268,47 @@ function catalogEnvoy(rendered, pods) {
     staticCluster(cluster(), pods),
     ...rendered.destinationRule.spec.subsets.map((s) => staticCluster(cluster(s.name), pods.filter(matches(s.labels)))),
   ];
-  const target = routes.findIndex((r) =>
-    r.match.headers?.[0]?.string_match.exact.startsWith("ds-stage-dev--version-v1."),
-  );
-  return { routes, clusters, targetRouteIndex: target };
+  return { routes, clusters };
 }
 
-async function catalogConfig(targetPort, filterFile) {
+/** Positions (1-based) of the route an ordinary request first matches and of its subset's route. */
+function routeNote(routes) {
+  const first = routes.findIndex((r) => r.match.headers?.[0]?.invert_match || !r.match.headers) + 1;
+  const subset =
+    routes.findIndex((r) => r.match.headers?.[0]?.string_match?.exact.startsWith("ds-stage-dev--version-v1.")) + 1;
+  return `${routes.length} routes; the request first matches route ${first}, then its subset's route ${subset}`;
+}
+
+/**
+ * Catalog mode with 1,000 subsets, two route orders: as rendered (`userFirst`: the user's route first for requests
+ * without the subset header) and as rendered before issue 17 §4 (`generatedFirst`: the same routes without that
+ * first copy, so every request walks the 1,000 generated routes before it reaches the user's route).
+ */
+async function catalogConfigs(targetPort, filterFile) {
   const podsJson = catalogPods(targetPort);
   const rendered = await renderCatalog(
     seedSources("step3-default-subset-dr.yaml", "step2-vs.yaml"),
     podsJson,
-    ROUTE_TOKEN,
+    CATALOG_ROUTE_TOKEN,
   );
   const pods = JSON.parse(podsJson).items.map((p) => ({
     address: p.status.podIP,
     port: targetPort,
     labels: p.metadata.labels,
   }));
-  const { routes, clusters, targetRouteIndex } = catalogEnvoy(rendered, pods);
-  return {
+  const { routes, clusters } = catalogEnvoy(rendered, pods);
+  if (!routes[0].match.headers?.[0]?.invert_match)
+    throw new Error("catalog: the rendered routes do not start with the user's route");
+  const subsets = rendered.destinationRule.spec.subsets.length;
+  const config = (list) => ({
     bootstrap: bootstrap(
-      virtualHost(routes),
+      virtualHost(list),
       [wasmFilter(filterFile, "dynamic_subset", rendered.pluginConfig), routerFilter()],
       clusters,
     ),
-    note: `${rendered.destinationRule.spec.subsets.length} subsets, ${routes.length} routes; the request's subset route is number ${targetRouteIndex + 1}`,
-  };
+    note: `${subsets} subsets, ${routeNote(list)}`,
+  });
+  return { userFirst: config(routes), generatedFirst: config(routes.slice(1)) };
 }
 
 /**
@@ -311,7 +332,7 @@ export async function benchConfigs(podPorts, modules) {
   const eight = await renderMetadata(eightKeySources(), endpoints, modules.filter);
   const pinned = await renderMetadata(seedSources("step4-ip-dr-vs.yaml"), endpoints, modules.filter);
   const seedMappings = seed.pluginConfig.services[0].routes[0].headerToDynamicSubsetKey;
-  const catalog = await catalogConfig(podPorts[podListener(TARGET)], modules.filter);
+  const catalog = await catalogConfigs(podPorts[podListener(TARGET)], modules.filter);
   const main = [
     { id: "floor", label: "router only (floor)", bootstrap: bootstrap(floorRoutes, [routerFilter()], targetOnly) },
     {
@@ -340,7 +361,8 @@ export async function benchConfigs(podPorts, modules) {
       bootstrap: bootstrap(eight.routeConfig, eight.httpFilters, eight.clusters),
     },
     { id: "ip", label: "filter, %ip%", bootstrap: bootstrap(pinned.routeConfig, pinned.httpFilters, pinned.clusters) },
-    { id: "catalog", label: "filter, catalog 1,000 subsets", bootstrap: catalog.bootstrap, note: catalog.note },
+    { id: "catalog", label: "filter, catalog 1,000 subsets, generated routes first", ...catalog.generatedFirst },
+    { id: "catalog-user-first", label: "filter, catalog 1,000 subsets, user route first", ...catalog.userFirst },
   ];
   return { main: main.map((c) => ({ ...c, group: "main" })), floorRoutes, targetOnly, seed };
 }

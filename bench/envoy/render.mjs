@@ -43,7 +43,9 @@ export async function renderMetadata(asmSources, endpoints, wasmPath) {
 
 export async function renderCatalog(asmSources, podsJson, routeToken) {
   const { parseAsm, parsePods, renderIstio } = await renderer();
-  const out = renderIstio(parseAsm(asmSources), { pods: parsePods(podsJson, "bench pods") }, { routeToken });
+  // The WasmPlugin's URL is required but unused here: the benchmark's Envoy loads the module from a file.
+  const options = { routeToken, wasmUrl: "oci://bench.invalid/dynamic-subset:bench" };
+  const out = renderIstio(parseAsm(asmSources), { pods: parsePods(podsJson, "bench pods") }, options);
   const docs = parseAllDocuments(out.yaml).map((d) => d.toJS());
   const ofKind = (kind) => docs.find((d) => d?.kind === kind);
   return {

@@ -80,6 +80,7 @@ const TOGETHER = [
   ["rc-none-1001", "rc-remove-1001", "rc-check-1001"],
   ["rc-none-1", "rc-gets-1", "rc-pairs-1"],
   ["rc-none-1", "rc-props-1", "rc-state-1", "rc-metrics-1"],
+  ["catalog", "catalog-user-first"],
 ];
 const PERF_SECONDS = 4;
 

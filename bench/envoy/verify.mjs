@@ -2,11 +2,14 @@
 // work, so it fails unless
 //   - every configuration answers the benchmark's request 200 from the target pod (upstream header x-pod), and
 //   - the three implementations of the seed's step 3 (the filter, the C reference, the native chain) send each of
-//     the seed's requests to the same pods.
+//     the seed's requests to the same pods, and
+//   - the two route orders of catalog mode send requests that carry a subset header of their own (the route token,
+//     a wrong token, an unknown subset) to the same pods.
 //
-//   verifyRouting(runs, target) -> { repeats, requests: [{ what, headers, pods: { id: "pod, pod" } }] }; throws.
+//   verifyRouting(runs, target) -> { repeats, requests, catalogRequests: [{ what, headers, pods: { id: "pod, pod" } }] };
+//   throws.
 
-import { REQUEST } from "./configs.mjs";
+import { CATALOG_ROUTE_TOKEN, REQUEST } from "./configs.mjs";
 
 const REPEATS = 8; // round robin over a two-pod subset shows both pods
 const REQUEST_TIMEOUT_MS = 30_000; // a shared machine can keep Envoy off the CPU for seconds
@@ -29,6 +32,19 @@ const SEED_REQUESTS = [
 ];
 const SEED_IMPLEMENTATIONS = ["filter", "c", "native"];
 
+/** The benchmark's request with a subset header of the client's: the filter decides it from x-stage/x-version. */
+const withSubsetHeader = (value) => ({ ...REQUEST, "x-dynamic-subset-subset": value });
+const CATALOG_REQUESTS = [
+  { what: "the benchmark's request", headers: REQUEST },
+  {
+    what: "with prod/v3's subset header and the route token",
+    headers: withSubsetHeader(`ds-stage-prod--version-v3.${CATALOG_ROUTE_TOKEN}`),
+  },
+  { what: "with a wrong route token", headers: withSubsetHeader("ds-stage-prod--version-v3.0123456789abcdef") },
+  { what: "with an unknown subset and the route token", headers: withSubsetHeader(`ds-nope.${CATALOG_ROUTE_TOKEN}`) },
+];
+const CATALOG_ORDERS = ["catalog", "catalog-user-first"];
+
 /** The pods (or statuses) that answered `headers` in REPEATS requests, sorted and joined. */
 async function podsFor(run, headers) {
   const seen = new Set();
@@ -45,16 +61,23 @@ export async function verifyRouting(runs, target) {
     const pods = await podsFor(run, REQUEST);
     if (pods !== target) problems.push(`${run.label}: the benchmark's request reached ${pods}, not ${target}`);
   }
-  const seedRuns = runs.filter((r) => SEED_IMPLEMENTATIONS.includes(r.id));
-  const requests = [];
-  for (const { what, headers } of SEED_REQUESTS) {
-    const pods = {};
-    for (const run of seedRuns) pods[run.id] = await podsFor(run, { host: REQUEST.host, ...headers });
-    if (new Set(Object.values(pods)).size !== 1)
-      problems.push(`${what}: ${seedRuns.map((r) => `${r.label} -> ${pods[r.id]}`).join("; ")}`);
-    requests.push({ what, headers, pods });
-  }
+  const requests = await routeAlike(runs, SEED_IMPLEMENTATIONS, SEED_REQUESTS, problems);
+  const catalogRequests = await routeAlike(runs, CATALOG_ORDERS, CATALOG_REQUESTS, problems);
   if (problems.length > 0)
     throw new Error(`the configurations do not route alike, nothing was timed:\n  ${problems.join("\n  ")}`);
-  return { repeats: REPEATS, requests };
+  return { repeats: REPEATS, requests, catalogRequests };
+}
+
+/** Each request through the configurations `ids`: the pods per configuration; a difference goes to `problems`. */
+async function routeAlike(runs, ids, list, problems) {
+  const chosen = runs.filter((r) => ids.includes(r.id));
+  const requests = [];
+  for (const { what, headers } of list) {
+    const pods = {};
+    for (const run of chosen) pods[run.id] = await podsFor(run, { host: REQUEST.host, ...headers });
+    if (new Set(Object.values(pods)).size !== 1)
+      problems.push(`${what}: ${chosen.map((r) => `${r.label} -> ${pods[r.id]}`).join("; ")}`);
+    requests.push({ what, headers, pods });
+  }
+  return requests;
 }

@@ -3,7 +3,8 @@
 //   destinations(vs, route)                       the route's route[].destination entries (hosts as FQDNs)
 //   renderDestinationRule(dr, config, warnings)   dynamicSubset removed, lbPolicy -> loadBalancer.simple, one
 //                                                 subset per catalog subset
-//   renderVirtualService(vs, services)            headerToDynamicSubsetKey removed, generated subset routes first
+//   renderVirtualService(vs, services, extra)     headerToDynamicSubsetKey removed; per user route: the route without
+//                                                 the subset header, its generated subset routes, the route again
 //   SUBSET_HEADER, SESSION_HEADER                 the filter's internal headers in catalog mode
 
 import type { AsmDestinationRule, AsmHttpRoute, AsmVirtualService } from "../asm/index.js";
@@ -132,14 +133,41 @@ function generatedRoutes(vs: AsmVirtualService, route: AsmHttpRoute, index: numb
   });
 }
 
-export function renderVirtualService(vs: AsmVirtualService, services: CatalogService[]): Obj {
+/** The user's route for requests without the subset header: every match entry (or one, if it has none) also asks
+ * that the header be absent, which Istio renders as an inverted present_match (route.go TranslateRouteMatch). */
+function withoutSubsetHeader(route: Obj): Obj {
+  const matches = Array.isArray(route.match) && route.match.length > 0 ? (route.match as Obj[]) : [{}];
+  const match = matches.map((m) => ({
+    ...m,
+    withoutHeaders: { ...(isObj(m.withoutHeaders) ? m.withoutHeaders : {}), [SUBSET_HEADER]: {} },
+  }));
+  const { name, match: _match, ...settings } = route;
+  return { ...(name === undefined ? {} : { name }), match, ...settings };
+}
+
+/** Routes the caller adds after a user route's generated subset routes (the strict %ip% pin route), given the user
+ * route as rendered (internal headers removed) and its index in http[]. */
+export type ExtraRoutes = (own: Obj, index: number) => Obj[];
+
+/**
+ * The user's routes, each to a dynamic-subset service as a group (docs/istio.md "VirtualService route order"):
+ *   1. the user's route, matching only requests without the subset header: every normal request, which Envoy thus
+ *      matches at the first route of its group instead of after every generated route;
+ *   2. its generated subset routes, then `extra` (the pin route): what the filter's subset header selects when Envoy
+ *      matches the routes again;
+ *   3. the user's route again, unchanged and with the same name: a request that arrives with a subset header no
+ *      generated route matches (wrong token, unknown subset) still reaches the filter on `<route>` and is decided.
+ * Groups keep the user routes' order, and every route of a group carries the user route's conditions, so a request
+ * stays in the group of the user route it first matched: the filter changes only its own internal headers.
+ */
+export function renderVirtualService(vs: AsmVirtualService, services: CatalogService[], extra: ExtraRoutes): Obj {
   const doc = clone(vs.document);
-  const generated: Obj[] = [];
-  const own = vs.http.map((route, i) => {
+  (doc.spec as Obj).http = vs.http.flatMap((route, i) => {
     const targets = services.filter((s) => destinations(vs, route).some((d) => d.host === s.host));
-    for (const s of targets) generated.push(...generatedRoutes(vs, route, i, s));
-    return targets.length === 0 ? clone(route.route) : withRemovedHeaders(clone(route.route), internalHeaders(targets));
+    if (targets.length === 0) return [clone(route.route)];
+    const own = withRemovedHeaders(clone(route.route), internalHeaders(targets));
+    const generated = [...targets.flatMap((s) => generatedRoutes(vs, route, i, s)), ...extra(own, i)];
+    return generated.length === 0 ? [own] : [withoutSubsetHeader(own), ...generated, own];
   });
-  (doc.spec as Obj).http = [...generated, ...own];
   return doc;
 }

@@ -4,9 +4,9 @@
 //
 //   isStrictPinService(service)                  a %ip% selector falls back with NO_FALLBACK (its own policy, else
 //                                                the service's, else NO_FALLBACK)
-//   withPinRoutes(virtualService, pinned)        -> { virtualService, pinRoutes }: one generated pin route per user
-//                                                route to a pinned service, after the subset routes and before the
-//                                                user's routes
+//   pinRoute(route, index, pinned, fqdn)         -> { http, names }: the generated pin route of a user route to a
+//                                                pinned service (renderVirtualService puts it after the route's
+//                                                subset routes), and its Envoy names
 //   pinEnvoyFilter(namespace, selector, pinRoutes) -> the EnvoyFilter that makes those routes' sessions strict
 //   FAIL_STRATEGIES, DEFAULT_FAIL_STRATEGY, failStrategyComment(strategy)
 //
@@ -68,57 +68,38 @@ function destinationTo(http: Obj, pinned: PinnedService[], fqdn: (host: string) 
   return undefined;
 }
 
-const isGenerated = (http: Obj) =>
-  Array.isArray(http.match) &&
-  http.match.length > 0 &&
-  http.match.every((m) => isObj(m) && isObj(m.headers) && m.headers[SUBSET_HEADER] !== undefined);
-
 /**
- * The rendered VirtualService with a pin route ahead of each of the user's routes (those without the subset header
- * condition) to a pinned service, after every generated subset route. `fqdn` turns a destination host into the
- * service's FQDN in the VirtualService's namespace. Returns the Envoy names of the pin routes.
+ * The pin route of one user route (as rendered, internal headers removed; `index` in http[]) to a pinned service, or
+ * undefined; renderVirtualService puts it after the route's generated subset routes. `fqdn` turns a destination host
+ * into the service's FQDN in the VirtualService's namespace. Also returns the Envoy names of the pin route.
  */
-export function withPinRoutes(
-  virtualService: Obj,
+export function pinRoute(
+  route: Obj,
+  index: number,
   pinned: PinnedService[],
   fqdn: (host: string) => string,
-): { virtualService: Obj; pinRoutes: PinRoute[] } {
-  const doc = clone(virtualService);
-  const spec = doc.spec as Obj;
-  const http = (Array.isArray(spec.http) ? spec.http : []) as Obj[];
-  const firstOwn = http.findIndex((h) => !isGenerated(h));
-  if (pinned.length === 0 || firstOwn < 0) return { virtualService: doc, pinRoutes: [] };
-  const own = http.slice(firstOwn);
-  const pins: Obj[] = [];
-  const pinRoutes: PinRoute[] = [];
-  own.forEach((route, i) => {
-    const destination = destinationTo(route, pinned, fqdn);
-    if (!destination) return;
-    const service = pinned.find((p) => p.host === destination.host) as PinnedService;
-    const catalog = service.config.catalog;
-    if (!catalog?.sessionHeader) return;
-    const value = `${PIN_ROUTE_SEGMENT}.${catalog.routeToken}`;
-    const matches = Array.isArray(route.match) && route.match.length > 0 ? (route.match as Obj[]) : [{}];
-    const match: Obj[] = matches.map((m) => ({
-      ...clone(m),
-      headers: { ...(isObj(m.headers) ? clone(m.headers) : {}), [SUBSET_HEADER]: { exact: value } },
-    }));
-    const { name: _name, match: _match, route: _route, retries: _retries, ...settings } = clone(route);
-    const { weight: _weight, ...entry } = clone(destination.entry);
-    const name = `${typeof route.name === "string" ? route.name : `http-${i}`}.${PIN_ROUTE_SEGMENT}`;
-    pins.push({ name, match, ...settings, route: [entry], retries: { attempts: 0 } });
-    const port = isObj(entry.destination) && isObj(entry.destination.port) ? entry.destination.port.number : undefined;
-    for (const m of match) {
-      const matchName = typeof m.name === "string" && m.name !== "" ? `.${m.name}` : "";
-      pinRoutes.push({
-        virtualHost: `${destination.host}:${port}`,
-        route: `${name}${matchName}`,
-        sessionHeader: catalog.sessionHeader,
-      });
-    }
-  });
-  spec.http = [...http.slice(0, firstOwn), ...pins, ...own];
-  return { virtualService: doc, pinRoutes };
+): { http: Obj; names: PinRoute[] } | undefined {
+  const destination = destinationTo(route, pinned, fqdn);
+  if (!destination) return undefined;
+  const service = pinned.find((p) => p.host === destination.host) as PinnedService;
+  const catalog = service.config.catalog;
+  if (!catalog?.sessionHeader) return undefined;
+  const value = `${PIN_ROUTE_SEGMENT}.${catalog.routeToken}`;
+  const matches = Array.isArray(route.match) && route.match.length > 0 ? (route.match as Obj[]) : [{}];
+  const match: Obj[] = matches.map((m) => ({
+    ...clone(m),
+    headers: { ...(isObj(m.headers) ? clone(m.headers) : {}), [SUBSET_HEADER]: { exact: value } },
+  }));
+  const { name: _name, match: _match, route: _route, retries: _retries, ...settings } = clone(route);
+  const { weight: _weight, ...entry } = clone(destination.entry);
+  const name = `${typeof route.name === "string" ? route.name : `http-${index}`}.${PIN_ROUTE_SEGMENT}`;
+  const port = isObj(entry.destination) && isObj(entry.destination.port) ? entry.destination.port.number : undefined;
+  const names = match.map((m) => ({
+    virtualHost: `${destination.host}:${port}`,
+    route: typeof m.name === "string" && m.name !== "" ? `${name}.${m.name}` : name,
+    sessionHeader: catalog.sessionHeader as string,
+  }));
+  return { http: { name, match, ...settings, route: [entry], retries: { attempts: 0 } }, names };
 }
 
 /** An HTTP_ROUTE patch giving one pin route a strict header-based stateful session (istiod merges it by name). */

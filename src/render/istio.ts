@@ -18,8 +18,9 @@
 //                     DestinationRule subset instead).
 //   DestinationRule   the user's, with one subset per existing label tuple; dynamicSubset removed (ASM-only);
 //                     dynamicSubset.lbPolicy -> trafficPolicy.loadBalancer.simple.
-//   VirtualService    the user's, headerToDynamicSubsetKey removed (ASM-only), with generated subset routes ahead
-//                     of the user's routes (./istio-routes.ts).
+//   VirtualService    the user's, headerToDynamicSubsetKey removed (ASM-only); each route to a dynamic-subset
+//                     service first without the subset header, then its generated subset (and pin) routes, then
+//                     unchanged (./istio-routes.ts).
 //   Service           each Service given whose host has dynamic subsets, with the label
 //                     istio.io/persistent-session-header set when a selector uses %ip% (and removed otherwise, so
 //                     `kubectl apply` of a later render takes it away again). Without it the notes print the
@@ -345,17 +346,23 @@ export function renderIstio(input: AsmInput, live: IstioInput, options: IstioOpt
   const pinned = services.filter((s) => strict.isStrictPinService(s.config));
   const pinRoutes: strict.PinRoute[] = [];
   for (const vs of input.virtualServices) {
-    const withPins =
-      routesTo(vs, dynamicHosts) &&
-      strict.withPinRoutes(renderVirtualService(vs, services), pinned, (h) => fqdn(h, vs.namespace));
-    if (withPins) pinRoutes.push(...withPins.pinRoutes);
+    if (!routesTo(vs, dynamicHosts)) {
+      docs.push(yamlDocument(clone(vs.document), " Passed through (no route to a dynamic-subset service)."));
+      continue;
+    }
+    const pinRouteOf = (own: Obj, index: number): Obj[] => {
+      const pin = strict.pinRoute(own, index, pinned, (h) => fqdn(h, vs.namespace));
+      if (pin) pinRoutes.push(...pin.names);
+      return pin ? [pin.http] : [];
+    };
     docs.push(
-      withPins
-        ? yamlDocument(
-            withPins.virtualService,
-            ` Generated subset routes first (header ${SUBSET_HEADER} = <subset>.<route token>, written by the filter),\n then your routes, headerToDynamicSubsetKey removed (ASM-only; the filter has the mappings).`,
-          )
-        : yamlDocument(clone(vs.document), " Passed through (no route to a dynamic-subset service)."),
+      yamlDocument(
+        renderVirtualService(vs, services, pinRouteOf),
+        ` Your routes, headerToDynamicSubsetKey removed (ASM-only; the filter has the mappings). Each one to a\n` +
+          ` dynamic-subset service comes first for requests without ${SUBSET_HEADER} (as Envoy first\n` +
+          ` matches them), then its generated routes, which that header selects (<subset>.<route token>, written by\n` +
+          ` the filter), then unchanged, for a request whose header selects none of them.`,
+      ),
     );
   }
   // Strict pins hold where the sidecars of a WasmPlugin run; a gateway's pins stay best effort (docs/istio.md).

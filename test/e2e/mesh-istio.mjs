@@ -22,7 +22,8 @@
 //      threshold of 0, so they are never picked);
 //   6. the router removes the route's headers.request.remove before the request leaves.
 // Retries are not modelled (the pods always answer). Only the match conditions the rendered files use are
-// modelled (headers exact/prefix, uri exact/prefix); any other condition throws, so the model never guesses.
+// modelled (headers exact/prefix, withoutHeaders with an empty match = header absent, uri exact/prefix); any other
+// condition throws, so the model never guesses.
 
 import { parseAllDocuments, stringify } from "yaml";
 import { parsePods, parseService, servingEndpoints } from "../../dist/k8s/pods.js";
@@ -45,12 +46,21 @@ function matchHeader(cond, values, name, individually) {
   return matchValue(cond, values.join(","), `header ${name}`);
 }
 
+/** withoutHeaders {name: {}}: Istio's inverted present_match (route.go TranslateRouteMatch), the header is absent. */
+function isAbsent(cond, values, name) {
+  if (Object.keys(cond).length > 0) throw new Error(`model: unsupported withoutHeaders match ${name}`);
+  return values.length === 0;
+}
+
 function matches(m, headers, individually) {
   for (const key of Object.keys(m))
-    if (!["name", "headers", "uri"].includes(key)) throw new Error(`model: unsupported match field ${key}`);
+    if (!["name", "headers", "withoutHeaders", "uri"].includes(key))
+      throw new Error(`model: unsupported match field ${key}`);
+  const values = (name) => headers.get(name.toLowerCase()) ?? [];
   if (m.uri && !matchValue(m.uri, headers.get(":path")?.[0], "uri")) return false;
-  return Object.entries(m.headers ?? {}).every(([name, cond]) =>
-    matchHeader(cond, headers.get(name.toLowerCase()) ?? [], name, individually),
+  return (
+    Object.entries(m.headers ?? {}).every(([name, cond]) => matchHeader(cond, values(name), name, individually)) &&
+    Object.entries(m.withoutHeaders ?? {}).every(([name, cond]) => isAbsent(cond, values(name), name))
   );
 }
 

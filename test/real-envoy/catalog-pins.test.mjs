@@ -95,16 +95,19 @@ forEachEnvoy("real Envoy, catalog mode: %ip% pins under NO_FALLBACK are strict (
     const session = pin.typed_per_filter_config["envoy.filters.http.stateful_session"].stateful_session;
     assert.equal(session.strict, true);
     assert.equal(session.session_state.typed_config.name, "x-dynamic-subset-host");
-    const user = byName.get("default");
-    assert.equal(user.route.retry_policy.num_retries, 2, "the user's route keeps its retries");
-    assert.equal(
-      user.typed_per_filter_config["envoy.filters.http.stateful_session"].stateful_session.strict,
-      undefined,
-    );
+    const users = vhost.routes.filter((r) => r.name === "default");
+    assert.equal(users.length, 2, "the user's route without the subset header first, unchanged last");
+    for (const user of users) {
+      assert.equal(user.route.retry_policy.num_retries, 2, "the user's route keeps its retries");
+      assert.equal(
+        user.typed_per_filter_config["envoy.filters.http.stateful_session"].stateful_session.strict,
+        undefined,
+      );
+    }
     assert.deepEqual(
-      [...byName.keys()].map((n) => n.replace(/ds-[\w-]+/, "<subset>")),
-      ["default.<subset>", "default.%ip%", "default"],
-      "subset routes, then the pin route, then the user's route",
+      vhost.routes.map((r) => r.name.replace(/ds-[\w-]+/, "<subset>")),
+      ["default", "default.<subset>", "default.%ip%", "default"],
+      "the user's route (without the subset header), subset routes, the pin route, the user's route",
     );
   });
 

@@ -1,5 +1,5 @@
 // Catalog mode in real Envoy. The committed istio/step*.yaml, the seed's pods and its Service become the
-// configuration istiod gives a client sidecar (./istiod.mjs: generated routes first, subset clusters, the filter in
+// configuration istiod gives a client sidecar (./istiod.mjs: the rendered route order, subset clusters, the filter in
 // the UNSPECIFIED_PHASE slot, stateful_session after it, Istio's retry policy, unhealthy endpoints in EDS), run in
 // real Envoy in front of echo pods on 127.0.0.x. Every seed request reaches exactly the pods the walkthrough names
 // or gets `503 no healthy upstream`; the route Envoy used, the upstream cluster and the filter's decision come from

@@ -286,11 +286,25 @@ function stringMatch(match, what) {
   return kinds[0] === "regex" ? { safe_regex: { regex: match.regex } } : { [kinds[0]]: match[kinds[0]] };
 }
 
+/** route.go translateHeaderMatch: an empty match (or regex "*") checks presence (canBeConvertedToPresentMatch). */
+function headerMatcher(name, match) {
+  const presence = Object.keys(match ?? {}).length === 0 || match.regex === "*";
+  return presence ? { name, present_match: true } : { name, string_match: stringMatch(match, `header ${name}`) };
+}
+
+/** route.go TranslateRouteMatch, the WithoutHeaders loop: the header matcher inverted; a value match also treats a
+ * missing header as empty (Envoy's present_match cannot be combined with that). */
+function withoutHeaderMatcher(name, match) {
+  const matcher = { ...headerMatcher(name, match), invert_match: true };
+  return matcher.present_match ? matcher : { ...matcher, treat_missing_header_as_empty: true };
+}
+
 /** route.go TranslateRouteMatch: path prefix "/" unless uri is given; header matchers sorted by name. */
 function routeMatch(match) {
   const out = { prefix: "/", case_sensitive: true };
   if (!match) return out;
-  const unknown = Object.keys(match).filter((k) => !["name", "headers", "uri", "ignoreUriCase"].includes(k));
+  const known = ["name", "headers", "withoutHeaders", "uri", "ignoreUriCase"];
+  const unknown = Object.keys(match).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new Error(`istiod model: match.${unknown[0]} is not translated`);
   if (match.uri) {
     delete out.prefix;
@@ -300,9 +314,10 @@ function routeMatch(match) {
     else out.safe_regex = m.safe_regex;
   }
   out.case_sensitive = !match.ignoreUriCase;
-  const headers = Object.entries(match.headers ?? {})
-    .map(([name, m]) => ({ name, string_match: stringMatch(m, `header ${name}`) }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const headers = [
+    ...Object.entries(match.headers ?? {}).map(([name, m]) => headerMatcher(name, m)),
+    ...Object.entries(match.withoutHeaders ?? {}).map(([name, m]) => withoutHeaderMatcher(name, m)),
+  ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (headers.length > 0) out.headers = headers;
   return out;
 }

@@ -39,14 +39,14 @@ const withIpPolicy = (policy) =>
 /** step 4 with the user's http route replaced by `route` (YAML lines at the http[] item's indentation). */
 const withRoute = (route) => STEP4.slice(0, STEP4.indexOf("  http:\n") + "  http:\n".length) + route;
 
-test("a %ip% selector under NO_FALLBACK: a pin route per user route, without retries, after the subset routes", () => {
+test("a %ip% selector under NO_FALLBACK: a pin route per user route, without retries, after its subset routes", () => {
   const yaml = render(STEP4);
   const [vs] = byKind(yaml, "VirtualService");
   assert.deepEqual(
     vs.spec.http.map((h) => h.name),
-    ["default.ds-stage-prod--version-v3", "default.%ip%", "default"],
+    ["default", "default.ds-stage-prod--version-v3", "default.%ip%", "default"],
   );
-  const pin = vs.spec.http[1];
+  const pin = vs.spec.http[2];
   assert.deepEqual(pin.match, [{ headers: { "x-dynamic-subset-subset": { exact: `%ip%.${TOKEN}` } } }]);
   assert.deepEqual(pin.route, [{ destination: { host: HOST, port: { number: 8000 } } }], "the base cluster");
   assert.deepEqual(pin.retries, { attempts: 0 });

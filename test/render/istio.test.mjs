@@ -241,7 +241,7 @@ test("DestinationRule: the user's traffic policy is kept, dynamicSubset removed,
   assert.deepEqual(validateManifest(dr), []);
 });
 
-test("VirtualService: subset routes first, each keeping the user's match conditions plus the exact subset header", () => {
+test("VirtualService: per user route, the route without the subset header, its subset routes (the user's match conditions plus the exact subset header), the route unchanged", () => {
   const vsText =
     readFileSync(`${SEED}/step2-vs.yaml`, "utf8").replace(
       "    name: default\n",
@@ -250,8 +250,31 @@ test("VirtualService: subset routes first, each keeping the user's match conditi
   const out = render(seedText(`${SEED}/step2-dr.yaml`) + "\n---\n" + vsText);
   const [vs] = byKind(out.yaml, "VirtualService");
   const names = vs.spec.http.map((r) => r.name);
-  assert.deepEqual(names.slice(-2), ["default", "rest"], "the user's routes last, in their order");
-  assert.equal(names.length, 2 + 2 * 5);
+  const subsets = names.filter((n) => n.startsWith("default.")).map((n) => n.slice("default.".length));
+  assert.equal(subsets.length, 5);
+  assert.deepEqual(
+    names,
+    ["default", ...subsets.map((s) => `default.${s}`), "default", "rest", ...subsets.map((s) => `rest.${s}`), "rest"],
+    "each user route's group in the user's order: the route, its subset routes, the route again",
+  );
+  const [lead, trailing] = vs.spec.http.filter((r) => r.name === "default");
+  const without = { withoutHeaders: { "x-dynamic-subset-subset": {} } };
+  assert.deepEqual(
+    lead.match,
+    [
+      { uri: { prefix: "/api" }, headers: { "x-tenant": { exact: "a" } }, ...without },
+      { uri: { prefix: "/v2" }, ...without },
+    ],
+    "first: every match of the user's also asks for no subset header",
+  );
+  assert.deepEqual(
+    trailing.match,
+    [{ uri: { prefix: "/api" }, headers: { "x-tenant": { exact: "a" } } }, { uri: { prefix: "/v2" } }],
+    "last: the user's matches unchanged",
+  );
+  assert.deepEqual({ ...lead, match: trailing.match }, trailing, "the two copies differ only in that condition");
+  assert.deepEqual(vs.spec.http.filter((r) => r.name === "rest")[0].match, [without], "a route without match gets one");
+  assert.equal(vs.spec.http.filter((r) => r.name === "rest")[1].match, undefined);
   const gen = vs.spec.http.find((r) => r.name === "default.ds-stage-dev--version-v1");
   assert.deepEqual(gen.match, [
     {
@@ -290,7 +313,21 @@ test("VirtualService: subset routes first, each keeping the user's match conditi
       vs.spec.http.findIndex((r) => r.name === "rest.ds-stage-dev--version-v1"),
     "generated routes keep the user routes' order",
   );
-  assert.ok(!("headerToDynamicSubsetKey" in vs.spec.http.at(-2)));
+  assert.ok(vs.spec.http.every((r) => !("headerToDynamicSubsetKey" in r)));
+  assert.deepEqual(validateManifest(vs), []);
+});
+
+test("VirtualService: the user's own withoutHeaders are kept, in both copies of the route", () => {
+  const vsText = readFileSync(`${SEED}/step2-vs.yaml`, "utf8").replace(
+    "    name: default\n",
+    "    name: default\n    match:\n    - withoutHeaders: {x-debug: {}}\n",
+  );
+  const [vs] = byKind(render(seedText(`${SEED}/step2-dr.yaml`) + "\n---\n" + vsText).yaml, "VirtualService");
+  const [lead, trailing] = vs.spec.http.filter((r) => r.name === "default");
+  assert.deepEqual(lead.match, [{ withoutHeaders: { "x-debug": {}, "x-dynamic-subset-subset": {} } }]);
+  assert.deepEqual(trailing.match, [{ withoutHeaders: { "x-debug": {} } }]);
+  const generated = vs.spec.http.find((r) => r.name === "default.ds-stage-dev--version-v1");
+  assert.deepEqual(generated.match[0].withoutHeaders, { "x-debug": {} });
   assert.deepEqual(validateManifest(vs), []);
 });
 
