@@ -2,12 +2,19 @@
 // finish, cover every scenario, and find the filter and the C reference making the same host calls and the same
 // decision (the benchmarks fail on a difference). Figures are not judged here, only recorded by the full runs,
 // except the guest-instruction ratio, which load cannot move (BENCHMARKS.md "Guest instructions").
+// `npm run bench:envoy -- --verify` starts every configuration of the Envoy benchmark in real Envoy and checks that
+// they route alike, the check a full run makes before timing: no time is judged, so it runs here.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { test } from "node:test";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { allConfigs } from "../../bench/envoy/all-configs.mjs";
+import { PODS, TARGET, podListener } from "../../bench/envoy/configs.mjs";
+import { buildAll } from "../../bench/envoy/modules.mjs";
+import { CATALOG_REQUESTS, SEED_REQUESTS } from "../../bench/envoy/verify.mjs";
 import { SCENARIOS } from "../../bench/scenarios.mjs";
+import { forAllEnvoys } from "../real-envoy/envoys.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -86,3 +93,76 @@ test(
     assert.ok(ratio > 0.5 && ratio <= 1.25, `guest instructions, filter ÷ C = ${row[8]}`);
   },
 );
+
+/** The pods of seed step 2 with these labels, as the verification prints them (sorted, joined). */
+const podsLabelled = (stage, version) =>
+  PODS.filter((p) => p.labels.stage === stage && p.labels.version === version)
+    .map((p) => p.address)
+    .sort()
+    .join(", ");
+
+// What the seed says of its step 3 requests (examples/helloworld/walkthrough.mjs): the pods of the subset chosen.
+const SEED_STEP3_PODS = {
+  "dev/v1": podsLabelled("dev", "v1"),
+  "prod/v1 (no such pods: default subset)": podsLabelled("prod", "v3"),
+  "no headers (defaults prod/v3)": podsLabelled("prod", "v3"),
+  "x-stage: dev (version default v3)": podsLabelled("dev", "v3"),
+  "prod/v2 with spoofed internal headers for dev/v1": podsLabelled("prod", "v2"),
+};
+
+// BENCHMARKS.md "Route cache: what Envoy does": removing a request header from Wasm, even an absent one, makes Envoy
+// match the routes again; reading one or writing filter state does not; the filter does on every request.
+const ROUTE_CACHE_FACTS = {
+  "set_property only": "kept (default)",
+  "remove an absent header": "**matched again**",
+  "read an absent header": "kept (default)",
+  "remove a present header (client sent it)": "**matched again**",
+  "the filter (seed, dev/v1)": "**matched again**",
+};
+
+forAllEnvoys("npm run bench:envoy -- --verify", (envoys) => {
+  test("every configuration of the benchmark starts and reaches the target pod; the seed's requests and client subset headers route alike", async () => {
+    const output = npmRun(["bench:envoy", "--", "--verify"]);
+    assert.match(output, new RegExp(`^Envoy ${envoys[0].version.replaceAll(".", "\\.")}, --verify: `, "m"));
+
+    // the configurations as the benchmark builds them (ports are not part of a label)
+    const ports = Object.fromEntries(PODS.map((p) => [podListener(p.address), 1]));
+    const { configs } = await allConfigs(
+      ports,
+      buildAll(() => {}),
+    );
+    const verified = tableRows(output, "configuration");
+    assert.deepEqual(
+      verified.map((row) => row[0]),
+      configs.map((c) => c.label),
+    );
+    for (const [label, pods] of verified) assert.equal(pods, TARGET, label);
+
+    const seed = tableRows(output, "seed step 3 request");
+    assert.deepEqual(
+      seed.map((row) => row[0]),
+      SEED_REQUESTS.map((q) => q.what),
+    );
+    for (const [what, pods] of seed) assert.equal(pods, SEED_STEP3_PODS[what], what);
+
+    // the filter decides the subset from x-stage/x-version (dev/v1), whatever subset header the client sends
+    const catalog = tableRows(output, "request with a client subset header");
+    assert.deepEqual(
+      catalog.map((row) => row[0]),
+      CATALOG_REQUESTS.map((q) => q.what),
+    );
+    for (const [what, pods] of catalog) assert.equal(pods, TARGET, what);
+
+    const facts = tableRows(output, "what the module did in on_request_headers");
+    assert.deepEqual(
+      facts.map((row) => row[0]),
+      Object.keys(ROUTE_CACHE_FACTS),
+    );
+    for (const [what, ...perVersion] of facts)
+      assert.deepEqual(
+        perVersion,
+        envoys.map(() => ROUTE_CACHE_FACTS[what]),
+        what,
+      );
+  });
+});
