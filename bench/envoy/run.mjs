@@ -33,7 +33,7 @@ import { verifyRouting } from "./verify.mjs";
 const USAGE = `npm run bench:envoy [-- options]
   --quick             a short run (2 rounds, 10^5 soak): checks that everything works
   --verify            only start every configuration and check that they route alike (the check every run makes
-                      before timing), print what was checked, stop; nothing is timed (about 20 s)
+                      before timing), print what was checked, stop; nothing is timed (about 15 s)
   --rounds N          interleaved rounds (default 4): more rounds, tighter medians on a noisy machine
   --soak-seconds S    longest soak (default 80): raise it where Envoy serves fewer than 10^4 req/s
   --raw FILE          also write every timed run's measurements to FILE (JSON)
