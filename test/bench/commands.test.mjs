@@ -123,8 +123,9 @@ const SEED_STEP3_PODS = {
   "prod/v2 with spoofed internal headers for dev/v1": podsLabelled("prod", "v2"),
 };
 
-// BENCHMARKS.md "Route cache: what Envoy does": removing a request header from Wasm, even an absent one, makes Envoy
-// match the routes again; reading one or writing filter state does not; the filter does on every request.
+// BENCHMARKS.md "Route cache: what Envoy does, what it costs, how to avoid it": removing a request header from Wasm,
+// even an absent one, makes Envoy match the routes again; reading one or writing filter state does not; the filter
+// does on every request.
 const ROUTE_CACHE_FACTS = {
   "set_property only": "kept (default)",
   "remove an absent header": "**matched again**",
