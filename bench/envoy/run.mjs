@@ -10,25 +10,30 @@
 // main ones a fixed-rate run (h2load); Envoy's CPU time per request comes from /proc around each run. Then groups
 // of configurations run side by side (TOGETHER). Last: the filter's memory over 10^6 requests, Envoy's memory with
 // the 1,000-services x 10-routes configuration, and the time from a listener update carrying it (LDS, file
-// replaced by rename) to the first request it serves; with --perf, Envoy's CPU by code region.
+// replaced by rename) to the first request it serves; with --perf, Envoy's CPU by code region. With --verify it stops
+// after the verification (and the route-cache facts) and prints what was verified: nothing is timed, so it needs
+// neither the load generators nor pinning, and a test can run it (test/bench/commands.test.mjs).
 
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { installEnvoys } from "../../scripts/envoy.mjs";
 import { startEnvoy } from "../../envoy/local-envoy.mjs";
 import { largeConfig } from "../scenarios.mjs";
-import { REQUEST, TARGET, benchConfigs, filterOnFloor, upstreamBootstrap } from "./configs.mjs";
+import { allConfigs } from "./all-configs.mjs";
+import { REQUEST, TARGET, filterOnFloor, upstreamBootstrap } from "./configs.mjs";
 import { fixedRate, saturate, saturateTogether } from "./load.mjs";
 import { cpuPlan, cpuTimes, ensureTools, machineInfo, pin, rssBytes } from "./machine.mjs";
 import { buildAll } from "./modules.mjs";
 import { listenerUpdateMs } from "./lds.mjs";
 import { cpuByRegion, perfAvailable } from "./perf.mjs";
-import { report } from "./report.mjs";
-import { routeCacheConfigs, routeCacheFacts } from "./route-cache.mjs";
+import { report, verificationReport } from "./report.mjs";
+import { routeCacheFacts } from "./route-cache.mjs";
 import { verifyRouting } from "./verify.mjs";
 
 const USAGE = `npm run bench:envoy [-- options]
   --quick             a short run (2 rounds, 10^5 soak): checks that everything works
+  --verify            only start every configuration and check that they route alike (the check every run makes
+                      before timing), print what was checked, stop; nothing is timed (about 15 s)
   --rounds N          interleaved rounds (default 4): more rounds, tighter medians on a noisy machine
   --soak-seconds S    longest soak (default 80): raise it where Envoy serves fewer than 10^4 req/s
   --raw FILE          also write every timed run's measurements to FILE (JSON)
@@ -44,6 +49,7 @@ function readOptions() {
         "soak-seconds": { type: "string", default: "80" },
         raw: { type: "string" },
         perf: { type: "boolean", default: false },
+        verify: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
     }).values;
@@ -146,22 +152,22 @@ async function main() {
   ])
     if (!(Number.isInteger(value) && value > 0)) throw new Error(`--${name}: a whole number above 0, got ${value}`);
   const started = Date.now();
-  ensureTools(log);
+  if (!OPTIONS.verify) ensureTools(log);
   const modules = buildAll(log);
   const { envoys, unavailable } = installEnvoys({ log });
   if (envoys.length === 0) throw new Error(`no real Envoy: ${unavailable}`);
   const envoy = envoys[0]; // the newest pinned version (or ENVOY_BIN)
-  const cores = cpuPlan();
+  // pinning serves the timing only; unpinned, the Envoys start on every core
+  const cores = OPTIONS.verify ? { note: "not pinned (--verify)" } : cpuPlan();
   pin(process.pid, cores.load);
   log(`${cores.note}; Envoy ${envoy.version}`);
 
   const upstream = await startPinned(envoy.bin, upstreamBootstrap(), cores.load);
   const runs = [];
   try {
-    const { main: mainConfigs, floorRoutes, targetOnly, seed } = await benchConfigs(upstream.ports, modules);
+    const { configs, floorRoutes, targetOnly, seed } = await allConfigs(upstream.ports, modules);
     log("route cache: which header changes make Envoy match the routes again");
     const facts = await routeCacheFacts(envoys, modules, seed, REQUEST);
-    const configs = [...mainConfigs, ...routeCacheConfigs(modules, floorRoutes, targetOnly)];
     log(`starting ${configs.length} Envoys`);
     const starts = await Promise.allSettled(configs.map((c) => startPinned(envoy.bin, c.bootstrap, cores.envoy)));
     starts.forEach(
@@ -174,6 +180,8 @@ async function main() {
 
     log("verification: every configuration routes the request to the same pod");
     const verification = await verifyRouting(runs, TARGET);
+    const elapsedS = () => (Date.now() - started) / 1000;
+    if (OPTIONS.verify) return console.log(verificationReport({ facts, verification, envoy, elapsedS: elapsedS() }));
 
     log("warm-up");
     for (const run of runs) saturate(target(run), { seconds: PLAN.warmSeconds, core: cores.load });
@@ -238,7 +246,7 @@ async function main() {
         cores,
         machine: machineInfo(),
         quick: QUICK,
-        elapsedS: (Date.now() - started) / 1000,
+        elapsedS: elapsedS(),
       }),
     );
   } finally {

@@ -6,8 +6,8 @@
 //   - the two route orders of catalog mode send requests that carry a subset header of their own (the route token,
 //     a wrong token, an unknown subset) to the same pods.
 //
-//   verifyRouting(runs, target) -> { repeats, requests, catalogRequests: [{ what, headers, pods: { id: "pod, pod" } }] };
-//   throws.
+//   verifyRouting(runs, target) -> { repeats, configurations: [{ id, label, pods: "pod, pod" }],
+//       requests, catalogRequests: [{ what, headers, pods: { id: "pod, pod" } }] }; throws on a difference.
 
 import { CATALOG_ROUTE_TOKEN, REQUEST } from "./configs.mjs";
 
@@ -15,7 +15,7 @@ const REPEATS = 8; // round robin over a two-pod subset shows both pods
 const REQUEST_TIMEOUT_MS = 30_000; // a shared machine can keep Envoy off the CPU for seconds
 
 /** The seed's step 3 requests (DEFAULT_SUBSET, defaults prod/v3), and a client trying to set the subset itself. */
-const SEED_REQUESTS = [
+export const SEED_REQUESTS = [
   { what: "dev/v1", headers: { "x-stage": "dev", "x-version": "v1" } },
   { what: "prod/v1 (no such pods: default subset)", headers: { "x-stage": "prod", "x-version": "v1" } },
   { what: "no headers (defaults prod/v3)", headers: {} },
@@ -34,7 +34,7 @@ const SEED_IMPLEMENTATIONS = ["filter", "c", "native"];
 
 /** The benchmark's request with a subset header of the client's: the filter decides it from x-stage/x-version. */
 const withSubsetHeader = (value) => ({ ...REQUEST, "x-dynamic-subset-subset": value });
-const CATALOG_REQUESTS = [
+export const CATALOG_REQUESTS = [
   { what: "the benchmark's request", headers: REQUEST },
   {
     what: "with prod/v3's subset header and the route token",
@@ -57,15 +57,17 @@ async function podsFor(run, headers) {
 
 export async function verifyRouting(runs, target) {
   const problems = [];
+  const configurations = [];
   for (const run of runs) {
     const pods = await podsFor(run, REQUEST);
     if (pods !== target) problems.push(`${run.label}: the benchmark's request reached ${pods}, not ${target}`);
+    configurations.push({ id: run.id, label: run.label, pods });
   }
   const requests = await routeAlike(runs, SEED_IMPLEMENTATIONS, SEED_REQUESTS, problems);
   const catalogRequests = await routeAlike(runs, CATALOG_ORDERS, CATALOG_REQUESTS, problems);
   if (problems.length > 0)
     throw new Error(`the configurations do not route alike, nothing was timed:\n  ${problems.join("\n  ")}`);
-  return { repeats: REPEATS, requests, catalogRequests };
+  return { repeats: REPEATS, configurations, requests, catalogRequests };
 }
 
 /** Each request through the configurations `ids`: the pods per configuration; a difference goes to `problems`. */

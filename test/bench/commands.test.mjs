@@ -2,12 +2,19 @@
 // finish, cover every scenario, and find the filter and the C reference making the same host calls and the same
 // decision (the benchmarks fail on a difference). Figures are not judged here, only recorded by the full runs,
 // except the guest-instruction ratio, which load cannot move (BENCHMARKS.md "Guest instructions").
+// `npm run bench:envoy -- --verify` starts every configuration of the Envoy benchmark in real Envoy and checks that
+// they route alike, the check a full run makes before timing: no time is judged, so it runs here.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { test } from "node:test";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { allConfigs } from "../../bench/envoy/all-configs.mjs";
+import { PODS, TARGET, podListener } from "../../bench/envoy/configs.mjs";
+import { buildAll } from "../../bench/envoy/modules.mjs";
+import { CATALOG_REQUESTS, SEED_REQUESTS } from "../../bench/envoy/verify.mjs";
 import { SCENARIOS } from "../../bench/scenarios.mjs";
+import { forAllEnvoys } from "../real-envoy/envoys.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -86,3 +93,68 @@ test(
     assert.ok(ratio > 0.5 && ratio <= 1.25, `guest instructions, filter ÷ C = ${row[8]}`);
   },
 );
+
+/** The table starting with `firstColumn` has exactly `expected`'s keys as rows, in order, and their cells after it. */
+function assertTable(output, firstColumn, expected) {
+  const rows = tableRows(output, firstColumn);
+  assert.deepEqual(
+    rows.map((row) => row[0]),
+    [...expected.keys()],
+    firstColumn,
+  );
+  for (const [name, ...cells] of rows) assert.deepEqual(cells, expected.get(name), name);
+}
+
+/** The pods of seed step 2 with these labels, as the verification prints them (sorted, joined). */
+const podsLabelled = (stage, version) =>
+  PODS.filter((p) => p.labels.stage === stage && p.labels.version === version)
+    .map((p) => p.address)
+    .sort()
+    .join(", ");
+
+// The pods of the subset the seed's step 3 chooses (examples/helloworld: x-stage defaults to prod, x-version to v3;
+// a missing subset falls back to prod/v3; internal headers the client sends are replaced, docs/behaviour.md
+// "Security").
+const SEED_STEP3_PODS = {
+  "dev/v1": podsLabelled("dev", "v1"),
+  "prod/v1 (no such pods: default subset)": podsLabelled("prod", "v3"),
+  "no headers (defaults prod/v3)": podsLabelled("prod", "v3"),
+  "x-stage: dev (version default v3)": podsLabelled("dev", "v3"),
+  "prod/v2 with spoofed internal headers for dev/v1": podsLabelled("prod", "v2"),
+};
+
+// BENCHMARKS.md "Route cache: what Envoy does, what it costs, how to avoid it": removing a request header from Wasm,
+// even an absent one, makes Envoy match the routes again; reading one or writing filter state does not; the filter
+// does on every request.
+const ROUTE_CACHE_FACTS = {
+  "set_property only": "kept (default)",
+  "remove an absent header": "**matched again**",
+  "read an absent header": "kept (default)",
+  "remove a present header (client sent it)": "**matched again**",
+  "the filter (seed, dev/v1)": "**matched again**",
+};
+
+forAllEnvoys("npm run bench:envoy -- --verify", (envoys) => {
+  test("every configuration of the benchmark starts and reaches the target pod; the seed's requests and client subset headers route alike; the route-cache facts hold", async () => {
+    const output = npmRun(["bench:envoy", "--", "--verify"]);
+    assert.match(output, new RegExp(`^Envoy ${envoys[0].version.replaceAll(".", "\\.")}, --verify: `, "m"));
+
+    // the configurations as the benchmark builds them (ports are not part of a label)
+    const ports = Object.fromEntries(PODS.map((p) => [podListener(p.address), 1]));
+    const modules = buildAll(() => {}); // nothing to build: the run has built them
+    const { configs } = await allConfigs(ports, modules);
+    assertTable(output, "configuration", new Map(configs.map((c) => [c.label, [TARGET]])));
+    assertTable(output, "seed step 3 request", new Map(SEED_REQUESTS.map((q) => [q.what, [SEED_STEP3_PODS[q.what]]])));
+    // the filter decides the subset from x-stage/x-version (dev/v1), whatever subset header the client sends
+    assertTable(
+      output,
+      "request with a client subset header",
+      new Map(CATALOG_REQUESTS.map((q) => [q.what, [TARGET]])),
+    );
+    assertTable(
+      output,
+      "what the module did in on_request_headers",
+      new Map(Object.entries(ROUTE_CACHE_FACTS).map(([what, fact]) => [what, envoys.map(() => fact)])),
+    );
+  });
+});
