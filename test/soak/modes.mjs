@@ -25,15 +25,22 @@ function running(envoy) {
   return () => !exited;
 }
 
-/** wasm: another module for the filter (the soak's control runs one that traps). */
+const isWasm = (f) => f.name === "envoy.filters.http.wasm";
+
+/**
+ * wasm: another module for the filter (the soak's control runs one that traps), or false for no Wasm filter at all
+ * (./memory.mjs compares Envoy's memory with and without it).
+ */
 export async function metadataSoakEnvoy(bin, world, { wasm } = {}) {
   const configs = metadataConfigs(world);
   const targets = await metadataTargets(world, configs);
   const bootstrap = withoutAccessLogs(configs.bootstrap);
-  if (wasm)
-    for (const listener of bootstrap.static_resources.listeners)
-      for (const f of hcmOf(listener).http_filters)
-        if (f.name === "envoy.filters.http.wasm") f.typed_config.config.vm_config.code.local.filename = wasm;
+  for (const listener of bootstrap.static_resources.listeners) {
+    const hcm = hcmOf(listener);
+    if (wasm === false) hcm.http_filters = hcm.http_filters.filter((f) => !isWasm(f));
+    else if (wasm)
+      for (const f of hcm.http_filters.filter(isWasm)) f.typed_config.config.vm_config.code.local.filename = wasm;
+  }
   const envoy = await startEnvoy(bin, bootstrap);
   return {
     envoys: [
