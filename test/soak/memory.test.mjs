@@ -7,16 +7,13 @@ import { buildWorld, worldEchoPods } from "../real-envoy/differential-modes.mjs"
 import { forNewestEnvoy } from "../real-envoy/envoys.mjs";
 import { startPods } from "../real-envoy/istiod-pods.mjs";
 import { ensureWrk } from "./load.mjs";
+import { reportedWithoutWrk } from "./without-wrk.mjs";
 import { memoryProfile } from "./memory.mjs";
 
 const wrk = ensureWrk();
 
 forNewestEnvoy("memory profile of the soak's load (test/soak/memory.mjs)", (envoy) => {
-  if (wrk.unavailable) {
-    if (process.env.CI === "true") test("wrk", () => assert.fail(`CI=true and no wrk: ${wrk.unavailable}`));
-    else test("wrk", { skip: `skipped: ${wrk.unavailable}` }, () => {});
-    return;
-  }
+  if (reportedWithoutWrk(wrk)) return;
   let pods;
   let runs;
   before(async () => {

@@ -13,6 +13,7 @@ import { compileFixture } from "../real-envoy/fixtures/compile.mjs";
 import { startPods } from "../real-envoy/istiod-pods.mjs";
 import { POLICIES, REQUESTS } from "./faults.mjs";
 import { ensureWrk } from "./load.mjs";
+import { reportedWithoutWrk } from "./without-wrk.mjs";
 import { metadataSoakEnvoy } from "./modes.mjs";
 import { PLANS, runSoak, steadyProblems } from "./soak.mjs";
 import { steadyLoad } from "./steady.mjs";
@@ -20,11 +21,7 @@ import { steadyLoad } from "./steady.mjs";
 const wrk = ensureWrk();
 
 forNewestEnvoy("soak, short version (npm run soak is the full one)", (envoy) => {
-  if (wrk.unavailable) {
-    if (process.env.CI === "true") test("wrk", () => assert.fail(`CI=true and no wrk: ${wrk.unavailable}`));
-    else test("wrk", { skip: `skipped: ${wrk.unavailable}` }, () => {});
-    return;
-  }
+  if (reportedWithoutWrk(wrk)) return;
   let result;
   const problemsOf = (prefix) => result.problems.filter((p) => p.startsWith(prefix));
   before(async () => {
