@@ -57,8 +57,8 @@ function isIpv4(ptr: usize, start: i32, end: i32): bool {
 }
 
 /**
- * Where the decimal octet (0..255, one to three digits, no leading zero) that starts at `i` ends, or -1 when
- * none starts there. The digits are scanned first and judged once: one compare per byte in the loop.
+ * Where the decimal octet (0..255, one to three digits) that starts at `i` ends, or -1 when none starts there.
+ * A leading zero is a whole octet: in "010" the octet is "0", and the caller finds "1" where a '.' must be.
  */
 function octetEnd(ptr: usize, i: i32, end: i32): i32 {
   const start = i;
@@ -69,10 +69,9 @@ function octetEnd(ptr: usize, i: i32, end: i32): i32 {
     if (digit > 9) break;
     value = value * 10 + digit;
     i++;
+    if (value == 0) break;
   }
-  const digits = i - start;
-  if (digits == 0 || value > 255 || (digits > 1 && load<u8>(ptr + <usize>start) == 0x30)) return -1;
-  return i;
+  return i == start || value > 255 ? -1 : i;
 }
 
 /**
