@@ -174,19 +174,19 @@ export class Decider {
     this.writeCount = 0;
     this.clearRouteCache = false;
     this.localReply = false;
-    this.resolveKeys(service, route);
-    const selector = this.chooseSelector(service);
-    this.selector = selector;
-    const catalog = this.tables.mode == Mode.Catalog;
-    if (selector == null) {
-      if (catalog) {
-        this.fallBack(service, service.globalPolicy);
-      } else {
-        this.setDecision(NONE_DECISION, NONE_DECISION.byteLength);
-      }
-      this.outcome = Outcome.NoSelector;
+    if (route == null) {
+      // No mapping resolves no key, and every selector has a key at least (configuration rules): none applies.
+      this.noSelector(service);
       return;
     }
+    this.resolveKeys(service, route);
+    const selector = this.chooseSelector(service);
+    if (selector == null) {
+      this.noSelector(service);
+      return;
+    }
+    this.selector = selector;
+    const catalog = this.tables.mode == Mode.Catalog;
     const unmatchable = this.hasUnmatchable(selector);
     if (!catalog) {
       this.writeKeys(selector);
@@ -203,16 +203,26 @@ export class Decider {
     if (unmatchable) this.outcome = Outcome.Unmatchable;
   }
 
+  /** Routing decision, step 3, when no selector applies: catalog mode falls back on the global policy. */
+  private noSelector(service: ServiceTable): void {
+    this.selector = null;
+    if (this.tables.mode == Mode.Catalog) {
+      this.fallBack(service, service.globalPolicy);
+    } else {
+      this.setDecision(NONE_DECISION, NONE_DECISION.byteLength);
+    }
+    this.outcome = Outcome.NoSelector;
+  }
+
   /**
    * Routing decision, steps 1 and 2: for each mapping in order, the request's value if present and
    * non-empty, else its defaultValue, else nothing (which leaves an earlier value
    * of the key in place). Values are validated here; one over 8 KiB is
    * unmatchable without being looked at (nor decoded).
    */
-  private resolveKeys(service: ServiceTable, route: RouteTable | null): void {
+  private resolveKeys(service: ServiceTable, route: RouteTable): void {
     // a loop: a handful of keys, and V8 runs memory.fill as a call into C
     for (let k = 0; k < service.keys.length; k++) unchecked((this.keyState[k] = <u8>KeyState.Unset));
-    if (route == null) return;
     const mappings = route.mappings;
     const found = this.found;
     for (let i = 0; i < mappings.length; i++) {

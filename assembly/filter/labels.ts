@@ -20,10 +20,6 @@ function isLabelByte(c: u32): bool {
 const ALNUM_BYTES = new ByteSet(isAlnum);
 const LABEL_BYTES = new ByteSet(isLabelByte);
 
-function isDigit(c: u32): bool {
-  return c - 0x30 < 10;
-}
-
 function hexDigitValue(c: u32): i32 {
   if (c - 0x30 < 10) return <i32>(c - 0x30);
   const lower = c | 0x20;
@@ -50,25 +46,32 @@ export function isLabelValue(ptr: usize, len: i32): bool {
  * Kubernetes never reports it (same rule as Go's net/netip).
  */
 function isIpv4(ptr: usize, start: i32, end: i32): bool {
-  let dots = 0;
-  let digits = 0; // of the current octet
-  let value = 0;
-  for (let i = start; i < end; i++) {
-    const c = <u32>load<u8>(ptr + <usize>i);
-    if (isDigit(c)) {
-      if (digits == 1 && value == 0) return false; // a leading zero
-      value = value * 10 + <i32>(c - 0x30);
-      digits++;
-      if (digits > 3 || value > 255) return false;
-    } else if (c == 0x2e && digits > 0 && dots < 3) {
-      dots++;
-      digits = 0;
-      value = 0;
-    } else {
-      return false;
-    }
+  let i = start;
+  for (let octet = 1; octet < 4; octet++) {
+    i = octetEnd(ptr, i, end);
+    // unsigned: no octet (-1) and the end fail the same compare
+    if (<u32>i >= <u32>end || load<u8>(ptr + <usize>i) != 0x2e) return false; // '.'
+    i++;
   }
-  return dots == 3 && digits > 0;
+  return octetEnd(ptr, i, end) == end;
+}
+
+/**
+ * Where the decimal octet (0..255, one to three digits) that starts at `i` ends, or -1 when none starts there.
+ * A leading zero is a whole octet: in "010" the octet is "0", and the caller finds "1" where a '.' must be.
+ */
+function octetEnd(ptr: usize, i: i32, end: i32): i32 {
+  const start = i;
+  const last = min(end, start + 3);
+  let value: u32 = 0;
+  while (i < last) {
+    const digit = <u32>load<u8>(ptr + <usize>i) - 0x30;
+    if (digit > 9) break;
+    value = value * 10 + digit;
+    i++;
+    if (value == 0) break;
+  }
+  return i == start || value > 255 ? -1 : i;
 }
 
 /**

@@ -108,7 +108,9 @@ export class DynamicSubsetRoot extends RootContext {
     return new DynamicSubsetStream(contextId, this);
   }
 
-  definedMetrics(): Metrics {
+  /** Inlined: every request asks, and the metrics exist from the first configuration on. */
+  // @ts-ignore: decorator
+  @inline definedMetrics(): Metrics {
     let metrics = this.metrics;
     if (metrics == null) {
       metrics = new Metrics();
@@ -171,8 +173,8 @@ export class DynamicSubsetStream extends HttpContext {
       return FilterHeadersStatus.Continue;
     }
     const route = arrival.route;
-    decider.clearHeaders();
     if (route != null) {
+      decider.clearHeaders();
       const headers = route.headers;
       for (let slot = 0; slot < headers.length; slot++) {
         if (getHeaderView(MapType.HttpRequestHeaders, unchecked(headers[slot]), answer)) {
@@ -235,7 +237,8 @@ function findService(arrival: Arrival): ServiceTable | null {
  */
 function stripInternalHeaders(tables: Tables, decider: Decider | null): void {
   const strip = tables.strip;
-  if (decider == null) {
+  if (decider == null || decider.writeCount == 0) {
+    // nothing written (no decision, or one without a subset, like "none"): no header to look up
     for (let i = 0; i < strip.length; i++) removeHeader(MapType.HttpRequestHeaders, unchecked(strip[i]));
     return;
   }
@@ -246,7 +249,8 @@ function stripInternalHeaders(tables: Tables, decider: Decider | null): void {
       replaceHeaderRaw(MapType.HttpRequestHeaders, unchecked(strip[index]), value, unchecked(decider.writeLength[i]));
     }
   }
-  for (let i = 0; i < strip.length; i++) {
+  const count = strip.length; // not reloaded after every host call
+  for (let i = 0; i < count; i++) {
     if (!decider.isWritten(i)) removeHeader(MapType.HttpRequestHeaders, unchecked(strip[i]));
   }
 }
