@@ -108,7 +108,7 @@ export class DynamicSubsetRoot extends RootContext {
     return new DynamicSubsetStream(contextId, this);
   }
 
-  /** The counters, defined on first use. Inlined: every request asks, and after the first it is a load and a null check. */
+  /** The counters, defined on first use. Inlined: every request asks; after the first, a load and a null check. */
   // @ts-ignore: decorator
   @inline definedMetrics(): Metrics {
     let metrics = this.metrics;
